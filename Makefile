@@ -1,0 +1,28 @@
+# Glimpse: `make run` serves the app, `make test` runs every test. Both set everything up first.
+PYTHON ?= $(shell command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install css lint bench clean
+
+run: install css
+	$(BIN)/python run.py
+
+test: install css
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13))' || { echo "Python >= 3.13 is needed (found $(PYTHON))"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+css: install
+	$(BIN)/python -m app.core.assets
+
+clean:
+	rm -rf $(VENV) static/css/app.css

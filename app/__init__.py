@@ -1,0 +1,37 @@
+"""Glimpse: a photo-sharing web app on Flask and MongoDB."""
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import config_from_env
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"))
+    app.config.update(config_from_env())
+    if test_config:
+        app.config.update(test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1, x_host=1)
+
+    from app.auth import tokens
+    from app.core import cli, csrf, db, errors, security
+    from app.core.extensions import mail
+
+    db.init_app(app)
+    mail.init_app(app)
+    tokens.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    errors.register_error_handlers(app)
+    cli.init_app(app)
+
+    from app import api, auth, dev, main
+
+    for blueprint in (main.bp, auth.bp, api.bp, dev.bp):
+        app.register_blueprint(blueprint)
+    return app

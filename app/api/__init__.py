@@ -1,0 +1,6 @@
+"""The JSON API, version 1: every route under /api/v1, described in /api/v1/openapi.json."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.api import auth, docs, users  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,62 @@
+"""Account routes of the JSON API."""
+from flask import current_app, jsonify, request
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+
+from app.api import bp
+from app.api.common import json_body
+from app.auth import limits, services
+from app.auth.tokens import issue_api_tokens, revoke, revoke_encoded
+from app.core.db import get_db
+from app.core.mail import queue_mail
+
+
+@bp.post("/auth/signup")
+def signup():
+    body = json_body("username", "email", "password")
+    limits.limit_signup(request.remote_addr)
+    user = services.create_user(get_db(), username=body["username"], email=body["email"],
+                                password=body["password"], rounds=current_app.config["BCRYPT_ROUNDS"])
+    return jsonify(services.private_user(user)), 201
+
+
+@bp.post("/auth/login")
+def login():
+    body = json_body("login", "password")
+    limits.limit_login(request.remote_addr, body["login"])
+    user = services.authenticate(get_db(), body["login"], body["password"])
+    return jsonify(issue_api_tokens(user))
+
+
+@bp.post("/auth/refresh")
+@jwt_required(refresh=True, locations=["headers"])
+def refresh():
+    return jsonify(issue_api_tokens(current_user))
+
+
+@bp.post("/auth/logout")
+@jwt_required(locations=["headers"])
+def logout():
+    revoke(get_jwt())
+    body = request.get_json(silent=True) or {}
+    if isinstance(body.get("refresh_token"), str):
+        revoke_encoded(body["refresh_token"], of_user=current_user)
+    return "", 204
+
+
+@bp.post("/auth/password/forgot")
+def password_forgot():
+    body = json_body("email")
+    limits.limit_password_forgot(request.remote_addr, body["email"])
+    services.request_password_reset(
+        get_db(), body["email"], secret=current_app.config["SECRET_KEY"],
+        base_url=current_app.config["BASE_URL"], send=queue_mail,
+    )
+    return jsonify({"message": "If that address belongs to an account, a reset link is on its way."}), 202
+
+
+@bp.post("/auth/password/reset")
+def password_reset():
+    body = json_body("token", "password")
+    services.reset_password(get_db(), current_app.config["SECRET_KEY"], body["token"], body["password"],
+                            current_app.config["BCRYPT_ROUNDS"])
+    return jsonify({"message": "Password changed. Every earlier session has been signed out."})

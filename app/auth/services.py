@@ -1,0 +1,172 @@
+"""Accounts: sign-up, sign-in, password reset. Plain functions over the database, no request."""
+import hashlib
+import re
+from datetime import UTC, datetime
+
+import bcrypt
+from bson import ObjectId
+from bson.errors import InvalidId
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pymongo.errors import DuplicateKeyError
+
+from app.core.errors import AuthenticationError, ConflictError, InvalidTokenError, ValidationError
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_BYTES = 72  # bcrypt ignores (and bcrypt 5 refuses) anything longer
+RESET_TOKEN_MAX_AGE_SECONDS = 3600
+RESET_TOKEN_SALT = "glimpse-password-reset"
+ROLES = ("user", "moderator", "admin")
+# Checked against when the login names nobody, so both answers take as long (no enumeration).
+_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4))
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"Use at least {PASSWORD_MIN_LENGTH} characters."
+    if len(password.encode()) > PASSWORD_MAX_BYTES:
+        return f"Use at most {PASSWORD_MAX_BYTES} bytes."
+    return None
+
+
+def validate_signup(username: str, email: str, password: str) -> dict[str, str]:
+    problems = {}
+    if not USERNAME_PATTERN.match(username):
+        problems["username"] = "3 to 30 letters, digits or underscores."
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        problems["email"] = "Enter a valid email address."
+    if problem := password_problem(password):
+        problems["password"] = problem
+    return problems
+
+
+def hash_password(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def create_user(db, *, username: str, email: str, password: str, rounds: int, role: str = "user") -> dict:
+    username, email = username.strip(), email.strip()
+    if problems := validate_signup(username, email, password):
+        raise ValidationError("Please correct the highlighted fields.", fields=problems)
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role {role!r}.", fields={"role": "user, moderator or admin."})
+    now = datetime.now(UTC)
+    user = {
+        "username": username, "username_lower": username.lower(),
+        "email": email, "email_lower": email.lower(),
+        "password_hash": hash_password(password, rounds),
+        "role": role, "status": "active",
+        # Bumped when every existing session must end (password reset, suspension).
+        "session_version": 0,
+        "bio": "", "created_at": now,
+    }
+    try:
+        user["_id"] = db.users.insert_one(user).inserted_id
+    except DuplicateKeyError as error:
+        field = "email" if "email" in str(error) else "username"
+        raise ConflictError(f"That {field} is already taken.", fields={field: f"That {field} is already taken."}) from None
+    return user
+
+
+def find_user_by_login(db, login: str) -> dict | None:
+    login = login.strip().lower()
+    field = "email_lower" if "@" in login else "username_lower"
+    return db.users.find_one({field: login})
+
+
+def find_user_by_id(db, user_id) -> dict | None:
+    try:
+        return db.users.find_one({"_id": ObjectId(user_id)})
+    except (InvalidId, TypeError):
+        return None
+
+
+def find_user_by_username(db, username: str) -> dict | None:
+    return db.users.find_one({"username_lower": username.lower()})
+
+
+def authenticate(db, login: str, password: str) -> dict:
+    user = find_user_by_login(db, login) if login else None
+    stored = user["password_hash"].encode() if user else _DUMMY_HASH
+    matches = bcrypt.checkpw(password.encode()[:PASSWORD_MAX_BYTES], stored)
+    if not (user and matches):
+        raise AuthenticationError("Wrong username, email or password.")
+    if user["status"] != "active":
+        raise AuthenticationError("This account is suspended.")
+    return user
+
+
+def public_user(user: dict) -> dict:
+    return {
+        "id": str(user["_id"]), "username": user["username"], "bio": user.get("bio", ""),
+        "created_at": user["created_at"].isoformat(),
+    }
+
+
+def private_user(user: dict) -> dict:
+    return {**public_user(user), "email": user["email"], "role": user["role"]}
+
+
+def _reset_serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=RESET_TOKEN_SALT)
+
+
+def _password_fingerprint(user: dict) -> str:
+    # The token names the password it replaces: once that changes the token is spent (single use).
+    return hashlib.sha256(user["password_hash"].encode()).hexdigest()[:16]
+
+
+def make_reset_token(secret: str, user: dict) -> str:
+    return _reset_serializer(secret).dumps({"uid": str(user["_id"]), "pw": _password_fingerprint(user)})
+
+
+def reset_link(base_url: str, token: str) -> str:
+    return f"{base_url}/reset/{token}"
+
+
+def reset_mail(user: dict, link: str) -> tuple[str, str]:
+    subject = "Reset your Glimpse password"
+    text = (
+        f"Hello {user['username']},\n\n"
+        f"Someone (hopefully you) asked to reset your Glimpse password. Open this link within one hour:\n\n"
+        f"{link}\n\n"
+        "If you did not ask for this, ignore this mail; your password stays as it is.\n"
+    )
+    return subject, text
+
+
+def user_for_reset_token(db, secret: str, token: str) -> dict:
+    try:
+        data = _reset_serializer(secret).loads(token, max_age=RESET_TOKEN_MAX_AGE_SECONDS)
+    except SignatureExpired:
+        raise InvalidTokenError("This reset link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise InvalidTokenError("This reset link is not valid. Ask for a new one.") from None
+    user = find_user_by_id(db, data.get("uid"))
+    if user is None or data.get("pw") != _password_fingerprint(user):
+        raise InvalidTokenError("This reset link has already been used. Ask for a new one.")
+    return user
+
+
+def reset_password(db, secret: str, token: str, new_password: str, rounds: int) -> dict:
+    user = user_for_reset_token(db, secret, token)
+    if problem := password_problem(new_password):
+        raise ValidationError("Please choose another password.", fields={"password": problem})
+    # Matching the old hash makes a concurrent second use of the same token lose the race.
+    result = db.users.find_one_and_update(
+        {"_id": user["_id"], "password_hash": user["password_hash"]},
+        {"$set": {"password_hash": hash_password(new_password, rounds)}, "$inc": {"session_version": 1}},
+    )
+    if result is None:
+        raise InvalidTokenError("This reset link has already been used. Ask for a new one.")
+    return user
+
+
+def request_password_reset(db, email: str, *, secret: str, base_url: str, send) -> None:
+    """Mail a reset link if the address belongs to an active account; say nothing either way."""
+    user = db.users.find_one({"email_lower": email.strip().lower()})
+    if user is None or user["status"] != "active":
+        return
+    subject, text = reset_mail(user, reset_link(base_url, make_reset_token(secret, user)))
+    send(user["email"], subject, text)

@@ -1,0 +1,97 @@
+"""Account pages: sign up, sign in, sign out, forgotten and reset password."""
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from app.auth import bp, limits, services
+from app.auth.tokens import end_web_session, login_required, revoke_current, start_web_session
+from app.core.db import get_db
+from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
+from app.core.mail import queue_mail
+from app.core.urls import safe_next
+
+
+def _form(*names: str) -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in names}
+
+
+def _form_failed(template: str, error: GlimpseError, form: dict, **context):
+    status = error.status
+    response = current_app.make_response((
+        render_template(template, form=form, error=error.message, field_errors=error.fields, **context),
+        status,
+    ))
+    if isinstance(error, RateLimitedError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if request.method == "GET":
+        return render_template("auth/signup.html", form={})
+    form = _form("username", "email", "password")
+    try:
+        limits.limit_signup(request.remote_addr)
+        user = services.create_user(get_db(), **form, rounds=current_app.config["BCRYPT_ROUNDS"])
+    except GlimpseError as error:
+        return _form_failed("auth/signup.html", error, {**form, "password": ""})
+    flash(f"Welcome to Glimpse, {user['username']}!", "success")
+    return start_web_session(redirect(url_for("main.index")), user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", form={}, next=next_url)
+    form = _form("login", "password")
+    try:
+        limits.limit_login(request.remote_addr, form["login"])
+        user = services.authenticate(get_db(), form["login"], form["password"])
+    except (AuthenticationError, RateLimitedError) as error:
+        return _form_failed("auth/login.html", error, {"login": form["login"]}, next=next_url)
+    return start_web_session(redirect(next_url), user)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    revoke_current()
+    flash("You are signed out.", "info")
+    return end_web_session(redirect(url_for("main.index")))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    if request.method == "GET":
+        return render_template("auth/forgot.html", form={})
+    form = _form("email")
+    try:
+        limits.limit_password_forgot(request.remote_addr, form["email"])
+    except RateLimitedError as error:
+        return _form_failed("auth/forgot.html", error, form)
+    services.request_password_reset(
+        get_db(), form["email"], secret=current_app.config["SECRET_KEY"],
+        base_url=current_app.config["BASE_URL"], send=queue_mail,
+    )
+    return render_template("auth/forgot_sent.html", email=form["email"])
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    db, secret = get_db(), current_app.config["SECRET_KEY"]
+    if request.method == "GET":
+        try:
+            user = services.user_for_reset_token(db, secret, token)
+        except GlimpseError as error:
+            return render_template("auth/reset_invalid.html", message=error.message), error.status
+        return render_template("auth/reset.html", form={}, username=user["username"])
+    try:
+        services.reset_password(db, secret, token, request.form.get("password", ""),
+                                current_app.config["BCRYPT_ROUNDS"])
+    except GlimpseError as error:
+        if error.fields:
+            return _form_failed("auth/reset.html", error, {}, username="")
+        return render_template("auth/reset_invalid.html", message=error.message), error.status
+    flash("Your password is changed. Sign in with the new one.", "success")
+    response = redirect(url_for("auth.login"))
+    return end_web_session(response) if g.user else response

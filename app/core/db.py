@@ -1,0 +1,88 @@
+"""The one owner of the MongoDB client, the database handle, GridFS and every index.
+
+Everything else asks `get_db()` (or `get_fs()`) inside an app context; nothing else builds a
+MongoClient. The same code runs on Atlas and on the embedded server.
+"""
+import threading
+
+import gridfs
+import pymongo
+from flask import Flask, current_app
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from app.core import embedded_mongo
+
+# One client per URI per process: pymongo clients are thread-safe and pool connections.
+_clients: dict[str, pymongo.MongoClient] = {}
+_clients_lock = threading.Lock()
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        IndexModel([("username_lower", ASCENDING)], unique=True, name="username_unique"),
+        IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
+    ],
+    "revoked_tokens": [
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
+    ],
+    "rate_limits": [
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
+    ],
+    "jobs": [
+        IndexModel([("status", ASCENDING), ("run_at", ASCENDING)], name="claimable"),
+    ],
+    "dev_mail": [
+        IndexModel([("sent_at", DESCENDING)], name="newest_first"),
+    ],
+}
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["glimpse_db"] = {"uri": None, "indexes_ready": False, "lock": threading.Lock()}
+
+
+def mongodb_uri(config) -> str:
+    return config["MONGODB_URI"] or embedded_mongo.ensure_server(config["GLIMPSE_DATA_DIR"])
+
+
+def forget_connection() -> None:
+    """After a connection failure: find (or restart) the embedded server again on next use."""
+    current_app.extensions["glimpse_db"]["uri"] = None
+
+
+def client_for(uri: str) -> pymongo.MongoClient:
+    with _clients_lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = pymongo.MongoClient(
+                uri, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, tz_aware=True
+            )
+            _clients[uri] = client
+        return client
+
+
+def get_db():
+    app = current_app._get_current_object()
+    state = app.extensions["glimpse_db"]
+    if state["uri"] is None:
+        state["uri"] = mongodb_uri(app.config)
+    db = client_for(state["uri"])[app.config["MONGODB_DB"]]
+    if not state["indexes_ready"]:
+        with state["lock"]:
+            if not state["indexes_ready"]:
+                ensure_indexes(db)
+                state["indexes_ready"] = True
+    return db
+
+
+def get_fs() -> gridfs.GridFS:
+    return gridfs.GridFS(get_db())
+
+
+def ensure_indexes(db) -> None:
+    for collection, models in INDEXES.items():
+        db[collection].create_indexes(models)
+
+
+def ping() -> None:
+    """Raise pymongo's error when the database does not answer."""
+    get_db().command("ping")

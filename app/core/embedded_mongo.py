@@ -1,0 +1,192 @@
+"""The embedded MongoDB-wire server that every Glimpse process of one data folder shares.
+
+No real mongod can be installed on our machines, so when MONGODB_URI is unset the app talks
+plain pymongo to mongoeco, a wire-protocol server over a SQLite file. Web workers, CLI commands
+and job workers all join ONE server process per data folder: the first process to need it
+spawns it (under a file lock, so two never race), and it outlives them until `flask db stop`.
+
+Run by hand: `python -m app.core.embedded_mongo DATA_DIR`.
+"""
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+STATE_FILE = "mongo-server.json"
+LOCK_FILE = "mongo-server.lock"
+DATABASE_FILE = "glimpse.sqlite3"
+LOG_FILE = "mongo-server.log"
+START_TIMEOUT_SECONDS = 30
+
+
+def uri_for_port(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def ensure_server(data_dir: str | os.PathLike) -> str:
+    """Return the URI of the data folder's server, starting it first if nobody has."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state = _live_state(data_dir)
+    if state:
+        return uri_for_port(state["port"])
+    with _exclusive_lock(data_dir / LOCK_FILE):
+        state = _live_state(data_dir)
+        if state:
+            return uri_for_port(state["port"])
+        return uri_for_port(_spawn(data_dir))
+
+
+def stop_server(data_dir: str | os.PathLike) -> bool:
+    """Stop the data folder's server; False when none was running."""
+    data_dir = Path(data_dir)
+    state = _live_state(data_dir)
+    if not state:
+        return False
+    os.kill(state["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _pid_alive(state["pid"]):
+        time.sleep(0.05)
+    return True
+
+
+def _read_state(data_dir: Path) -> dict | None:
+    try:
+        return json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _live_state(data_dir: Path) -> dict | None:
+    state = _read_state(data_dir)
+    if state and _pid_alive(state["pid"]) and _port_open(state["port"]):
+        return state
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (killed but not reaped by us) still answers kill(0).
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def _exclusive_lock(path: Path):
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _spawn(data_dir: Path) -> int:
+    previous = _read_state(data_dir) or {}
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    command = [sys.executable, "-m", "app.core.embedded_mongo", str(data_dir)]
+    if previous.get("port"):
+        # Same port as last time, so clients that outlived a crashed server reconnect by themselves.
+        command += ["--port", str(previous["port"])]
+    project_root = Path(__file__).resolve().parents[2]
+    with open(data_dir / LOG_FILE, "ab") as log:
+        process = subprocess.Popen(
+            command, cwd=project_root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,  # not killed with the process (or terminal) that started it
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        state = _read_state(data_dir)
+        if state and state["pid"] == process.pid and _port_open(state["port"]):
+            return state["port"]
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(
+        f"the embedded MongoDB server did not start; see {data_dir / LOG_FILE}"
+    )
+
+
+def _engine(path: Path):
+    from mongoeco.engines import sqlite as mongoeco_sqlite
+
+    class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
+        """mongoeco's SQLite engine without its O(collection) scan on every insert.
+
+        mongoeco re-reads the whole collection on each insert to catch numeric _ids that are
+        equal but stored differently (1 and 1.0). Our _ids are ObjectIds, for which the
+        storage-key lookup it does first is already exact, so the scan only runs for numeric ids.
+        """
+
+        def _validate_document_against_unique_indexes(
+            self, db_name, coll_name, document, *, scan_payload_id=False, **options
+        ):
+            if scan_payload_id and not mongoeco_sqlite.id_contains_numeric_value(
+                document.get("_id")
+            ):
+                scan_payload_id = False
+            return super()._validate_document_against_unique_indexes(
+                db_name, coll_name, document, scan_payload_id=scan_payload_id, **options
+            )
+
+    return GlimpseSQLiteEngine(str(path))
+
+
+async def _serve(data_dir: Path, port: int) -> None:
+    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+    server = AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE), host="127.0.0.1", port=port)
+    try:
+        address = await server.start()
+    except OSError:
+        if port == 0:
+            raise
+        server = AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE), host="127.0.0.1", port=0)
+        address = await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    state_path = data_dir / STATE_FILE
+    temporary = state_path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"pid": os.getpid(), "port": address.port}))
+    os.replace(temporary, state_path)
+    print(f"embedded MongoDB listening on {uri_for_port(address.port)}", flush=True)
+    await stop.wait()
+    await server.close()
+
+
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve a data folder's embedded MongoDB.")
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_serve(args.data_dir.resolve(), args.port))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,78 @@
+"""Enqueue, claim, finish and retry jobs: plain functions over the `jobs` collection."""
+import traceback
+from datetime import UTC, datetime, timedelta
+from typing import Callable
+
+from pymongo import ReturnDocument
+
+DEFAULT_LEASE_SECONDS = 60
+DEFAULT_MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 2.0
+
+_handlers: dict[str, Callable[[dict], None]] = {}
+
+
+def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
+    """Run `handler(payload)` for jobs of this kind; raising means "retry later"."""
+    _handlers[kind] = handler
+
+
+def handler_for(kind: str) -> Callable[[dict], None]:
+    return _handlers[kind]
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_handlers)
+
+
+def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
+    now = datetime.now(UTC)
+    return db.jobs.insert_one({
+        "kind": kind, "payload": payload, "status": "queued", "attempts": 0,
+        "max_attempts": max_attempts, "run_at": now, "lease_until": None,
+        "last_error": None, "created_at": now, "updated_at": now,
+    }).inserted_id
+
+
+def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
+    """Take one due job (or one whose worker's lease ran out) for this worker, atomically."""
+    now = datetime.now(UTC)
+    return db.jobs.find_one_and_update(
+        {
+            "kind": {"$in": kinds},
+            "$or": [
+                {"status": "queued", "run_at": {"$lte": now}},
+                {"status": "running", "lease_until": {"$lt": now}},
+            ],
+        },
+        {
+            "$set": {"status": "running", "worker": worker_id, "updated_at": now,
+                     "lease_until": now + timedelta(seconds=lease_seconds)},
+            "$inc": {"attempts": 1},
+        },
+        sort=[("run_at", 1)],
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def complete(db, job: dict) -> None:
+    db.jobs.update_one(
+        {"_id": job["_id"], "worker": job["worker"]},
+        {"$set": {"status": "done", "lease_until": None, "updated_at": datetime.now(UTC)}},
+    )
+
+
+def fail(db, job: dict, error: BaseException) -> str:
+    """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
+    now = datetime.now(UTC)
+    message = "".join(traceback.format_exception_only(error)).strip()[:2000]
+    if job["attempts"] >= job["max_attempts"]:
+        update = {"status": "failed"}
+    else:
+        delay = BACKOFF_BASE_SECONDS * 2 ** (job["attempts"] - 1)
+        update = {"status": "queued", "run_at": now + timedelta(seconds=delay)}
+    db.jobs.update_one(
+        {"_id": job["_id"], "worker": job["worker"]},
+        {"$set": {**update, "lease_until": None, "last_error": message, "updated_at": now}},
+    )
+    return update["status"]

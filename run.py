@@ -1,0 +1,34 @@
+"""Serve Glimpse with gunicorn: `python run.py` (what `make run` does).
+
+HOST and PORT choose the address, WEB_CONCURRENCY the number of worker processes. Each process
+also runs JOB_WORKERS background-job threads. All of them share one database (with no
+MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR, started by whichever process needs it first).
+"""
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from app import create_app
+from app.jobs.worker import WorkerPool
+
+
+class GlimpseServer(BaseApplication):
+    def load_config(self):
+        self.cfg.set("bind", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
+        self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("threads", int(os.environ.get("WEB_THREADS", "8")))
+        self.cfg.set("accesslog", "-")
+        self.cfg.set("post_worker_init", self._start_job_workers)
+
+    @staticmethod
+    def _start_job_workers(worker):
+        app = worker.wsgi
+        WorkerPool(app, app.config["JOB_WORKERS"]).start()
+
+    def load(self):
+        return create_app()
+
+
+if __name__ == "__main__":
+    GlimpseServer().run()

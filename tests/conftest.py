@@ -1,0 +1,173 @@
+"""Shared fixtures: a real MongoDB-wire server, an isolated database per test, a real SMTP
+server, the app's job workers, a live HTTP server and headless Chromium."""
+import email
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from email import policy
+from pathlib import Path
+
+import pytest
+
+# Before the app is imported: keep secrets and data of the test run out of the repo's instance/.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="glimpse-tests-"))
+os.environ["GLIMPSE_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ["SECRET_KEY"] = "test-secret-key-with-enough-length-for-hs256"
+os.environ.pop("MONGODB_URI", None)
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.core import db as database  # noqa: E402
+from app.core import embedded_mongo  # noqa: E402
+from app.jobs.worker import WorkerPool  # noqa: E402
+
+DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def mongo_uri():
+    """The embedded server, started through the same launcher the app uses."""
+    data_dir = _SESSION_DIR / "mongo"
+    uri = embedded_mongo.ensure_server(data_dir)
+    yield uri
+    embedded_mongo.stop_server(data_dir)
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+class Mailbox:
+    """Mail received by the test SMTP server."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, to: str, timeout: float = 15) -> email.message.EmailMessage:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                for message in self.messages:
+                    if to in message["To"]:
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no mail to {to} within {timeout}s")
+                self._arrived.wait(remaining)
+
+    def clear(self):
+        with self._arrived:
+            self.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so no port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server[1].clear()
+    return smtp_server[1]
+
+
+@pytest.fixture
+def app_config(mongo_uri, smtp_server):
+    """Per-test configuration; tests adjust it before asking for `app`."""
+    controller, _ = smtp_server
+    return {
+        "TESTING": True,
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": f"test_{uuid.uuid4().hex[:12]}",
+        "BCRYPT_ROUNDS": 4,
+        "BASE_URL": "http://glimpse.test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": controller.port,
+        "MAIL_DEFAULT_SENDER": "Glimpse <no-reply@glimpse.test>",
+        "RATELIMIT_ENABLED": True,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    yield app
+    pool = app.extensions.get("glimpse_workers")
+    if pool:
+        pool.stop()
+    database.client_for(app_config["MONGODB_URI"]).drop_database(app_config["MONGODB_DB"])
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield database.get_db()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def workers(app):
+    """The app's background job workers, running in this process as in a web worker."""
+    return WorkerPool(app, threads=1, poll_seconds=0.2).start()
+
+
+@pytest.fixture
+def live_server(app, workers):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install the Debian package `chromium` (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

@@ -1,0 +1,111 @@
+"""Accounts through the JSON API, against the real wire server."""
+from helpers import PASSWORD, api_login, api_signup, bearer, signed_up_tokens
+
+
+def test_signup_returns_the_user_without_secrets(client, db):
+    response = api_signup(client, "alice")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["username"] == "alice" and body["email"] == "alice@example.com" and body["role"] == "user"
+    assert "password" not in str(body) and "hash" not in str(body)
+    stored = db.users.find_one({"username": "alice"})
+    assert stored["password_hash"].startswith("$2b$") and PASSWORD not in stored["password_hash"]
+
+
+def test_duplicate_username_or_email_is_a_conflict_case_insensitively(client, db):
+    assert api_signup(client, "alice").status_code == 201
+    same_name = api_signup(client, "ALICE", email="other@example.com")
+    assert same_name.status_code == 409
+    assert same_name.get_json()["error"]["code"] == "conflict"
+    same_email = api_signup(client, "bob", email="Alice@Example.com")
+    assert same_email.status_code == 409
+    assert "email" in same_email.get_json()["error"]["message"]
+    assert db.users.count_documents({}) == 1
+
+
+def test_invalid_signup_is_refused_with_field_errors_and_creates_nothing(client, db):
+    response = client.post("/api/v1/auth/signup", json={"username": "a b", "email": "nope", "password": "short"})
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert set(fields) == {"username", "email", "password"}
+    assert client.post("/api/v1/auth/signup", data="not json").status_code == 422
+    too_long = api_signup(client, "carol", password="x" * 73)
+    assert too_long.status_code == 422
+    assert db.users.count_documents({}) == 0
+
+
+def test_login_by_username_or_email_gives_tokens_that_work(client):
+    api_signup(client, "alice")
+    for login in ("alice", "ALICE", "alice@example.com", "Alice@Example.COM"):
+        response = api_login(client, login)
+        assert response.status_code == 200, login
+        tokens = response.get_json()
+        assert {"access_token", "refresh_token"} <= set(tokens)
+        me = client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
+        assert me.status_code == 200 and me.get_json()["username"] == "alice"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client):
+    api_signup(client, "alice")
+    wrong = api_login(client, "alice", "not the password")
+    unknown = api_login(client, "nobody", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json()
+
+
+def test_me_needs_a_token_and_refuses_garbage(client):
+    assert client.get("/api/v1/me").status_code == 401
+    response = client.get("/api/v1/me", headers=bearer("not.a.jwt"))
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_refresh_token_is_not_an_access_token_and_trades_for_new_tokens(client):
+    tokens = signed_up_tokens(client)
+    assert client.get("/api/v1/me", headers=bearer(tokens["refresh_token"])).status_code == 401
+    refreshed = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert refreshed.status_code == 200
+    assert client.get("/api/v1/me", headers=bearer(refreshed.get_json()["access_token"])).status_code == 200
+
+
+def test_logout_revokes_access_and_refresh_tokens(client, db):
+    tokens = signed_up_tokens(client)
+    headers = bearer(tokens["access_token"])
+    assert client.post("/api/v1/auth/logout", headers=headers, json={"refresh_token": tokens["refresh_token"]}).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+    assert db.revoked_tokens.count_documents({}) == 2
+    assert "expireAfterSeconds" in str(db.revoked_tokens.index_information())
+
+
+def test_public_profile(client):
+    api_signup(client, "alice")
+    response = client.get("/api/v1/users/ALICE")
+    assert response.status_code == 200 and response.get_json()["username"] == "alice"
+    assert "email" not in response.get_json()
+    assert client.get("/api/v1/users/nobody").status_code == 404
+
+
+def test_login_is_rate_limited_per_account_with_retry_after(client):
+    api_signup(client, "alice")
+    statuses = [api_login(client, "alice", "wrong password").status_code for _ in range(10)]
+    assert statuses == [401] * 10
+    limited = api_login(client, "alice", PASSWORD)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    # Another account from the same address is not locked out by alice's limit.
+    api_signup(client, "bob")
+    assert api_login(client, "bob").status_code == 200
+
+
+def test_signup_is_rate_limited_per_address(client):
+    statuses = [api_signup(client, f"user{number}").status_code for number in range(11)]
+    assert statuses[:10] == [201] * 10 and statuses[10] == 429
+
+
+def test_rate_limits_can_be_switched_off(app_config, app):
+    app.config["RATELIMIT_ENABLED"] = False
+    client = app.test_client()
+    api_signup(client, "alice")
+    assert all(api_login(client, "alice", "wrong").status_code == 401 for _ in range(15))

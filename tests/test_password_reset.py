@@ -1,0 +1,114 @@
+"""The password-reset flow, reading the real mail from a real SMTP server."""
+import time
+
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from app.auth import services
+from helpers import PASSWORD, api_login, api_signup, bearer, csrf_from, page_login, reset_link_in, signed_up_tokens
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def forgot(client, email="alice@example.com"):
+    return client.post("/api/v1/auth/password/forgot", json={"email": email})
+
+
+def test_whole_reset_flow_over_the_api(client, mailbox, workers):
+    tokens = signed_up_tokens(client, "alice")
+    assert forgot(client).status_code == 202
+    message = mailbox.wait_for("alice@example.com")
+    assert message["Subject"] == "Reset your Glimpse password"
+    link = reset_link_in(message)
+    assert link.startswith("http://glimpse.test/reset/")
+    token = link.rsplit("/", 1)[1]
+    response = client.post("/api/v1/auth/password/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert response.status_code == 200
+    assert api_login(client, "alice", PASSWORD).status_code == 401
+    assert api_login(client, "alice", NEW_PASSWORD).status_code == 200
+    # Every session from before the reset has ended.
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+
+
+def test_reset_token_is_single_use(client, mailbox, workers):
+    api_signup(client, "alice")
+    forgot(client)
+    token = reset_link_in(mailbox.wait_for("alice@example.com")).rsplit("/", 1)[1]
+    assert client.post("/api/v1/auth/password/reset", json={"token": token, "password": NEW_PASSWORD}).status_code == 200
+    reused = client.post("/api/v1/auth/password/reset", json={"token": token, "password": "yet another one"})
+    assert reused.status_code == 400
+    assert "already been used" in reused.get_json()["error"]["message"]
+    assert api_login(client, "alice", NEW_PASSWORD).status_code == 200
+
+
+def test_expired_and_forged_tokens_are_refused_with_clear_messages(app, client, db):
+    api_signup(client, "alice")
+    user = db.users.find_one({"username": "alice"})
+
+    class HourAgoSigner(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - services.RESET_TOKEN_MAX_AGE_SECONDS - 5
+
+    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=services.RESET_TOKEN_SALT, signer=HourAgoSigner)
+    expired_token = old.dumps({"uid": str(user["_id"]), "pw": services._password_fingerprint(user)})
+    expired = client.post("/api/v1/auth/password/reset", json={"token": expired_token, "password": NEW_PASSWORD})
+    assert expired.status_code == 400 and "expired" in expired.get_json()["error"]["message"]
+    forged = URLSafeTimedSerializer("some other secret", salt=services.RESET_TOKEN_SALT).dumps({"uid": str(user["_id"])})
+    refused = client.post("/api/v1/auth/password/reset", json={"token": forged, "password": NEW_PASSWORD})
+    assert refused.status_code == 400 and "not valid" in refused.get_json()["error"]["message"]
+    assert api_login(client, "alice", PASSWORD).status_code == 200
+
+
+def test_too_short_new_password_keeps_the_token_usable(client, mailbox, workers):
+    api_signup(client, "alice")
+    forgot(client)
+    token = reset_link_in(mailbox.wait_for("alice@example.com")).rsplit("/", 1)[1]
+    short = client.post("/api/v1/auth/password/reset", json={"token": token, "password": "short"})
+    assert short.status_code == 422 and "password" in short.get_json()["error"]["fields"]
+    assert client.post("/api/v1/auth/password/reset", json={"token": token, "password": NEW_PASSWORD}).status_code == 200
+
+
+def test_forgot_does_not_reveal_whether_an_account_exists(client, db, mailbox, workers):
+    api_signup(client, "alice")
+    known, unknown = forgot(client, "alice@example.com"), forgot(client, "nobody@example.com")
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_json() == unknown.get_json()
+    mailbox.wait_for("alice@example.com")
+    time.sleep(0.5)
+    assert [message["To"] for message in mailbox.messages] == ["alice@example.com"]
+    assert db.jobs.count_documents({}) == 1
+
+
+def test_forgot_is_rate_limited_per_email(client):
+    statuses = [forgot(client, "alice@example.com").status_code for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+
+
+def test_reset_pages(client, mailbox, workers):
+    api_signup(client, "alice")
+    response = client.post("/forgot", data={"email": "alice@example.com", "csrf_token": csrf_from(client)})
+    assert "Check your mail" in response.get_data(as_text=True)
+    path = "/reset/" + reset_link_in(mailbox.wait_for("alice@example.com")).rsplit("/reset/", 1)[1]
+    form = client.get(path)
+    assert form.status_code == 200 and "@alice" in form.get_data(as_text=True)
+    done = client.post(path, data={"password": NEW_PASSWORD, "csrf_token": csrf_from(client)})
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    assert client.get(path).status_code == 400
+    assert "already been used" in client.get(path).get_data(as_text=True)
+    assert page_login(client, "alice", NEW_PASSWORD).status_code == 302
+
+
+def test_mail_is_caught_for_developers_without_a_mail_server(app, client, workers):
+    app.config["MAIL_SERVER"] = ""
+    api_signup(client, "alice")
+    forgot(client)
+    deadline = time.monotonic() + 10
+    while "/reset/" not in (html := client.get("/dev/mail").get_data(as_text=True)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Reset your Glimpse password" in html and "http://glimpse.test/reset/" in html
+    # Only from this machine.
+    assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
+
+
+def test_dev_mail_page_is_absent_when_mail_is_really_sent(client):
+    assert client.get("/dev/mail").status_code == 404
