@@ -1,0 +1,84 @@
+"""Send a GridFS file as an HTTP response: streamed, cacheable, conditional and range-aware."""
+import gridfs
+from bson import ObjectId
+from flask import Response, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+from app.core.errors import NotFoundError
+
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+REVALIDATE_CACHE_CONTROL = "no-cache"
+# GridOut's own reads fetch up to 16 MB of chunks per round trip, i.e. a whole photo in memory per
+# response; a few chunks at a time (~1 MB at the default 255 kB chunk size) keeps that bounded.
+CHUNKS_PER_BATCH = 4
+
+
+def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = True) -> Response:
+    """Answer the current request with the file. Stored files never change, so `immutable` lets
+    browsers and proxies keep them for a year; otherwise they revalidate with the ETag."""
+    # The files document is read as stored (GridOut's contentType property is deprecated); an
+    # unrun cursor of the bucket is the public way to its "<name>.files" collection.
+    files = fs.find().collection
+    stored = files.find_one({"_id": file_id})
+    if stored is None:
+        raise NotFoundError("This photo is no longer available.")
+    length = stored["length"]
+    chunks = files.database[files.name.removesuffix("files") + "chunks"]
+    # Built by hand because werkzeug's send_file cannot size a file object that is not a real file
+    # or BytesIO: it would send no Content-Length and ignore Range.
+    response = Response(_ChunkStream(chunks, file_id, stored["chunkSize"]),
+                        mimetype=stored.get("contentType") or "application/octet-stream",
+                        direct_passthrough=True)
+    response.content_length = length
+    response.last_modified = stored["uploadDate"]
+    # Strong: a stored file's bytes never change, so its id and length name them exactly.
+    response.set_etag(f"{file_id}-{length}")
+    response.headers["Cache-Control"] = IMMUTABLE_CACHE_CONTROL if immutable else REVALIDATE_CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=length)
+    except RequestedRangeNotSatisfiable:
+        return Response(status=416, headers={
+            "Content-Range": f"bytes */{length}", "Accept-Ranges": "bytes",
+            "X-Content-Type-Options": "nosniff"})
+
+
+class _ChunkStream:
+    """A stored file's bytes as a response body, one GridFS chunk per piece. Seekable before the
+    first piece, so werkzeug's Range support starts reading at the chunk holding the first byte."""
+
+    def __init__(self, chunks, file_id: ObjectId, chunk_size: int):
+        self._chunks = chunks
+        self._file_id = file_id
+        self._chunk_size = chunk_size
+        self._position = 0
+        self._pieces = None
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, position: int) -> None:
+        self._position = position
+
+    def tell(self) -> int:
+        return self._position
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self._pieces is None:
+            self._pieces = self._pieces_from(self._position)
+        return next(self._pieces)
+
+    def _pieces_from(self, position: int):
+        first_chunk, skip = divmod(position, self._chunk_size)
+        query = {"files_id": self._file_id, "n": {"$gte": first_chunk}}
+        with self._chunks.find(query, {"data": True}, sort=[("n", 1)], batch_size=CHUNKS_PER_BATCH) as cursor:
+            for chunk in cursor:
+                yield chunk["data"][skip:]
+                skip = 0
+
+    def close(self) -> None:  # the server calls this when the response ends, even if cut short
+        if self._pieces is not None:
+            self._pieces.close()
