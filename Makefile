@@ -21,6 +21,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+lint: install
+	$(BIN)/ruff check app ml_models tests run.py
+	$(BIN)/bandit -q -r app ml_models run.py -c bandit.yaml
+
 css: install
 	$(BIN)/python -m app.core.assets
 

@@ -30,8 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.init_app(app)
 
-    from app import api, auth, dev, main
+    from app import api, auth, dev, main, posts, social
 
-    for blueprint in (main.bp, auth.bp, api.bp, dev.bp):
+    for blueprint in (main.bp, auth.bp, posts.bp, social.bp, api.bp, dev.bp):
         app.register_blueprint(blueprint)
     return app

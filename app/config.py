@@ -55,5 +55,7 @@ def config_from_env() -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Glimpse <no-reply@glimpse.local>"),
         "COOKIE_SECURE": _flag("COOKIE_SECURE", base_url.startswith("https://")),
         "WEB_SESSION_DAYS": _int("WEB_SESSION_DAYS", 14),
-        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 60) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
+        "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

@@ -20,6 +20,7 @@ os.environ["SECRET_KEY"] = "test-secret-key-with-enough-length-for-hs256"
 os.environ.pop("MONGODB_URI", None)
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -119,8 +120,10 @@ def app(app_config):
 
 @pytest.fixture
 def db(app):
+    # Return the handle without holding an app context open: requests made during the test
+    # must each get their own `g`, as they do in a real server.
     with app.app_context():
-        yield database.get_db()
+        return database.get_db()
 
 
 @pytest.fixture
@@ -152,8 +155,6 @@ def live_server(app, workers):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install the Debian package `chromium` (.ci/run does).")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,

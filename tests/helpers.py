@@ -1,5 +1,8 @@
 """Small helpers the tests share."""
 import re
+from io import BytesIO
+
+import pytest
 
 PASSWORD = "correct horse battery"
 
@@ -37,3 +40,16 @@ def page_login(client, login="alice", password=PASSWORD):
 def reset_link_in(message) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
     return re.search(r"(http\S+/reset/\S+)", body).group(1)
+
+
+def sample_photos(datasets_dir, count: int = 1) -> list:
+    photos = sorted((datasets_dir / "photos").glob("*.jpg"))[:count]
+    if len(photos) < count:
+        pytest.skip(f"real photos are needed in {datasets_dir / 'photos'} (../shared/datasets/photos)")
+    return photos
+
+
+def api_upload(client, token: str, paths: list, caption: str = ""):
+    files = [(BytesIO(path.read_bytes()), path.name) for path in paths]
+    return client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
+                       data={"photos": files, "caption": caption})

@@ -1,10 +1,10 @@
 """The password-reset flow, reading the real mail from a real SMTP server."""
 import time
 
+from helpers import PASSWORD, api_login, api_signup, bearer, csrf_from, page_login, reset_link_in, signed_up_tokens
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from app.auth import services
-from helpers import PASSWORD, api_login, api_signup, bearer, csrf_from, page_login, reset_link_in, signed_up_tokens
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -28,6 +28,118 @@ STRING = {"type": "string"}
 BEARER = [{"bearer": []}]
 RATE_LIMITED = _error("Too many attempts; see the Retry-After header.")
 
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": STRING}
+
+
+CURSOR_PARAMS = [
+    {"name": "cursor", "in": "query", "required": False, "schema": STRING,
+     "description": "next_cursor from the previous page"},
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+]
+POST_ID, USERNAME, COMMENT_ID = _path_param("post_id"), _path_param("username"), _path_param("comment_id")
+NOT_FOUND = _error("No such item (or not visible to you)")
+UNAUTHORIZED = _error("Not signed in")
+
+
+def _ok(description: str, schema_name: str) -> dict:
+    return {"description": description, **_json(_ref(schema_name))}
+
+
+def _post_list(summary: str, tag: str, *, params=(), security=None) -> dict:
+    operation = {"summary": summary, "tags": [tag], "parameters": [*params, *CURSOR_PARAMS],
+                 "responses": {"200": _ok("A page of posts", "PostList"), "422": _error("Bad cursor or limit")}}
+    if security:
+        operation["security"] = security
+        operation["responses"]["401"] = UNAUTHORIZED
+    return operation
+
+
+def _post_action(summary: str, *, body: dict | None = None, ok: dict | None = None) -> dict:
+    operation = {"summary": summary, "tags": ["posts"], "security": BEARER, "parameters": [POST_ID],
+                 "responses": {"200": ok or _ok("The post", "Post"), "401": UNAUTHORIZED, "404": NOT_FOUND}}
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+POST_PATHS = {
+    "/posts": {"post": {
+        "summary": "Publish a post of one or more photos", "tags": ["posts"], "security": BEARER,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["photos"], "properties": {
+                "photos": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 10},
+                "caption": STRING}}}}},
+        "responses": {"201": _ok("The new post (enrichment pending)", "Post"), "401": UNAUTHORIZED,
+                      "413": _error("Request too large"), "422": _error("Not an accepted photo, or too big")},
+    }},
+    "/posts/{post_id}": {
+        "get": {"summary": "A post", "tags": ["posts"], "parameters": [POST_ID],
+                "responses": {"200": _ok("The post", "Post"), "404": NOT_FOUND}},
+        "patch": {**_post_action("Edit caption or alt text, remove generated tags (author only)", body=_json({
+            "type": "object", "properties": {"caption": STRING, "alt_text": STRING,
+                                             "remove_tags": {"type": "array", "items": STRING}}})),
+                  },
+        "delete": {"summary": "Delete a post with its photos, likes, comments and notifications (author only)",
+                   "tags": ["posts"], "security": BEARER, "parameters": [POST_ID],
+                   "responses": {"204": {"description": "Deleted"}, "401": UNAUTHORIZED,
+                                 "403": _error("Not the author"), "404": NOT_FOUND}},
+    },
+    "/posts/{post_id}/like": {"put": _post_action("Like"), "delete": _post_action("Unlike")},
+    "/posts/{post_id}/save": {
+        "put": _post_action("Save to a collection (default 'Saved')",
+                            body=_json({"type": "object", "properties": {"collection": STRING}}),
+                            ok={"description": "Saved"}),
+        "delete": _post_action("Remove from a collection (?collection=, default 'Saved')", ok={"description": "Removed"}),
+    },
+    "/posts/{post_id}/comments": {
+        "get": {"summary": "Comments, newest first", "tags": ["comments"], "parameters": [POST_ID, *CURSOR_PARAMS],
+                "responses": {"200": _ok("A page of comments", "CommentList"), "404": NOT_FOUND}},
+        "post": {"summary": "Comment", "tags": ["comments"], "security": BEARER, "parameters": [POST_ID],
+                 "requestBody": _body(["text"], text=STRING),
+                 "responses": {"201": _ok("The comment", "Comment"), "401": UNAUTHORIZED, "404": NOT_FOUND,
+                               "422": _error("Empty or too long")}},
+    },
+    "/comments/{comment_id}": {"delete": {
+        "summary": "Delete a comment (its author, the post's author or a moderator)", "tags": ["comments"],
+        "security": BEARER, "parameters": [COMMENT_ID],
+        "responses": {"204": {"description": "Deleted"}, "401": UNAUTHORIZED, "403": _error("Not allowed"),
+                      "404": NOT_FOUND}}},
+    "/feed": {"get": _post_list("Home feed: people you follow and you, newest first", "feeds", security=BEARER)},
+    "/explore": {"get": _post_list("Recent popular posts (likes with time decay)", "feeds")},
+    "/users/{username}/posts": {"get": _post_list("A user's posts, newest first", "users", params=[USERNAME])},
+    "/users/{username}/follow": {
+        "put": {"summary": "Follow", "tags": ["users"], "security": BEARER, "parameters": [USERNAME],
+                "responses": {"200": _ok("The profile", "Profile"), "401": UNAUTHORIZED, "404": NOT_FOUND,
+                              "422": _error("Cannot follow yourself")}},
+        "delete": {"summary": "Unfollow", "tags": ["users"], "security": BEARER, "parameters": [USERNAME],
+                   "responses": {"200": _ok("The profile", "Profile"), "401": UNAUTHORIZED, "404": NOT_FOUND}},
+    },
+    "/users/{username}/followers": {"get": {
+        "summary": "Followers", "tags": ["users"], "parameters": [USERNAME, *CURSOR_PARAMS],
+        "responses": {"200": _ok("A page of users", "UserList"), "404": NOT_FOUND}}},
+    "/users/{username}/following": {"get": {
+        "summary": "Followed users", "tags": ["users"], "parameters": [USERNAME, *CURSOR_PARAMS],
+        "responses": {"200": _ok("A page of users", "UserList"), "404": NOT_FOUND}}},
+    "/me/avatar": {"put": {
+        "summary": "Set the avatar (multipart, one `photos` file)", "tags": ["users"], "security": BEARER,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "properties": {"photos": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": _ok("The profile", "Profile"), "401": UNAUTHORIZED, "422": _error("Not a photo")}}},
+    "/me/collections": {"get": {
+        "summary": "Saved collections with counts", "tags": ["users"], "security": BEARER,
+        "responses": {"200": {"description": "Collections"}, "401": UNAUTHORIZED}}},
+    "/me/collections/{name}": {"get": _post_list("Posts saved in a collection", "users",
+                                                 params=[_path_param("name")], security=BEARER)},
+    "/notifications": {"get": {
+        "summary": "Notifications (follow, like, comment), newest first, with the unread count",
+        "tags": ["notifications"], "security": BEARER, "parameters": CURSOR_PARAMS,
+        "responses": {"200": {"description": "A page of notifications"}, "401": UNAUTHORIZED}}},
+    "/notifications/read": {"post": {
+        "summary": "Mark every notification read", "tags": ["notifications"], "security": BEARER,
+        "responses": {"204": {"description": "Done"}, "401": UNAUTHORIZED}}},
+}
+
 PATHS = {
     "/auth/signup": {"post": {
         "summary": "Create an account", "tags": ["auth"],
@@ -65,17 +177,23 @@ PATHS = {
                       "400": _error("Token expired, invalid or already used"),
                       "422": _error("Password too short or too long")},
     }},
-    "/me": {"get": {
-        "summary": "The signed-in account", "tags": ["users"], "security": BEARER,
-        "responses": {"200": {"description": "The account", **_json(_ref("PrivateUser"))},
-                      "401": _error("Not signed in")},
-    }},
+    "/me": {
+        "get": {"summary": "The signed-in account, with its unread notification count", "tags": ["users"],
+                "security": BEARER,
+                "responses": {"200": {"description": "The account", **_json(_ref("PrivateUser"))},
+                              "401": _error("Not signed in")}},
+        "patch": {"summary": "Change the bio", "tags": ["users"], "security": BEARER,
+                  "requestBody": _body(["bio"], bio=STRING),
+                  "responses": {"200": {"description": "The account", **_json(_ref("PrivateUser"))},
+                                "401": _error("Not signed in"), "422": _error("Bio too long")}},
+    },
     "/users/{username}": {"get": {
         "summary": "A user's public profile", "tags": ["users"],
         "parameters": [{"name": "username", "in": "path", "required": True, "schema": STRING}],
-        "responses": {"200": {"description": "The profile", **_json(_ref("User"))},
+        "responses": {"200": {"description": "The profile", **_json(_ref("Profile"))},
                       "404": _error("No such user")},
     }},
+    **POST_PATHS,
     "/openapi.json": {"get": {
         "summary": "This document", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1 document"}},
@@ -101,6 +219,42 @@ SPEC = {
             "User": {"type": "object", "properties": USER_PROPERTIES},
             "PrivateUser": {"type": "object", "properties": {
                 **USER_PROPERTIES, "email": STRING, "role": {"enum": ["user", "moderator", "admin"]}}},
+            "Profile": {"type": "object", "properties": {
+                **USER_PROPERTIES, "avatar_url": {"type": ["string", "null"]},
+                "follower_count": {"type": "integer"}, "following_count": {"type": "integer"},
+                "followed_by_me": {"type": "boolean"}}},
+            "UserList": {"type": "object", "properties": {
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+                "next_cursor": {"type": ["string", "null"]}}},
+            "Photo": {"type": "object", "properties": {
+                "urls": {"type": "object", "properties": {"original": STRING, "large": STRING, "thumb": STRING}},
+                "width": {"type": "integer"}, "height": {"type": "integer"}, "format": STRING,
+                "bytes": {"type": "integer"}, "taken_at": {"type": ["string", "null"], "format": "date-time"}}},
+            "Post": {"type": "object", "required": ["id", "status", "photos", "enrichment"], "properties": {
+                "id": STRING, "status": {"enum": ["published", "pending", "hidden", "rejected"]},
+                "author": {"type": ["object", "null"], "properties": {
+                    "id": STRING, "username": STRING, "avatar_url": {"type": ["string", "null"]}}},
+                "caption": STRING, "alt_text": STRING, "alt_text_source": {"enum": ["generated", "author", None]},
+                "tags": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": STRING, "score": {"type": "number"}}}},
+                "hashtags": {"type": "array", "items": STRING},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}},
+                "enrichment": {"enum": ["pending", "done", "failed"]},
+                "like_count": {"type": "integer"}, "comment_count": {"type": "integer"},
+                "liked_by_me": {"type": "boolean"}, "saved_by_me": {"type": "boolean"},
+                "score": {"type": "number", "description": "search results only"}}},
+            "PostList": {"type": "object", "required": ["results", "next_cursor"], "properties": {
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
+                "next_cursor": {"type": ["string", "null"]}}},
+            "Comment": {"type": "object", "properties": {
+                "id": STRING, "post_id": STRING, "text": STRING,
+                "author": {"type": "object", "properties": {"id": STRING, "username": STRING}},
+                "created_at": {"type": "string", "format": "date-time"}}},
+            "CommentList": {"type": "object", "properties": {
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}},
+                "next_cursor": {"type": ["string", "null"]}}},
             "Tokens": {"type": "object", "required": ["access_token", "refresh_token"], "properties": {
                 "access_token": STRING, "refresh_token": STRING, "token_type": STRING,
                 "expires_in": {"type": "integer"}}},

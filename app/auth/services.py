@@ -1,7 +1,6 @@
 """Accounts: sign-up, sign-in, password reset. Plain functions over the database, no request."""
 import hashlib
 import re
-from datetime import UTC, datetime
 
 import bcrypt
 from bson import ObjectId
@@ -9,14 +8,21 @@ from bson.errors import InvalidId
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pymongo.errors import DuplicateKeyError
 
-from app.core.errors import AuthenticationError, ConflictError, InvalidTokenError, ValidationError
+from app.core.clock import utc_now
+from app.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidTokenError,
+    ValidationError,
+)
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt ignores (and bcrypt 5 refuses) anything longer
 RESET_TOKEN_MAX_AGE_SECONDS = 3600
-RESET_TOKEN_SALT = "glimpse-password-reset"
+# A namespace for signatures, not a secret.
+RESET_TOKEN_SALT = "glimpse-password-reset"  # nosec B105
 ROLES = ("user", "moderator", "admin")
 # Checked against when the login names nobody, so both answers take as long (no enumeration).
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4))
@@ -51,7 +57,7 @@ def create_user(db, *, username: str, email: str, password: str, rounds: int, ro
         raise ValidationError("Please correct the highlighted fields.", fields=problems)
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}.", fields={"role": "user, moderator or admin."})
-    now = datetime.now(UTC)
+    now = utc_now()
     user = {
         "username": username, "username_lower": username.lower(),
         "email": email, "email_lower": email.lower(),

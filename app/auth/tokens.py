@@ -8,8 +8,14 @@ from functools import wraps
 
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_jwt_extended import (
-    create_access_token, create_refresh_token, current_user, decode_token, get_jwt,
-    set_access_cookies, unset_jwt_cookies, verify_jwt_in_request,
+    create_access_token,
+    create_refresh_token,
+    current_user,
+    decode_token,
+    get_jwt,
+    set_access_cookies,
+    unset_jwt_cookies,
+    verify_jwt_in_request,
 )
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
@@ -68,7 +74,7 @@ def issue_api_tokens(user: dict) -> dict:
     return {
         "access_token": create_access_token(identity=user),
         "refresh_token": create_refresh_token(identity=user),
-        "token_type": "Bearer",
+        "token_type": "Bearer",  # nosec B105
         "expires_in": API_ACCESS_MINUTES * 60,
     }
 

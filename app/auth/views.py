@@ -2,7 +2,12 @@
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from app.auth import bp, limits, services
-from app.auth.tokens import end_web_session, login_required, revoke_current, start_web_session
+from app.auth.tokens import (
+    end_web_session,
+    login_required,
+    revoke_current,
+    start_web_session,
+)
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
 from app.core.mail import queue_mail
@@ -33,7 +38,7 @@ def signup():
         limits.limit_signup(request.remote_addr)
         user = services.create_user(get_db(), **form, rounds=current_app.config["BCRYPT_ROUNDS"])
     except GlimpseError as error:
-        return _form_failed("auth/signup.html", error, {**form, "password": ""})
+        return _form_failed("auth/signup.html", error, {**form, "password": ""})  # nosec B105
     flash(f"Welcome to Glimpse, {user['username']}!", "success")
     return start_web_session(redirect(url_for("main.index")), user)
 

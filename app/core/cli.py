@@ -1,14 +1,22 @@
 """`flask` commands: the embedded database, background workers, accounts."""
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from app.auth.services import ROLES, create_user
+from app import PROJECT_ROOT
+from app.auth.services import ROLES, create_user, find_user_by_username
 from app.core import embedded_mongo
-from app.core.db import get_db
+from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
+from app.core.seed import seed
+from app.jobs.worker import WorkerPool
+from app.posts.importer import import_photos, photo_files
+from app.posts.requests import upload_limits
+
+DEFAULT_PHOTOS_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "photos"
 
 db_cli = AppGroup("db", help="The embedded MongoDB server.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -44,11 +52,10 @@ def users_create(username, email, password, role):
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--threads", type=int, default=None, help="Worker threads (default: JOB_WORKERS).")
 def worker(threads):
     """Run background jobs in this process until interrupted (scales past one machine)."""
-    from app.jobs.worker import WorkerPool
-
     pool = WorkerPool(current_app._get_current_object(), threads or current_app.config["JOB_WORKERS"]).start()
     click.echo(f"{pool.threads} job workers running; Ctrl-C stops them")
     try:
@@ -58,6 +65,44 @@ def worker(threads):
         pool.stop()
 
 
+@click.command("seed")
+@with_appcontext
+@click.option("--users", "user_count", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--posts", "post_count", type=click.IntRange(0), default=500, show_default=True)
+@click.option("--photos", "photos_dir", type=click.Path(path_type=Path), default=DEFAULT_PHOTOS_DIR,
+              show_default=True, help="Folder of real photos to post.")
+def seed_command(user_count, post_count, photos_dir):
+    """Fill the database with demo users, follows, posts and likes made from real photos."""
+    with click.progressbar(length=post_count, label="posting") as bar:
+        try:
+            result = seed(get_db(), get_fs(), photos_dir=photos_dir, users=user_count, posts=post_count,
+                          limits=upload_limits(), rounds=current_app.config["BCRYPT_ROUNDS"],
+                          on_post=lambda: bar.update(1))
+        except GlimpseError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(f"{result['users']} users (demo000... password {result['password']!r}), {result['posts']} posts")
+
+
+@click.command("import-photos")
+@with_appcontext
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--user", "username", required=True, help="The account the posts belong to.")
+def import_photos_command(folder, username):
+    """Import every photo in FOLDER as a post of --user (an album)."""
+    author = find_user_by_username(get_db(), username)
+    if author is None:
+        raise click.ClickException(f"No user {username!r}.")
+    paths = photo_files(folder)
+    with click.progressbar(length=len(paths), label=f"importing {len(paths)} photos") as bar:
+        report = import_photos(get_db(), get_fs(), author=author, paths=paths, limits=upload_limits(),
+                               on_each=lambda path: bar.update(1))
+    click.echo(f"imported {report.imported} photos")
+    for name, reason in report.refused.items():
+        click.echo(f"refused {name}: {reason}", err=True)
+    if report.refused and not report.imported:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_cli, users_cli, worker):
+    for command in (db_cli, users_cli, worker, seed_command, import_photos_command):
         app.cli.add_command(command)

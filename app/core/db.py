@@ -30,6 +30,30 @@ INDEXES: dict[str, list[IndexModel]] = {
     "jobs": [
         IndexModel([("status", ASCENDING), ("run_at", ASCENDING)], name="claimable"),
     ],
+    "posts": [
+        IndexModel([("author_id", ASCENDING), ("created_at", DESCENDING)], name="by_author"),
+        IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
+        IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
+    ],
+    "likes": [
+        IndexModel([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="one_like_each"),
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="by_user"),
+    ],
+    "follows": [
+        IndexModel([("follower_id", ASCENDING), ("followee_id", ASCENDING)], unique=True, name="one_follow_each"),
+        IndexModel([("followee_id", ASCENDING), ("created_at", DESCENDING)], name="followers"),
+    ],
+    "comments": [
+        IndexModel([("post_id", ASCENDING), ("created_at", DESCENDING)], name="by_post"),
+    ],
+    "saves": [
+        IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING), ("collection", ASCENDING)],
+                   unique=True, name="one_save_each"),
+        IndexModel([("user_id", ASCENDING), ("collection", ASCENDING), ("created_at", DESCENDING)], name="by_collection"),
+    ],
+    "notifications": [
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="inbox"),
+    ],
     "dev_mail": [
         IndexModel([("sent_at", DESCENDING)], name="newest_first"),
     ],

@@ -7,13 +7,16 @@ spawns it (under a file lock, so two never race), and it outlives them until `fl
 
 Run by hand: `python -m app.core.embedded_mongo DATA_DIR`.
 """
+import argparse
 import asyncio
 import fcntl
 import json
 import os
 import signal
 import socket
-import subprocess
+
+# Starts the database server, see _spawn.
+import subprocess  # nosec B404
 import sys
 import time
 from contextlib import contextmanager
@@ -111,7 +114,8 @@ def _spawn(data_dir: Path) -> int:
         command += ["--port", str(previous["port"])]
     project_root = Path(__file__).resolve().parents[2]
     with open(data_dir / LOG_FILE, "ab") as log:
-        process = subprocess.Popen(
+        # Our own interpreter and module, no shell.
+        process = subprocess.Popen(  # nosec B603
             command, cwd=project_root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,  # not killed with the process (or terminal) that started it
         )
@@ -129,7 +133,7 @@ def _spawn(data_dir: Path) -> int:
 
 
 def _engine(path: Path):
-    from mongoeco.engines import sqlite as mongoeco_sqlite
+    from mongoeco.engines import sqlite as mongoeco_sqlite  # noqa: PLC0415  (only the server process needs mongoeco)
 
     class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         """mongoeco's SQLite engine without its O(collection) scan on every insert.
@@ -154,7 +158,7 @@ def _engine(path: Path):
 
 
 async def _serve(data_dir: Path, port: int) -> None:
-    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer  # noqa: PLC0415  (as above)
 
     server = AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE), host="127.0.0.1", port=port)
     try:
@@ -178,8 +182,6 @@ async def _serve(data_dir: Path, port: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Serve a data folder's embedded MongoDB.")
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--port", type=int, default=0)

@@ -6,6 +6,8 @@ from flask import Flask, jsonify, make_response, render_template, request
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
+from app.core.db import forget_connection
+
 
 class GlimpseError(Exception):
     status = 400
@@ -87,7 +89,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ConnectionFailure)
     def handle_database_down(error: ConnectionFailure):
-        from app.core.db import forget_connection
         app.logger.warning("database unavailable: %s", error)
         forget_connection()
         return error_response(503, "database_unavailable",

@@ -4,11 +4,11 @@
 With no MAIL_SERVER configured (development), mail is caught in the `dev_mail` collection and
 shown at /dev/mail, so a reset can be finished on `make run` alone.
 """
-from datetime import UTC, datetime
 
 from flask import current_app
 from flask_mail import Message
 
+from app.core.clock import utc_now
 from app.core.db import get_db
 from app.core.extensions import mail
 from app.jobs import enqueue, register_handler
@@ -28,7 +28,7 @@ def queue_mail(to: str, subject: str, text: str, html: str | None = None) -> Non
 
 def deliver_mail(payload: dict) -> None:
     if mail_is_caught(current_app.config):
-        get_db().dev_mail.insert_one({**payload, "sent_at": datetime.now(UTC)})
+        get_db().dev_mail.insert_one({**payload, "sent_at": utc_now()})
         return
     message = Message(subject=payload["subject"], recipients=[payload["to"]],
                       body=payload["text"], html=payload.get("html"))

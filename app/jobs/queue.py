@@ -1,9 +1,11 @@
 """Enqueue, claim, finish and retry jobs: plain functions over the `jobs` collection."""
 import traceback
-from datetime import UTC, datetime, timedelta
-from typing import Callable
+from collections.abc import Callable
+from datetime import timedelta
 
 from pymongo import ReturnDocument
+
+from app.core.clock import utc_now
 
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
@@ -26,7 +28,7 @@ def registered_kinds() -> list[str]:
 
 
 def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
-    now = datetime.now(UTC)
+    now = utc_now()
     return db.jobs.insert_one({
         "kind": kind, "payload": payload, "status": "queued", "attempts": 0,
         "max_attempts": max_attempts, "run_at": now, "lease_until": None,
@@ -36,7 +38,7 @@ def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATT
 
 def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
     """Take one due job (or one whose worker's lease ran out) for this worker, atomically."""
-    now = datetime.now(UTC)
+    now = utc_now()
     return db.jobs.find_one_and_update(
         {
             "kind": {"$in": kinds},
@@ -58,13 +60,13 @@ def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEA
 def complete(db, job: dict) -> None:
     db.jobs.update_one(
         {"_id": job["_id"], "worker": job["worker"]},
-        {"$set": {"status": "done", "lease_until": None, "updated_at": datetime.now(UTC)}},
+        {"$set": {"status": "done", "lease_until": None, "updated_at": utc_now()}},
     )
 
 
 def fail(db, job: dict, error: BaseException) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
-    now = datetime.now(UTC)
+    now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
     if job["attempts"] >= job["max_attempts"]:
         update = {"status": "failed"}

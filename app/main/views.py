@@ -1,23 +1,47 @@
-"""Home, profiles and the health check."""
-from flask import abort, jsonify, render_template
+"""Home feed, explore, profiles and the health check."""
+from flask import g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
-from app.auth.services import find_user_by_username
+from app.api.users import active_user
 from app.core.db import forget_connection, get_db, ping
+from app.feeds import services as feeds
 from app.main import bp
+from app.posts.presenter import present_posts
+from app.social import services as social
+
+PAGE_SIZE = 12
+
+
+def feed_page(template: str, documents: list[dict], next_cursor: str | None, **context):
+    """A whole page, or (for infinite scroll) just the next cards, rendered by the same template."""
+    posts = present_posts(get_db(), documents, g.user)
+    if request.args.get("fragment"):
+        return render_template("feeds/_cards.html", posts=posts, next_cursor=next_cursor)
+    return render_template(template, posts=posts, next_cursor=next_cursor, **context)
 
 
 @bp.get("/")
 def index():
-    return render_template("main/index.html")
+    db, cursor = get_db(), request.args.get("cursor")
+    if g.user is None:
+        documents, next_cursor = feeds.explore_feed(db, cursor, PAGE_SIZE)
+        return feed_page("main/index.html", documents, next_cursor)
+    documents, next_cursor = feeds.home_feed(db, g.user, cursor, PAGE_SIZE)
+    return feed_page("main/index.html", documents, next_cursor)
+
+
+@bp.get("/explore")
+def explore():
+    documents, next_cursor = feeds.explore_feed(get_db(), request.args.get("cursor"), PAGE_SIZE)
+    return feed_page("main/explore.html", documents, next_cursor)
 
 
 @bp.get("/u/<username>")
 def profile(username: str):
-    user = find_user_by_username(get_db(), username)
-    if user is None or user["status"] != "active":
-        abort(404, "No such user.")
-    return render_template("main/profile.html", profile=user)
+    user = active_user(username)
+    documents, next_cursor = feeds.profile_posts(get_db(), user, request.args.get("cursor"), PAGE_SIZE)
+    return feed_page("main/profile.html", documents, next_cursor, profile=user,
+                     followed_by_me=social.is_following(get_db(), g.user, user))
 
 
 @bp.get("/healthz")

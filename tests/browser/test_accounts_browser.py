@@ -21,7 +21,7 @@ def test_signup_logout_reset_from_caught_mail_and_login(live_server, page, app):
     page.get_by_label("Email").fill("dora@example.com")
     page.get_by_label("Password").fill("first password 1")
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Welcome back, dora")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
@@ -52,4 +52,4 @@ def test_signup_logout_reset_from_caught_mail_and_login(live_server, page, app):
 
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Welcome back, dora")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()

@@ -1,0 +1,66 @@
+"""Posts as the API and the pages show them: one shape, built in batches (no query per post)."""
+from flask import url_for
+
+RENDITION_NAMES = ("original", "large", "thumb")
+
+
+def author_summary(user: dict | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": str(user["_id"]), "username": user["username"], "avatar_url": avatar_url(user)}
+
+
+def avatar_url(user: dict) -> str | None:
+    if not user.get("avatar_file_id"):
+        return None
+    return url_for("social.avatar", file_id=str(user["avatar_file_id"]))
+
+
+def photo_urls(post: dict, index: int) -> dict:
+    return {name: url_for("posts.photo", post_id=str(post["_id"]), index=index, rendition=name)
+            for name in RENDITION_NAMES}
+
+
+def present_photo(post: dict, photo: dict) -> dict:
+    return {
+        "urls": photo_urls(post, photo["index"]), "width": photo["width"], "height": photo["height"],
+        "format": photo["format"], "bytes": photo["bytes"],
+        "taken_at": photo["taken_at"].isoformat() if photo.get("taken_at") else None,
+    }
+
+
+def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
+    author_ids = {post["author_id"] for post in posts if post.get("author_id")}
+    authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": list(author_ids)}})} if author_ids else {}
+    liked, saved = set(), set()
+    if viewer is not None and posts:
+        post_ids = [post["_id"] for post in posts]
+        liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"], "post_id": {"$in": post_ids}}, {"post_id": 1})}
+        saved = {row["post_id"] for row in db.saves.find({"user_id": viewer["_id"], "post_id": {"$in": post_ids}}, {"post_id": 1})}
+    return [present_post(post, authors.get(post.get("author_id")), liked_by_me=post["_id"] in liked,
+                         saved_by_me=post["_id"] in saved) for post in posts]
+
+
+def present_post(post: dict, author: dict | None, *, liked_by_me: bool = False, saved_by_me: bool = False) -> dict:
+    return {
+        "id": str(post["_id"]), "status": post["status"], "author": author_summary(author),
+        "caption": post["caption"], "alt_text": post.get("alt_text", ""),
+        "alt_text_source": post.get("alt_text_source"),
+        "tags": post.get("tags", []), "hashtags": post.get("hashtags", []),
+        "created_at": post["created_at"].isoformat(), "updated_at": post["updated_at"].isoformat(),
+        "photos": [present_photo(post, photo) for photo in post["photos"]],
+        "enrichment": post.get("enrichment", "pending"),
+        "like_count": post.get("like_count", 0), "comment_count": post.get("comment_count", 0),
+        "liked_by_me": liked_by_me, "saved_by_me": saved_by_me,
+    }
+
+
+def present_comment(comment: dict, author: dict | None) -> dict:
+    return {"id": str(comment["_id"]), "post_id": str(comment["post_id"]), "author": author_summary(author),
+            "text": comment["text"], "created_at": comment["created_at"].isoformat()}
+
+
+def present_comments(db, comments: list[dict]) -> list[dict]:
+    ids = list({comment["author_id"] for comment in comments})
+    authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": ids}})} if ids else {}
+    return [present_comment(comment, authors.get(comment["author_id"])) for comment in comments]

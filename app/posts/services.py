@@ -1,0 +1,178 @@
+"""Posts: create from uploaded photos, read, edit, delete. Plain functions over the database."""
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from app.core.clock import utc_now
+from app.core.errors import ForbiddenError, NotFoundError, ValidationError
+from app.jobs import enqueue
+from app.media.images import ProcessedPhoto, process_upload
+from app.media.storage import delete_post_files, store_photo
+
+CAPTION_MAX_LENGTH = 2200
+ALT_TEXT_MAX_LENGTH = 500
+MAX_PHOTOS_PER_POST = 10
+MAX_HASHTAGS = 30
+HASHTAG_PATTERN = re.compile(r"(?<![\w#])#(\w{1,64})")
+VISIBLE_STATUS = "published"
+ENRICH_POST_JOB = "enrich_post"
+HOT_DECAY_SECONDS = 45000  # ten times the likes is worth 12.5 hours of freshness
+
+
+def hot_score(like_count: int, created_at: datetime) -> float:
+    """Popularity with time decay that never needs recomputing: newer posts start higher."""
+    return round(math.log10(max(like_count, 1)) + created_at.timestamp() / HOT_DECAY_SECONDS, 7)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+def parse_object_id(value) -> ObjectId:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        raise NotFoundError("No such post.") from None
+
+
+def hashtags_in(caption: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in HASHTAG_PATTERN.findall(caption):
+        seen.setdefault(tag.lower(), None)
+    return list(seen)[:MAX_HASHTAGS]
+
+
+def validate_caption(caption: str) -> str:
+    caption = caption.strip()
+    if len(caption) > CAPTION_MAX_LENGTH:
+        raise ValidationError("The caption is too long.",
+                              fields={"caption": f"At most {CAPTION_MAX_LENGTH} characters."})
+    return caption
+
+
+def process_photos(uploads: list[bytes], limits: UploadLimits) -> list[ProcessedPhoto]:
+    """Check and convert every photo before anything is stored: one bad file stores nothing."""
+    if not uploads:
+        raise ValidationError("Add at least one photo.", fields={"photos": "Add at least one photo."})
+    if len(uploads) > MAX_PHOTOS_PER_POST:
+        raise ValidationError(f"At most {MAX_PHOTOS_PER_POST} photos per post.",
+                              fields={"photos": f"At most {MAX_PHOTOS_PER_POST} photos."})
+    processed = []
+    for number, data in enumerate(uploads, start=1):
+        try:
+            processed.append(process_upload(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels))
+        except ValidationError as error:
+            message = f"Photo {number}: {error.message}" if len(uploads) > 1 else error.message
+            raise ValidationError(message, fields={"photos": message}) from None
+    return processed
+
+
+def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], caption: str,
+                status: str = VISIBLE_STATUS) -> dict:
+    """Store the files, then the post: the post only appears once every file is in place, and a
+    failure part-way removes the files already stored."""
+    caption = validate_caption(caption)
+    post_id = ObjectId()
+    now = utc_now()
+    try:
+        stored = [store_photo(fs, photo, post_id=post_id, index=index) for index, photo in enumerate(photos)]
+        post = {
+            "_id": post_id, "author_id": author["_id"] if author else None, "status": status,
+            "caption": caption, "hashtags": hashtags_in(caption),
+            "alt_text": "", "alt_text_source": None, "tags": [], "removed_tags": [],
+            "photos": stored, "like_count": 0, "comment_count": 0, "hot": hot_score(0, now),
+            "enrichment": "pending", "created_at": now, "updated_at": now,
+        }
+        db.posts.insert_one(post)
+    except BaseException:
+        delete_post_files(db, post_id)
+        raise
+    return post
+
+
+def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
+                   status: str = VISIBLE_STATUS) -> dict:
+    """An upload, start to end: check every photo, store the post, queue its description."""
+    post = create_post(db, fs, author=author, photos=process_photos(uploads, limits), caption=caption, status=status)
+    enqueue_enrichment(db, post)
+    return post
+
+
+def enqueue_enrichment(db, post: dict) -> None:
+    enqueue(db, ENRICH_POST_JOB, {"post_id": str(post["_id"])})
+
+
+def get_post(db, post_id) -> dict:
+    post = db.posts.find_one({"_id": parse_object_id(post_id)})
+    if post is None:
+        raise NotFoundError("No such post.")
+    return post
+
+
+def can_see(post: dict, viewer: dict | None) -> bool:
+    if post["status"] == VISIBLE_STATUS:
+        return True
+    return viewer is not None and viewer["role"] in ("moderator", "admin")
+
+
+def get_visible_post(db, post_id, viewer: dict | None) -> dict:
+    """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
+    post = get_post(db, post_id)
+    if not can_see(post, viewer):
+        raise NotFoundError("No such post.")
+    return post
+
+
+def require_owner(post: dict, user: dict) -> None:
+    if post.get("author_id") != user["_id"]:
+        raise ForbiddenError("Only the author can change this post.")
+
+
+def update_post(db, post: dict, user: dict, changes: dict) -> dict:
+    """Owners edit the caption (and so its hashtags) and alt text, and remove generated tags."""
+    require_owner(post, user)
+    update: dict = {}
+    if "caption" in changes:
+        if not isinstance(changes["caption"], str):
+            raise ValidationError("The caption must be text.", fields={"caption": "Must be text."})
+        update["caption"] = validate_caption(changes["caption"])
+        update["hashtags"] = hashtags_in(update["caption"])
+    if "alt_text" in changes:
+        alt_text = changes["alt_text"]
+        if not isinstance(alt_text, str) or len(alt_text.strip()) > ALT_TEXT_MAX_LENGTH:
+            raise ValidationError("Alt text must be text of at most 500 characters.",
+                                  fields={"alt_text": f"At most {ALT_TEXT_MAX_LENGTH} characters."})
+        update["alt_text"] = alt_text.strip()
+        update["alt_text_source"] = "author"
+    if "remove_tags" in changes:
+        removed = changes["remove_tags"]
+        if not isinstance(removed, list) or not all(isinstance(name, str) for name in removed):
+            raise ValidationError("remove_tags must be a list of tag names.", fields={"remove_tags": "A list of names."})
+        removed = set(removed)
+        update["tags"] = [tag for tag in post["tags"] if tag["name"] not in removed]
+        update["removed_tags"] = sorted(set(post.get("removed_tags", [])) | removed)
+    if not update:
+        raise ValidationError("Nothing to change: send caption, alt_text or remove_tags.")
+    update["updated_at"] = utc_now()
+    db.posts.update_one({"_id": post["_id"]}, {"$set": update})
+    return {**post, **update}
+
+
+def delete_post(db, post: dict, user: dict) -> None:
+    require_owner(post, user)
+    remove_post_everywhere(db, post["_id"])
+
+
+def remove_post_everywhere(db, post_id: ObjectId) -> None:
+    """The post, its files, likes, comments, saves, notifications and pending jobs: all gone."""
+    db.posts.delete_one({"_id": post_id})
+    for collection in ("likes", "comments", "saves", "notifications"):
+        db[collection].delete_many({"post_id": post_id})
+    db.jobs.delete_many({"payload.post_id": str(post_id), "status": {"$in": ["queued", "running"]}})
+    delete_post_files(db, post_id)

@@ -1,0 +1,72 @@
+"""Post pages: upload, detail, edit, delete, and the photos themselves."""
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from app.auth.tokens import login_required
+from app.core.db import get_db, get_fs
+from app.core.errors import GlimpseError, NotFoundError
+from app.jobs.worker import wake_workers
+from app.media.serving import send_stored_file
+from app.posts import bp, services
+from app.posts.presenter import present_comments, present_posts
+from app.posts.requests import upload_limits, uploaded_photos
+from app.social import services as social
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def upload():
+    if request.method == "GET":
+        return render_template("posts/upload.html")
+    db = get_db()
+    try:
+        post = services.publish_photos(db, get_fs(), author=g.user, uploads=uploaded_photos(),
+                                       caption=request.form.get("caption", ""), limits=upload_limits())
+    except GlimpseError as error:
+        return render_template("posts/upload.html", error=error.message, caption=request.form.get("caption", "")), error.status
+    wake_workers(current_app._get_current_object())
+    return redirect(url_for("posts.detail", post_id=post["_id"]))
+
+
+@bp.get("/p/<post_id>")
+def detail(post_id):
+    db = get_db()
+    post = services.get_visible_post(db, post_id, g.user)
+    comments, next_cursor = social.list_comments(db, post, request.args.get("comments"), 50)
+    return render_template("posts/detail.html", post=present_posts(db, [post], g.user)[0],
+                           comments=present_comments(db, comments), comments_cursor=next_cursor,
+                           is_owner=g.user is not None and post.get("author_id") == g.user["_id"])
+
+
+@bp.post("/p/<post_id>/edit")
+@login_required
+def edit(post_id):
+    db = get_db()
+    post = services.get_visible_post(db, post_id, g.user)
+    changes = {name: request.form[name] for name in ("caption", "alt_text") if name in request.form}
+    if request.form.getlist("remove_tags"):
+        changes["remove_tags"] = request.form.getlist("remove_tags")
+    try:
+        services.update_post(db, post, g.user, changes)
+    except GlimpseError as error:
+        flash(error.message, "error")
+    else:
+        flash("Post updated.", "success")
+    return redirect(url_for("posts.detail", post_id=post_id))
+
+
+@bp.post("/p/<post_id>/delete")
+@login_required
+def delete(post_id):
+    db = get_db()
+    services.delete_post(db, services.get_visible_post(db, post_id, g.user), g.user)
+    flash("Post deleted.", "success")
+    return redirect(url_for("main.profile", username=g.user["username"]))
+
+
+@bp.get("/photos/<post_id>/<int:index>/<any(original, large, thumb):rendition>")
+def photo(post_id, index, rendition):
+    post = services.get_visible_post(get_db(), post_id, g.user)
+    stored = next((photo for photo in post["photos"] if photo["index"] == index), None)
+    if stored is None:
+        raise NotFoundError("No such photo.")
+    return send_stored_file(get_fs(), stored["files"][rendition])

@@ -1,0 +1,178 @@
+"""Follows, likes, comments, saved collections and notifications."""
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.core.clock import utc_now
+from app.core.errors import ForbiddenError, NotFoundError, ValidationError
+from app.core.pagination import keyset_page
+from app.posts.services import hot_score, parse_object_id
+
+COMMENT_MAX_LENGTH = 1000
+COLLECTION_NAME_MAX_LENGTH = 60
+DEFAULT_COLLECTION = "Saved"
+
+
+def notify(db, *, recipient_id, actor: dict, kind: str, post_id=None, comment_id=None) -> None:
+    if recipient_id is None or recipient_id == actor["_id"]:
+        return
+    db.notifications.insert_one({
+        "user_id": recipient_id, "actor_id": actor["_id"], "kind": kind, "post_id": post_id,
+        "comment_id": comment_id, "read": False, "created_at": utc_now(),
+    })
+
+
+# Follows
+
+def follow(db, follower: dict, followee: dict) -> bool:
+    if follower["_id"] == followee["_id"]:
+        raise ValidationError("You cannot follow yourself.")
+    try:
+        db.follows.insert_one({"follower_id": follower["_id"], "followee_id": followee["_id"],
+                               "created_at": utc_now()})
+    except DuplicateKeyError:
+        return False
+    db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": 1}})
+    db.users.update_one({"_id": followee["_id"]}, {"$inc": {"follower_count": 1}})
+    notify(db, recipient_id=followee["_id"], actor=follower, kind="follow")
+    return True
+
+
+def unfollow(db, follower: dict, followee: dict) -> bool:
+    if not db.follows.delete_one({"follower_id": follower["_id"], "followee_id": followee["_id"]}).deleted_count:
+        return False
+    db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": -1}})
+    db.users.update_one({"_id": followee["_id"]}, {"$inc": {"follower_count": -1}})
+    return True
+
+
+def is_following(db, follower: dict | None, followee: dict) -> bool:
+    if follower is None:
+        return False
+    return db.follows.find_one({"follower_id": follower["_id"], "followee_id": followee["_id"]}, {"_id": 1}) is not None
+
+
+def followee_ids(db, user: dict) -> list[ObjectId]:
+    return [row["followee_id"] for row in db.follows.find({"follower_id": user["_id"]}, {"followee_id": 1})]
+
+
+def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Who follows `user` (direction "followers") or whom `user` follows ("following")."""
+    mine, theirs = ("followee_id", "follower_id") if direction == "followers" else ("follower_id", "followee_id")
+    rows, next_cursor = keyset_page(db.follows, {mine: user["_id"]}, "created_at", cursor, limit)
+    users = {user["_id"]: user for user in db.users.find({"_id": {"$in": [row[theirs] for row in rows]}})}
+    return [users[row[theirs]] for row in rows if row[theirs] in users], next_cursor
+
+
+# Likes
+
+def like(db, user: dict, post: dict) -> bool:
+    try:
+        db.likes.insert_one({"post_id": post["_id"], "user_id": user["_id"], "created_at": utc_now()})
+    except DuplicateKeyError:
+        return False
+    _recount_likes(db, post, +1)
+    notify(db, recipient_id=post.get("author_id"), actor=user, kind="like", post_id=post["_id"])
+    return True
+
+
+def unlike(db, user: dict, post: dict) -> bool:
+    if not db.likes.delete_one({"post_id": post["_id"], "user_id": user["_id"]}).deleted_count:
+        return False
+    _recount_likes(db, post, -1)
+    return True
+
+
+def _recount_likes(db, post: dict, change: int) -> None:
+    updated = db.posts.find_one_and_update({"_id": post["_id"]}, {"$inc": {"like_count": change}},
+                                           projection={"like_count": 1, "created_at": 1}, return_document=True)
+    if updated:
+        db.posts.update_one({"_id": post["_id"]},
+                            {"$set": {"hot": hot_score(updated["like_count"], updated["created_at"])}})
+
+
+# Comments
+
+def add_comment(db, user: dict, post: dict, text: str) -> dict:
+    text = (text or "").strip()
+    if not text or len(text) > COMMENT_MAX_LENGTH:
+        raise ValidationError("Write a comment of 1 to 1000 characters.",
+                              fields={"text": f"1 to {COMMENT_MAX_LENGTH} characters."})
+    comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text, "created_at": utc_now()}
+    comment["_id"] = db.comments.insert_one(comment).inserted_id
+    db.posts.update_one({"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
+    notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
+           post_id=post["_id"], comment_id=comment["_id"])
+    return comment
+
+
+def list_comments(db, post: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    return keyset_page(db.comments, {"post_id": post["_id"]}, "created_at", cursor, limit)
+
+
+def delete_comment(db, user: dict, comment_id) -> None:
+    """Its author, the post's owner or a moderator may delete a comment."""
+    comment = db.comments.find_one({"_id": parse_object_id(comment_id)})
+    if comment is None:
+        raise NotFoundError("No such comment.")
+    post = db.posts.find_one({"_id": comment["post_id"]}, {"author_id": 1})
+    allowed = (comment["author_id"] == user["_id"] or (post and post.get("author_id") == user["_id"])
+               or user["role"] in ("moderator", "admin"))
+    if not allowed:
+        raise ForbiddenError("You cannot delete this comment.")
+    if db.comments.delete_one({"_id": comment["_id"]}).deleted_count:
+        db.posts.update_one({"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
+        db.notifications.delete_many({"comment_id": comment["_id"]})
+
+
+# Saved collections
+
+def collection_name(name: str | None) -> str:
+    name = (name or DEFAULT_COLLECTION).strip()
+    if not name or len(name) > COLLECTION_NAME_MAX_LENGTH:
+        raise ValidationError("Name the collection in 1 to 60 characters.",
+                              fields={"collection": "1 to 60 characters."})
+    return name
+
+
+def save(db, user: dict, post: dict, collection: str | None = None) -> bool:
+    try:
+        db.saves.insert_one({"user_id": user["_id"], "post_id": post["_id"],
+                             "collection": collection_name(collection), "created_at": utc_now()})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def unsave(db, user: dict, post: dict, collection: str | None = None) -> bool:
+    return bool(db.saves.delete_one({"user_id": user["_id"], "post_id": post["_id"],
+                                     "collection": collection_name(collection)}).deleted_count)
+
+
+def saved_collections(db, user: dict) -> list[dict]:
+    counts = db.saves.aggregate([{"$match": {"user_id": user["_id"]}},
+                                 {"$group": {"_id": "$collection", "count": {"$sum": 1}}},
+                                 {"$sort": {"_id": 1}}])
+    return [{"name": row["_id"], "count": row["count"]} for row in counts]
+
+
+def saved_posts(db, user: dict, collection: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    rows, next_cursor = keyset_page(db.saves, {"user_id": user["_id"], "collection": collection_name(collection)},
+                                    "created_at", cursor, limit)
+    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": [row["post_id"] for row in rows]},
+                                                           "status": "published"})}
+    return [posts[row["post_id"]] for row in rows if row["post_id"] in posts], next_cursor
+
+
+# Notifications
+
+def notifications(db, user: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    return keyset_page(db.notifications, {"user_id": user["_id"]}, "created_at", cursor, limit)
+
+
+def unread_count(db, user: dict) -> int:
+    return db.notifications.count_documents({"user_id": user["_id"], "read": False})
+
+
+def mark_all_read(db, user: dict) -> None:
+    db.notifications.update_many({"user_id": user["_id"], "read": False}, {"$set": {"read": True}})

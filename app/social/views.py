@@ -1,0 +1,140 @@
+"""Social pages and form actions: follow, like, comment, save, notifications, profile settings."""
+from bson import ObjectId
+from flask import flash, g, redirect, render_template, request, url_for
+
+from app.auth.services import find_user_by_username
+from app.auth.tokens import login_required
+from app.core.db import get_db, get_fs
+from app.core.errors import GlimpseError, NotFoundError
+from app.core.urls import safe_next
+from app.media.serving import send_stored_file
+from app.posts import services as posts
+from app.posts.presenter import present_posts
+from app.posts.requests import upload_limits, uploaded_photos
+from app.social import bp, profiles
+from app.social import services as social
+
+
+@bp.app_context_processor
+def unread_notifications():
+    return {"unread_notifications": social.unread_count(get_db(), g.user) if g.get("user") else 0}
+
+
+def back(default: str):
+    return redirect(safe_next(request.form.get("next"), default))
+
+
+def active_user(username: str) -> dict:
+    user = find_user_by_username(get_db(), username)
+    if user is None or user["status"] != "active":
+        raise NotFoundError("No such user.")
+    return user
+
+
+@bp.post("/u/<username>/follow")
+@login_required
+def follow(username):
+    social.follow(get_db(), g.user, active_user(username))
+    return back(url_for("main.profile", username=username))
+
+
+@bp.post("/u/<username>/unfollow")
+@login_required
+def unfollow(username):
+    social.unfollow(get_db(), g.user, active_user(username))
+    return back(url_for("main.profile", username=username))
+
+
+@bp.get("/u/<username>/<any(followers, following):direction>")
+def follow_list(username, direction):
+    user = active_user(username)
+    users, next_cursor = social.follow_list(get_db(), user, direction, request.args.get("cursor"), 50)
+    return render_template("social/follow_list.html", profile=user, direction=direction, users=users, next_cursor=next_cursor)
+
+
+@bp.post("/p/<post_id>/like")
+@login_required
+def like(post_id):
+    db = get_db()
+    post = posts.get_visible_post(db, post_id, g.user)
+    if request.form.get("action") == "unlike":
+        social.unlike(db, g.user, post)
+    else:
+        social.like(db, g.user, post)
+    return back(url_for("posts.detail", post_id=post_id))
+
+
+@bp.post("/p/<post_id>/comments")
+@login_required
+def comment(post_id):
+    db = get_db()
+    try:
+        social.add_comment(db, g.user, posts.get_visible_post(db, post_id, g.user), request.form.get("text", ""))
+    except GlimpseError as error:
+        flash(error.message, "error")
+    return redirect(url_for("posts.detail", post_id=post_id) + "#comments")
+
+
+@bp.post("/comments/<comment_id>/delete")
+@login_required
+def delete_comment(comment_id):
+    social.delete_comment(get_db(), g.user, comment_id)
+    flash("Comment deleted.", "success")
+    return back(url_for("main.index"))
+
+
+@bp.post("/p/<post_id>/save")
+@login_required
+def save(post_id):
+    db = get_db()
+    post = posts.get_visible_post(db, post_id, g.user)
+    if request.form.get("action") == "unsave":
+        social.unsave(db, g.user, post)
+    else:
+        social.save(db, g.user, post, request.form.get("collection"))
+    return back(url_for("posts.detail", post_id=post_id))
+
+
+@bp.get("/saved")
+@bp.get("/saved/<name>")
+@login_required
+def saved(name=social.DEFAULT_COLLECTION):
+    db = get_db()
+    documents, next_cursor = social.saved_posts(db, g.user, name, request.args.get("cursor"), 24)
+    return render_template("social/saved.html", collections=social.saved_collections(db, g.user), name=name,
+                           posts=present_posts(db, documents, g.user), next_cursor=next_cursor)
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    db = get_db()
+    rows, next_cursor = social.notifications(db, g.user, request.args.get("cursor"), 50)
+    items = profiles.present_notifications(db, rows)
+    social.mark_all_read(db, g.user)
+    return render_template("social/notifications.html", notifications=items, next_cursor=next_cursor)
+
+
+@bp.route("/settings/profile", methods=["GET", "POST"])
+@login_required
+def settings():
+    if request.method == "POST":
+        db, photos = get_db(), uploaded_photos()
+        try:
+            user = profiles.update_bio(db, g.user, request.form.get("bio", ""))
+            if photos:
+                profiles.set_avatar(db, get_fs(), user, photos, upload_limits())
+        except GlimpseError as error:
+            return render_template("social/settings.html", error=error.message), error.status
+        flash("Profile saved.", "success")
+        return redirect(url_for("main.profile", username=g.user["username"]))
+    return render_template("social/settings.html")
+
+
+@bp.get("/avatars/<file_id>")
+def avatar(file_id):
+    # Only avatars: this route must never hand out a post's photo by its file id.
+    if not ObjectId.is_valid(file_id) or not get_db().fs.files.find_one(
+            {"_id": ObjectId(file_id), "metadata.kind": "avatar"}, {"_id": 1}):
+        raise NotFoundError("No such avatar.")
+    return send_stored_file(get_fs(), ObjectId(file_id))

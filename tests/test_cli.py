@@ -1,0 +1,32 @@
+"""`flask seed` and `flask import-photos` with real photos."""
+import shutil
+
+from conftest import DATASETS_DIR
+from helpers import sample_photos
+
+
+def test_seed_makes_users_follows_posts_and_likes(runner, db):
+    sample_photos(DATASETS_DIR, 1)
+    result = runner.invoke(args=["seed", "--users", "4", "--posts", "6", "--photos", str(DATASETS_DIR / "photos")])
+    assert result.exit_code == 0, result.output
+    assert db.users.count_documents({}) == 4 and db.posts.count_documents({}) == 6
+    assert db.follows.count_documents({}) > 0
+    assert db.jobs.count_documents({"kind": "enrich_post"}) == 6
+    assert db.posts.find_one()["caption"].endswith(".")  # a real Flickr8k caption
+
+
+def test_seed_without_photos_says_where_they_should_be(runner, tmp_path):
+    result = runner.invoke(args=["seed", "--users", "2", "--posts", "2", "--photos", str(tmp_path / "none")])
+    assert result.exit_code != 0 and "No photos found" in result.output
+
+
+def test_import_photos_imports_a_folder_and_reports_bad_files(runner, db, tmp_path, client):
+    for path in sample_photos(DATASETS_DIR, 3):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo at all")
+    runner.invoke(args=["users", "create", "--username", "album", "--email", "album@example.com", "--password", "album password"])
+    result = runner.invoke(args=["import-photos", str(tmp_path), "--user", "album"])
+    assert result.exit_code == 0, result.output
+    assert "imported 3 photos" in result.output and "refused broken.jpg" in result.output
+    assert db.posts.count_documents({}) == 3
+    assert runner.invoke(args=["import-photos", str(tmp_path), "--user", "nobody"]).exit_code != 0

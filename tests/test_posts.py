@@ -1,0 +1,102 @@
+"""Posts through the API: upload, read, edit, delete, and the photo URLs."""
+from io import BytesIO
+
+import pytest
+from conftest import DATASETS_DIR
+from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+
+
+@pytest.fixture
+def photos():
+    return sample_photos(DATASETS_DIR, 3)
+
+
+@pytest.fixture
+def alice(client):
+    return signed_up_tokens(client, "alice")["access_token"]
+
+
+def counts(db) -> tuple[int, int, int]:
+    return db.posts.count_documents({}), db.fs.files.count_documents({}), db.fs.chunks.count_documents({})
+
+
+def test_upload_answers_the_post_object_and_get_returns_the_same(client, alice, photos, db):
+    response = api_upload(client, alice, photos[:2], caption="Sunny day at the #Beach with #friends")
+    assert response.status_code == 201, response.get_json()
+    post = response.get_json()
+    assert set(post) >= {"id", "status", "author", "caption", "alt_text", "tags", "hashtags", "created_at", "photos", "enrichment"}
+    assert post["status"] == "published" and post["enrichment"] == "pending"
+    assert post["author"]["username"] == "alice" and post["hashtags"] == ["beach", "friends"]
+    assert len(post["photos"]) == 2
+    photo = post["photos"][0]
+    assert set(photo["urls"]) == {"original", "large", "thumb"} and photo["format"] == "JPEG"
+    assert photo["width"] > 0 and photo["height"] > 0 and photo["bytes"] == photos[0].stat().st_size
+    again = client.get(f"/api/v1/posts/{post['id']}").get_json()
+    assert again == {**post, "liked_by_me": False, "saved_by_me": False}
+    assert db.jobs.count_documents({"kind": "enrich_post", "payload.post_id": post["id"]}) == 1
+    for url in photo["urls"].values():
+        served = client.get(url)
+        assert served.status_code == 200 and served.mimetype.startswith("image/")
+    thumb = client.get(photo["urls"]["thumb"])
+    assert "immutable" in thumb.headers["Cache-Control"] and thumb.headers["ETag"]
+    assert client.get(photo["urls"]["thumb"], headers={"If-None-Match": thumb.headers["ETag"]}).status_code == 304
+    partial = client.get(photo["urls"]["original"], headers={"Range": "bytes=0-9"})
+    assert partial.status_code == 206 and len(partial.data) == 10
+
+
+def test_a_bad_photo_among_good_ones_stores_nothing(client, alice, photos, db):
+    before = counts(db)
+    response = client.post("/api/v1/posts", headers=bearer(alice), content_type="multipart/form-data", data={
+        "photos": [(BytesIO(photos[0].read_bytes()), "good.jpg"), (BytesIO(b"<html>not a photo</html>"), "bad.jpg")]})
+    assert response.status_code == 422
+    assert "Photo 2" in response.get_json()["error"]["message"]
+    assert counts(db) == before
+
+
+def test_upload_needs_a_photo_and_an_account(client, alice, photos, db):
+    assert client.post("/api/v1/posts", headers=bearer(alice), data={"caption": "no photo"}).status_code == 422
+    anonymous = client.post("/api/v1/posts", content_type="multipart/form-data",
+                            data={"photos": [(BytesIO(photos[0].read_bytes()), "a.jpg")]})
+    assert anonymous.status_code == 401
+    assert counts(db) == (0, 0, 0)
+
+
+def test_owner_edits_caption_and_alt_text(client, alice, photos):
+    post = api_upload(client, alice, photos[:1], caption="old").get_json()
+    response = client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(alice),
+                            json={"caption": "new #words", "alt_text": "A dog runs on sand."})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["caption"] == "new #words" and body["hashtags"] == ["words"]
+    assert body["alt_text"] == "A dog runs on sand." and body["alt_text_source"] == "author"
+    assert client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(alice), json={"caption": "x" * 2201}).status_code == 422
+
+
+def test_another_users_post_cannot_be_edited_or_deleted(client, alice, photos, db):
+    post = api_upload(client, alice, photos[:1]).get_json()
+    mallory = signed_up_tokens(client, "mallory")["access_token"]
+    assert client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(mallory), json={"caption": "mine"}).status_code == 403
+    assert client.delete(f"/api/v1/posts/{post['id']}", headers=bearer(mallory)).status_code == 403
+    assert db.posts.find_one()["caption"] == ""
+
+
+def test_delete_leaves_no_files_likes_comments_or_notifications(client, alice, photos, db):
+    empty = counts(db)
+    post = api_upload(client, alice, photos[:2]).get_json()
+    bob = signed_up_tokens(client, "bob")["access_token"]
+    client.put(f"/api/v1/posts/{post['id']}/like", headers=bearer(bob))
+    client.post(f"/api/v1/posts/{post['id']}/comments", headers=bearer(bob), json={"text": "nice"})
+    client.put(f"/api/v1/posts/{post['id']}/save", headers=bearer(bob), json={})
+    assert db.notifications.count_documents({}) == 2
+    assert client.delete(f"/api/v1/posts/{post['id']}", headers=bearer(alice)).status_code == 204
+    assert counts(db) == empty
+    for collection in ("likes", "comments", "saves", "notifications"):
+        assert db[collection].count_documents({}) == 0, collection
+    assert client.get(f"/api/v1/posts/{post['id']}").status_code == 404
+    assert client.get(post["photos"][0]["urls"]["thumb"]).status_code == 404
+
+
+def test_unknown_and_malformed_post_ids_are_404(client):
+    assert client.get("/api/v1/posts/000000000000000000000000").status_code == 404
+    assert client.get("/api/v1/posts/not-an-id").status_code == 404
+    assert client.get("/photos/not-an-id/0/thumb").status_code == 404
