@@ -1,0 +1,18 @@
+"""Glimpse's machine-learning models: captions, tags, NSFW score and embeddings for photos.
+
+Knows nothing of the web app; ``PhotoDescriber`` (in ``ml_models.pipeline``) is its facade.
+TensorFlow is imported only when a model is loaded, so importing this package stays cheap.
+"""
+
+from ml_models.images import InvalidImageError
+
+
+def __getattr__(name):
+    if name in ("PhotoDescriber", "PhotoDescription"):
+        from ml_models import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(name)
+
+
+__all__ = ["InvalidImageError", "PhotoDescriber", "PhotoDescription"]

@@ -1,0 +1,66 @@
+"""Evaluation measures: corpus BLEU, multi-label F1 / mAP, and retrieval recall@K."""
+
+import math
+from collections import Counter
+
+import numpy as np
+
+
+def _ngrams(tokens: list[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_n: int = 4) -> dict[str, float]:
+    """Papineni et al. corpus BLEU-1..max_n: clipped n-gram counts summed over the corpus,
+    brevity penalty against the reference closest in length (as nltk does)."""
+    matches = [0] * max_n
+    totals = [0] * max_n
+    hypothesis_length = reference_length = 0
+    for hypothesis, refs in zip(hypotheses, references, strict=False):
+        hypothesis_length += len(hypothesis)
+        reference_length += min((abs(len(r) - len(hypothesis)), len(r)) for r in refs)[1]
+        for n in range(1, max_n + 1):
+            counts = _ngrams(hypothesis, n)
+            max_ref_counts = Counter()
+            for ref in refs:
+                max_ref_counts |= _ngrams(ref, n)
+            matches[n - 1] += sum(min(c, max_ref_counts[g]) for g, c in counts.items())
+            totals[n - 1] += max(len(hypothesis) - n + 1, 0)
+    brevity = 1.0 if hypothesis_length > reference_length else math.exp(1 - reference_length / max(hypothesis_length, 1))
+    scores = {}
+    log_precision_sum = 0.0
+    for n in range(1, max_n + 1):
+        precision = matches[n - 1] / totals[n - 1] if totals[n - 1] else 0.0
+        log_precision_sum += math.log(precision) if precision > 0 else -math.inf
+        scores[f"bleu{n}"] = brevity * math.exp(log_precision_sum / n)
+    return scores
+
+
+def multilabel_scores(labels: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray) -> dict[str, float]:
+    """Micro and macro F1 at ``threshold``, and mAP (mean over tags with a positive of average precision)."""
+    predicted = scores >= threshold
+    true_pos = (predicted & labels).sum(axis=0)
+    false_pos = (predicted & ~labels).sum(axis=0)
+    false_neg = (~predicted & labels).sum(axis=0)
+    micro = 2 * true_pos.sum() / max(2 * true_pos.sum() + false_pos.sum() + false_neg.sum(), 1)
+    per_tag_f1 = 2 * true_pos / np.maximum(2 * true_pos + false_pos + false_neg, 1)
+    present = labels.any(axis=0)
+    return {
+        "micro_f1": float(micro),
+        "macro_f1": float(per_tag_f1[present].mean()),
+        "map": float(np.mean([average_precision(labels[:, t], scores[:, t]) for t in np.flatnonzero(present)])),
+    }
+
+
+def average_precision(relevant: np.ndarray, scores: np.ndarray) -> float:
+    order = np.argsort(-scores, kind="stable")
+    hits = relevant[order]
+    precision_at_hit = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision_at_hit[hits].mean())
+
+
+def recall_at_k(similarity: np.ndarray, target: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
+    """similarity: (queries, items); target: (queries,) index of the right item for each query."""
+    target_score = similarity[np.arange(len(target)), target]
+    rank = (similarity > target_score[:, None]).sum(axis=1)
+    return {f"r@{k}": float((rank < k).mean()) for k in ks}

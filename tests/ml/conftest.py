@@ -1,0 +1,38 @@
+"""Fixtures for the ML tests: the shared Flickr8k data (skipped when absent) and models loaded once."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
+DOG_PHOTO = "1001773457_577c3a7d70.jpg"  # all five of its captions mention a dog
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    if not (DATASETS_DIR / "flickr8k" / "Flickr8k.token.txt").exists():
+        pytest.skip(f"shared datasets not found at {DATASETS_DIR} (set GLIMPSE_DATASETS_DIR)")
+    return DATASETS_DIR
+
+
+@pytest.fixture(scope="session")
+def flickr8k_dir(datasets_dir) -> Path:
+    return datasets_dir / "flickr8k"
+
+
+@pytest.fixture(scope="session")
+def photos(datasets_dir) -> list[Path]:
+    return sorted((datasets_dir / "photos").glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def describer():
+    from ml_models import PhotoDescriber
+
+    return PhotoDescriber.load()
+
+
+@pytest.fixture(scope="session")
+def encoder(describer):
+    return describer.encoder

@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+
+from ml_models.metrics import corpus_bleu, multilabel_scores, recall_at_k
+from ml_models.tag_vocabulary import image_labels, singular
+
+
+def test_bleu_of_a_reference_is_one_and_of_a_stranger_zero():
+    reference = "a dog runs on the beach".split()
+    assert corpus_bleu([reference], [[reference]])["bleu4"] == pytest.approx(1.0)
+    assert corpus_bleu(["cats sleep".split()], [[reference]])["bleu1"] == 0.0
+
+
+def test_multilabel_scores_and_recall():
+    labels = np.array([[True, False], [False, True]])
+    assert multilabel_scores(labels, np.array([[0.9, 0.1], [0.2, 0.8]]), 0.5) == {"micro_f1": 1.0, "macro_f1": 1.0, "map": 1.0}
+    assert recall_at_k(np.array([[0.1, 0.9], [0.2, 0.3]]), np.array([0, 1]), ks=(1, 2)) == {"r@1": 0.5, "r@2": 1.0}
+
+
+def test_tag_mining_singularises_and_folds_verbs_into_activities():
+    assert singular("dogs") == "dog" and singular("puppies") == "puppy" and singular("children") == "child"
+    assert image_labels(["Two dogs run through the snow ."], ["dog", "running", "snow"]) == {"dog", "running", "snow"}
