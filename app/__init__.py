@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
 
     from app import api, auth, dev, main, posts, social
+    from app.enrichment import jobs  # noqa: F401  (registers the enrich_post job)
 
     for blueprint in (main.bp, auth.bp, posts.bp, social.bp, api.bp, dev.bp):
         app.register_blueprint(blueprint)

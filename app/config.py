@@ -44,6 +44,9 @@ def config_from_env() -> dict:
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "JOB_WORKERS": _int("JOB_WORKERS", 2),
+        "ML_THREADS": _int("ML_THREADS", 1),
+        # How long a worker owns a claimed job; after that, another worker takes it over.
+        "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 120),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

@@ -12,6 +12,7 @@ from app.core import embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.seed import seed
+from app.enrichment.cli import ml_cli
 from app.jobs.worker import WorkerPool
 from app.posts.importer import import_photos, photo_files
 from app.posts.requests import upload_limits
@@ -104,5 +105,5 @@ def import_photos_command(folder, username):
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_cli, users_cli, worker, seed_command, import_photos_command):
+    for command in (db_cli, users_cli, worker, seed_command, import_photos_command, ml_cli):
         app.cli.add_command(command)

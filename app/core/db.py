@@ -54,6 +54,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     "notifications": [
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="inbox"),
     ],
+    # GridFS: a post's (or user's) files are found by the owner written into their metadata.
+    "fs.files": [
+        IndexModel([("metadata.post_id", ASCENDING)], name="by_post", sparse=True),
+        IndexModel([("metadata.user_id", ASCENDING)], name="by_user", sparse=True),
+    ],
     "dev_mail": [
         IndexModel([("sent_at", DESCENDING)], name="newest_first"),
     ],

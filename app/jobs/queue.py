@@ -12,15 +12,28 @@ DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 2.0
 
 _handlers: dict[str, Callable[[dict], None]] = {}
+_give_up_handlers: dict[str, Callable[[dict, str], None]] = {}
 
 
-def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
-    """Run `handler(payload)` for jobs of this kind; raising means "retry later"."""
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help (the input itself is bad)."""
+
+
+def register_handler(kind: str, handler: Callable[[dict], None],
+                     on_give_up: Callable[[dict, str], None] | None = None) -> None:
+    """Run `handler(payload)` for jobs of this kind; raising means "retry later", raising
+    PermanentJobError means "fail now". `on_give_up(payload, error)` runs when the job fails for good."""
     _handlers[kind] = handler
+    if on_give_up:
+        _give_up_handlers[kind] = on_give_up
 
 
 def handler_for(kind: str) -> Callable[[dict], None]:
     return _handlers[kind]
+
+
+def give_up_handler_for(kind: str) -> Callable[[dict, str], None]:
+    return _give_up_handlers.get(kind, lambda payload, error: None)
 
 
 def registered_kinds() -> list[str]:
@@ -68,7 +81,7 @@ def fail(db, job: dict, error: BaseException) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
     now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
-    if job["attempts"] >= job["max_attempts"]:
+    if job["attempts"] >= job["max_attempts"] or isinstance(error, PermanentJobError):
         update = {"status": "failed"}
     else:
         delay = BACKOFF_BASE_SECONDS * 2 ** (job["attempts"] - 1)

@@ -55,7 +55,8 @@ class WorkerPool:
     def run_one(self, worker_id: str) -> bool:
         with self.app.app_context():
             db = get_db()
-            job = queue.claim(db, worker_id, kinds=queue.registered_kinds())
+            job = queue.claim(db, worker_id, kinds=queue.registered_kinds(),
+                              lease_seconds=self.app.config["JOB_LEASE_SECONDS"])
             if job is None:
                 return False
             job["worker"] = worker_id
@@ -65,6 +66,8 @@ class WorkerPool:
                 status = queue.fail(db, job, error)
                 log.warning("job %s (%s) attempt %s failed -> %s: %s",
                             job["_id"], job["kind"], job["attempts"], status, error)
+                if status == "failed":
+                    queue.give_up_handler_for(job["kind"])(job["payload"], str(error))
             else:
                 queue.complete(db, job)
             return True

@@ -172,6 +172,7 @@ def delete_post(db, post: dict, user: dict) -> None:
 def remove_post_everywhere(db, post_id: ObjectId) -> None:
     """The post, its files, likes, comments, saves, notifications and pending jobs: all gone."""
     db.posts.delete_one({"_id": post_id})
+    db.post_vectors.delete_one({"_id": post_id})
     for collection in ("likes", "comments", "saves", "notifications"):
         db[collection].delete_many({"post_id": post_id})
     db.jobs.delete_many({"payload.post_id": str(post_id), "status": {"$in": ["queued", "running"]}})

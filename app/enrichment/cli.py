@@ -1,0 +1,95 @@
+"""`flask ml ...`: train, evaluate and run the photo models from the command line."""
+import json
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from app import PROJECT_ROOT
+from app.enrichment.models import get_describer
+from ml_models import training
+
+ml_cli = AppGroup("ml", help="Train, evaluate and run the photo models.")
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
+
+data_option = click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                           default=DEFAULT_DATA, show_default=True, help="The Flickr8k folder.")
+out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                          default=training.DEFAULT_WEIGHTS_DIR, show_default=True, help="Where weights are written.")
+epochs_option = click.option("--epochs", type=click.IntRange(1), default=None, help="Most epochs (early stopping on dev).")
+limit_option = click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N images of each split.")
+split_option = click.option("--split", type=click.Choice(["dev", "train"]), default="dev", show_default=True)
+
+
+def _print_metrics(metrics: dict) -> None:
+    click.echo(json.dumps({name: round(value, 4) for name, value in metrics.items()}))
+
+
+def _train(train_function, data_dir, out_dir, epochs, limit) -> None:
+    options = {"epochs": epochs} if epochs else {}
+    _print_metrics(train_function(data_dir, out_dir=out_dir, limit=limit, **options))
+
+
+@ml_cli.command("train-captioner")
+@data_option
+@out_option
+@epochs_option
+@limit_option
+def train_captioner(data_dir, out_dir, epochs, limit):
+    """Train the CNN+LSTM captioner on the train split, early-stopped on dev."""
+    _train(training.train_captioner, data_dir, out_dir, epochs, limit)
+
+
+@ml_cli.command("train-tagger")
+@data_option
+@out_option
+@epochs_option
+@limit_option
+def train_tagger(data_dir, out_dir, epochs, limit):
+    """Train the ViT tagger on the train split; threshold tuned on dev."""
+    _train(training.train_tagger, data_dir, out_dir, epochs, limit)
+
+
+@ml_cli.command("train-projection")
+@data_option
+@out_option
+@epochs_option
+@limit_option
+def train_projection(data_dir, out_dir, epochs, limit):
+    """Train the image-to-text projection used by search (contrastive, train split)."""
+    _train(training.train_projection, data_dir, out_dir, epochs, limit)
+
+
+@ml_cli.command("evaluate")
+@data_option
+@split_option
+@limit_option
+def evaluate(data_dir, split, limit):
+    """Corpus BLEU-1..4 of the captioner against the five human captions."""
+    _print_metrics(training.evaluate_captioner(data_dir, split=split, limit=limit))
+
+
+@ml_cli.command("evaluate-tagger")
+@data_option
+@split_option
+@limit_option
+def evaluate_tagger(data_dir, split, limit):
+    """Micro/macro F1 and mAP of the tagger."""
+    _print_metrics(training.evaluate_tagger(data_dir, split=split, limit=limit))
+
+
+@ml_cli.command("evaluate-search")
+@data_option
+@split_option
+@limit_option
+def evaluate_search(data_dir, split, limit):
+    """Text-to-photo recall@1/5/10 with the human captions as queries."""
+    _print_metrics(training.evaluate_search(data_dir, split=split, limit=limit))
+
+
+@ml_cli.command("describe")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def describe(files):
+    """Print one JSON object per photo: caption, tags, nsfw, timings (the app's own code path)."""
+    for line in training.describe_files(files, describer=get_describer()):
+        click.echo(json.dumps(line))

@@ -1,0 +1,64 @@
+"""Write a post's description from what the models say about its photos."""
+from bson import ObjectId
+from PIL import Image, UnidentifiedImageError
+
+from app.core.clock import utc_now
+from app.jobs.queue import PermanentJobError
+from ml_models import InvalidImageError
+
+DESCRIBED_RENDITION = "large"  # plenty for 224 px models, a fraction of the original's decode cost
+
+
+def photo_images(fs, post: dict) -> list[Image.Image]:
+    images = []
+    for photo in post["photos"]:
+        try:
+            image = Image.open(fs.get(photo["files"][DESCRIBED_RENDITION]))
+            image.load()
+        except (OSError, UnidentifiedImageError) as error:
+            raise PermanentJobError(f"photo {photo['index']} cannot be decoded: {error}") from error
+        images.append(image)
+    return images
+
+
+def merge_tags(per_photo: list[list[dict]], removed: set[str]) -> list[dict]:
+    """One list for the post: each tag at its best score over the photos, minus those the author removed."""
+    best: dict[str, float] = {}
+    for tags in per_photo:
+        for tag in tags:
+            if tag["name"] not in removed:
+                best[tag["name"]] = max(best.get(tag["name"], 0.0), tag["score"])
+    return [{"name": name, "score": round(score, 4)} for name, score in sorted(best.items(), key=lambda item: -item[1])]
+
+
+def enrich_post(db, fs, describer, post_id: str) -> bool:
+    """Describe the post's photos; False when the post is gone (nothing to do)."""
+    post = db.posts.find_one({"_id": ObjectId(post_id)})
+    if post is None:
+        return False
+    try:
+        descriptions = describer.describe_many(photo_images(fs, post))
+    except InvalidImageError as error:
+        raise PermanentJobError(str(error)) from error
+    first = descriptions[0]
+    update = {
+        "tags": merge_tags([description.tags for description in descriptions], set(post.get("removed_tags", []))),
+        "generated_caption": first.caption,
+        "nsfw": max(description.nsfw for description in descriptions),
+        "model_versions": describer.versions,
+        "enrichment": "done", "enriched_at": utc_now(),
+    }
+    if post.get("alt_text_source") != "author":  # never overwrite what the author wrote
+        update |= {"alt_text": first.caption, "alt_text_source": "generated"}
+    db.posts.update_one({"_id": post["_id"]}, {"$set": update})
+    # Vectors live beside the post, not in it, so queries over posts never load them.
+    db.post_vectors.replace_one({"_id": post["_id"]}, {
+        "author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
+        "image": first.image_embedding, "text": first.text_embedding,
+        "visual_text": first.visual_text_embedding, "model_versions": describer.versions,
+    }, upsert=True)
+    return True
+
+
+def mark_enrichment_failed(db, post_id: str, error: str) -> None:
+    db.posts.update_one({"_id": ObjectId(post_id)}, {"$set": {"enrichment": "failed", "enrichment_error": error[:500]}})
