@@ -15,6 +15,7 @@ from app.core.db import get_fs
 from app.enrichment.models import get_describer
 from app.enrichment.service import enrich_post
 from app.jobs.worker import WorkerPool
+from app.search.vectors import from_bson_vector
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,7 +55,8 @@ def test_upload_is_described_alt_text_tags_and_vectors(client, db, workers):
     stored = db.posts.find_one({"_id": ObjectId(post["id"])})
     assert 0 <= stored["nsfw"] < 0.2 and set(stored["model_versions"]) >= {"captioner", "tagger", "encoder"}
     vectors = db.post_vectors.find_one({"_id": stored["_id"]})
-    assert len(vectors["text"]) == 384 and len(vectors["image"]) > 0
+    assert from_bson_vector(vectors["text"]).shape == (384,) and from_bson_vector(vectors["image"]).shape == (1280,)
+    assert db.vector_changes.count_documents({"post_id": stored["_id"]}) == 1
     page = client.get(f"/p/{post['id']}").get_data(as_text=True)
     assert f'alt="{described["alt_text"]}"' in page and "describing" not in page
 

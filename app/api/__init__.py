@@ -7,5 +7,6 @@ from app.api import (  # noqa: E402,F401  (routes register on import)
     auth,
     docs,
     posts,
+    search,
     users,
 )

@@ -106,6 +106,15 @@ POST_PATHS = {
         "responses": {"204": {"description": "Deleted"}, "401": UNAUTHORIZED, "403": _error("Not allowed"),
                       "404": NOT_FOUND}}},
     "/feed": {"get": _post_list("Home feed: people you follow and you, newest first", "feeds", security=BEARER)},
+    "/for-you": {"get": _post_list("Near your taste (what you liked and saved), then popular; each with a score",
+                                   "feeds", security=BEARER)},
+    "/search": {"get": _post_list(
+        "Photos by meaning and by hashtag, tag or @username (fused); each result has a score", "search",
+        params=[{"name": "q", "in": "query", "required": True, "schema": STRING}])},
+    "/posts/{post_id}/similar": {"get": {
+        "summary": "Photos that look alike and are about the same thing", "tags": ["search"],
+        "parameters": [POST_ID, CURSOR_PARAMS[1]],
+        "responses": {"200": _ok("Similar posts, each with a score", "PostList"), "404": NOT_FOUND}}},
     "/explore": {"get": _post_list("Recent popular posts (likes with time decay)", "feeds")},
     "/users/{username}/posts": {"get": _post_list("A user's posts, newest first", "users", params=[USERNAME])},
     "/users/{username}/follow": {

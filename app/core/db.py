@@ -32,6 +32,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "posts": [
         IndexModel([("author_id", ASCENDING), ("created_at", DESCENDING)], name="by_author"),
+        IndexModel([("hashtags", ASCENDING)], name="by_hashtag"),
+        IndexModel([("tags.name", ASCENDING)], name="by_tag"),
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
     ],
@@ -58,6 +60,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "fs.files": [
         IndexModel([("metadata.post_id", ASCENDING)], name="by_post", sparse=True),
         IndexModel([("metadata.user_id", ASCENDING)], name="by_user", sparse=True),
+    ],
+    "vector_changes": [
+        IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),
     ],
     "dev_mail": [
         IndexModel([("sent_at", DESCENDING)], name="newest_first"),

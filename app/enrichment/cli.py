@@ -5,9 +5,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+import ml_models
 from app import PROJECT_ROOT
 from app.enrichment.models import get_describer
-from ml_models import training
 
 ml_cli = AppGroup("ml", help="Train, evaluate and run the photo models.")
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
@@ -15,10 +15,17 @@ DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
 data_option = click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                            default=DEFAULT_DATA, show_default=True, help="The Flickr8k folder.")
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-                          default=training.DEFAULT_WEIGHTS_DIR, show_default=True, help="Where weights are written.")
+                          default=Path(ml_models.__file__).parent / "weights", show_default=True, help="Where weights are written.")
 epochs_option = click.option("--epochs", type=click.IntRange(1), default=None, help="Most epochs (early stopping on dev).")
 limit_option = click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N images of each split.")
 split_option = click.option("--split", type=click.Choice(["dev", "train"]), default="dev", show_default=True)
+
+
+def _training():
+    """ml_models.training, imported on use: it loads TensorFlow, which other commands don't need."""
+    from ml_models import training  # noqa: PLC0415
+
+    return training
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -37,7 +44,7 @@ def _train(train_function, data_dir, out_dir, epochs, limit) -> None:
 @limit_option
 def train_captioner(data_dir, out_dir, epochs, limit):
     """Train the CNN+LSTM captioner on the train split, early-stopped on dev."""
-    _train(training.train_captioner, data_dir, out_dir, epochs, limit)
+    _train(_training().train_captioner, data_dir, out_dir, epochs, limit)
 
 
 @ml_cli.command("train-tagger")
@@ -47,7 +54,7 @@ def train_captioner(data_dir, out_dir, epochs, limit):
 @limit_option
 def train_tagger(data_dir, out_dir, epochs, limit):
     """Train the ViT tagger on the train split; threshold tuned on dev."""
-    _train(training.train_tagger, data_dir, out_dir, epochs, limit)
+    _train(_training().train_tagger, data_dir, out_dir, epochs, limit)
 
 
 @ml_cli.command("train-projection")
@@ -57,7 +64,7 @@ def train_tagger(data_dir, out_dir, epochs, limit):
 @limit_option
 def train_projection(data_dir, out_dir, epochs, limit):
     """Train the image-to-text projection used by search (contrastive, train split)."""
-    _train(training.train_projection, data_dir, out_dir, epochs, limit)
+    _train(_training().train_projection, data_dir, out_dir, epochs, limit)
 
 
 @ml_cli.command("evaluate")
@@ -66,7 +73,7 @@ def train_projection(data_dir, out_dir, epochs, limit):
 @limit_option
 def evaluate(data_dir, split, limit):
     """Corpus BLEU-1..4 of the captioner against the five human captions."""
-    _print_metrics(training.evaluate_captioner(data_dir, split=split, limit=limit))
+    _print_metrics(_training().evaluate_captioner(data_dir, split=split, limit=limit))
 
 
 @ml_cli.command("evaluate-tagger")
@@ -75,7 +82,7 @@ def evaluate(data_dir, split, limit):
 @limit_option
 def evaluate_tagger(data_dir, split, limit):
     """Micro/macro F1 and mAP of the tagger."""
-    _print_metrics(training.evaluate_tagger(data_dir, split=split, limit=limit))
+    _print_metrics(_training().evaluate_tagger(data_dir, split=split, limit=limit))
 
 
 @ml_cli.command("evaluate-search")
@@ -84,12 +91,12 @@ def evaluate_tagger(data_dir, split, limit):
 @limit_option
 def evaluate_search(data_dir, split, limit):
     """Text-to-photo recall@1/5/10 with the human captions as queries."""
-    _print_metrics(training.evaluate_search(data_dir, split=split, limit=limit))
+    _print_metrics(_training().evaluate_search(data_dir, split=split, limit=limit))
 
 
 @ml_cli.command("describe")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def describe(files):
     """Print one JSON object per photo: caption, tags, nsfw, timings (the app's own code path)."""
-    for line in training.describe_files(files, describer=get_describer()):
+    for line in _training().describe_files(files, describer=get_describer()):
         click.echo(json.dumps(line))

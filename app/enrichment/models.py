@@ -3,16 +3,17 @@ import threading
 
 from flask import current_app
 
-from ml_models import PhotoDescriber
+import ml_models
 
-_describer: PhotoDescriber | None = None
+_describer: "ml_models.PhotoDescriber | None" = None
 _lock = threading.Lock()
 
 
-def get_describer() -> PhotoDescriber:
+def get_describer() -> "ml_models.PhotoDescriber":
     global _describer  # noqa: PLW0603  (one set of models per process, shared by its threads)
     if _describer is None:
         with _lock:
             if _describer is None:
-                _describer = PhotoDescriber.load(threads=current_app.config["ML_THREADS"])
+                # Attribute access imports TensorFlow: only processes that describe photos pay for it.
+                _describer = ml_models.PhotoDescriber.load(threads=current_app.config["ML_THREADS"])
     return _describer

@@ -4,6 +4,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.core.clock import utc_now
 from app.jobs.queue import PermanentJobError
+from app.search.vectors import save_post_vectors
 from ml_models import InvalidImageError
 
 DESCRIBED_RENDITION = "large"  # plenty for 224 px models, a fraction of the original's decode cost
@@ -52,11 +53,8 @@ def enrich_post(db, fs, describer, post_id: str) -> bool:
         update |= {"alt_text": first.caption, "alt_text_source": "generated"}
     db.posts.update_one({"_id": post["_id"]}, {"$set": update})
     # Vectors live beside the post, not in it, so queries over posts never load them.
-    db.post_vectors.replace_one({"_id": post["_id"]}, {
-        "author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
-        "image": first.image_embedding, "text": first.text_embedding,
-        "visual_text": first.visual_text_embedding, "model_versions": describer.versions,
-    }, upsert=True)
+    save_post_vectors(db, post, {"image": first.image_embedding, "text": first.text_embedding,
+                                 "visual_text": first.visual_text_embedding}, describer.versions)
     return True
 
 

@@ -3,10 +3,14 @@ from flask import g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
 from app.api.users import active_user
+from app.auth.tokens import login_required
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.main import bp
 from app.posts.presenter import present_posts
+from app.search import get_vector_search
+from app.search import service as search_service
+from app.search.embedder import get_text_embedder
 from app.social import services as social
 
 PAGE_SIZE = 12
@@ -34,6 +38,23 @@ def index():
 def explore():
     documents, next_cursor = feeds.explore_feed(get_db(), request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/explore.html", documents, next_cursor)
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()
+    scored, next_cursor = [], None
+    if query:
+        scored, next_cursor = search_service.search_posts(get_db(), get_vector_search(), get_text_embedder(), query,
+                                                          request.args.get("cursor"), PAGE_SIZE)
+    return feed_page("main/search.html", [post for post, _ in scored], next_cursor, query=query)
+
+
+@bp.get("/for-you")
+@login_required
+def for_you():
+    scored, next_cursor = search_service.for_you(get_db(), get_vector_search(), g.user, request.args.get("cursor"), PAGE_SIZE)
+    return feed_page("main/for_you.html", [post for post, _ in scored], next_cursor)
 
 
 @bp.get("/u/<username>")

@@ -12,6 +12,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.jobs import enqueue
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
+from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
 ALT_TEXT_MAX_LENGTH = 500
@@ -172,7 +173,7 @@ def delete_post(db, post: dict, user: dict) -> None:
 def remove_post_everywhere(db, post_id: ObjectId) -> None:
     """The post, its files, likes, comments, saves, notifications and pending jobs: all gone."""
     db.posts.delete_one({"_id": post_id})
-    db.post_vectors.delete_one({"_id": post_id})
+    delete_post_vectors(db, post_id)
     for collection in ("likes", "comments", "saves", "notifications"):
         db[collection].delete_many({"post_id": post_id})
     db.jobs.delete_many({"payload.post_id": str(post_id), "status": {"$in": ["queued", "running"]}})

@@ -9,7 +9,11 @@ from app.media.serving import send_stored_file
 from app.posts import bp, services
 from app.posts.presenter import present_comments, present_posts
 from app.posts.requests import upload_limits, uploaded_photos
+from app.search import get_vector_search
+from app.search import service as search
 from app.social import services as social
+
+SIMILAR_COUNT = 6
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -32,7 +36,9 @@ def detail(post_id):
     db = get_db()
     post = services.get_visible_post(db, post_id, g.user)
     comments, next_cursor = social.list_comments(db, post, request.args.get("comments"), 50)
+    similar = [found for found, _ in search.similar_posts(db, get_vector_search(), post, SIMILAR_COUNT)]
     return render_template("posts/detail.html", post=present_posts(db, [post], g.user)[0],
+                           similar=present_posts(db, similar, g.user),
                            comments=present_comments(db, comments), comments_cursor=next_cursor,
                            is_owner=g.user is not None and post.get("author_id") == g.user["_id"])
 

@@ -1,0 +1,134 @@
+"""Search, similar photos and the "for you" feed: vector search fused with keyword matches."""
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+from bson import ObjectId
+
+from app.core.pagination import decode_cursor, encode_cursor
+from app.search.backends import VectorSearch
+from app.search.vectors import from_bson_vector
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank matters, raw scores don't
+CANDIDATES = 100
+MIN_TEXT_SIMILARITY = 0.62  # Atlas scale; below this a "semantic match" is noise
+MIN_VISUAL_TEXT_SIMILARITY = 0.55
+TASTE_HALF_LIFE_DAYS = 14
+TASTE_SAMPLE = 50
+QUERY_MAX_LENGTH = 200
+TERM_PATTERN = re.compile(r"[#@]?(\w+)")
+
+
+def fuse(rankings: Iterable[list[ObjectId]]) -> list[tuple[ObjectId, float]]:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank) to the items it ranks."""
+    scores: dict[ObjectId, float] = {}
+    for ranking in rankings:
+        for rank, post_id in enumerate(ranking, start=1):
+            scores[post_id] = scores.get(post_id, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], str(item[0])))
+
+
+def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int):
+    """Keyset over (score, id) of a ranked list, like every other cursor in the API."""
+    if cursor:
+        last_score, last_id = decode_cursor(cursor)
+        ranked = [(post_id, score) for post_id, score in ranked
+                  if score < last_score or (score == last_score and str(post_id) > str(last_id))]
+    page = ranked[:limit]
+    next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(ranked) > limit else None
+    return page, next_cursor
+
+
+def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
+    """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
+    ids = [post_id for post_id, _ in ranked]
+    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": "published"})}
+    return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
+
+
+def query_terms(query: str) -> list[str]:
+    return list(dict.fromkeys(term.lower() for term in TERM_PATTERN.findall(query)))[:20]
+
+
+def keyword_matches(db, terms: list[str]) -> list[ObjectId]:
+    """Posts whose hashtags, generated tags or author match a word of the query, newest first."""
+    if not terms:
+        return []
+    authors = [user["_id"] for user in db.users.find({"username_lower": {"$in": terms}}, {"_id": 1})]
+    matches = db.posts.find({"status": "published", "$or": [
+        {"hashtags": {"$in": terms}}, {"tags.name": {"$in": terms}}, {"author_id": {"$in": authors}},
+    ]}, {"_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
+    return [post["_id"] for post in matches]
+
+
+def semantic_matches(backend: VectorSearch, field: str, vector: np.ndarray, minimum: float,
+                     exclude_author: ObjectId | None = None) -> list[ObjectId]:
+    hits = backend.search(field, vector, limit=CANDIDATES, exclude_author=exclude_author)
+    return [post_id for post_id, score in hits if score >= minimum]
+
+
+def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
+    """Photos for a natural-language query; returns ([(post, score)], next_cursor)."""
+    query = query.strip()[:QUERY_MAX_LENGTH]
+    if not query:
+        return [], None
+    vector = embedder.embed([query])[0]
+    ranked = fuse([
+        semantic_matches(backend, "text", vector, MIN_TEXT_SIMILARITY),
+        semantic_matches(backend, "visual_text", vector, MIN_VISUAL_TEXT_SIMILARITY),
+        keyword_matches(db, query_terms(query)),
+    ])
+    page, next_cursor = page_of(ranked, cursor, limit)
+    return visible_posts(db, page), next_cursor
+
+
+def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
+    """Posts that look alike (image vectors) and are about the same thing (text vectors)."""
+    vectors = db.post_vectors.find_one({"_id": post["_id"]}, {"image": 1, "text": 1})
+    if vectors is None:
+        return []
+    rankings = [[post_id for post_id, _ in backend.search(field, from_bson_vector(vectors[field]), limit=limit + 1)
+                 if post_id != post["_id"]]
+                for field in ("image", "text") if vectors.get(field) is not None]
+    return visible_posts(db, fuse(rankings)[:limit])
+
+
+def taste_vector(db, viewer: dict) -> np.ndarray | None:
+    """Recency-weighted mean of the text vectors of what the viewer liked and saved."""
+    interactions = [*db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1, "created_at": 1})
+                    .sort([("created_at", -1)]).limit(TASTE_SAMPLE),
+                    *db.saves.find({"user_id": viewer["_id"]}, {"post_id": 1, "created_at": 1})
+                    .sort([("created_at", -1)]).limit(TASTE_SAMPLE)]
+    if not interactions:
+        return None
+    now = datetime.now(UTC)
+    weights = {row["post_id"]: 0.0 for row in interactions}
+    for row in interactions:
+        age_days = (now - row["created_at"]).total_seconds() / 86400
+        weights[row["post_id"]] += 0.5 ** (age_days / TASTE_HALF_LIFE_DAYS)
+    vectors = {document["_id"]: from_bson_vector(document["text"])
+               for document in db.post_vectors.find({"_id": {"$in": list(weights)}}, {"text": 1})
+               if document.get("text") is not None}
+    if not vectors:
+        return None
+    taste = sum(weights[post_id] * vector for post_id, vector in vectors.items())
+    return taste / max(float(np.linalg.norm(taste)), 1e-12)
+
+
+def for_you(db, backend: VectorSearch, viewer: dict, cursor: str | None, limit: int):
+    """Posts near the viewer's taste (not their own, not already liked), then popular ones."""
+    liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1})}
+    taste = taste_vector(db, viewer)
+    ranked: list[tuple[ObjectId, float]] = []
+    if taste is not None:
+        hits = backend.search("text", taste, limit=CANDIDATES + len(liked), exclude_author=viewer["_id"])
+        ranked = [(post_id, 1.0 + score) for post_id, score in hits if post_id not in liked]
+    # New users (no likes or saves yet), and everyone past their taste matches, get explore.
+    seen = {post_id for post_id, _ in ranked} | liked
+    popular = db.posts.find({"status": "published", "author_id": {"$ne": viewer["_id"]}}, {"_id": 1}) \
+        .sort([("hot", -1)]).limit(CANDIDATES)
+    fallback = [post["_id"] for post in popular if post["_id"] not in seen]
+    ranked += [(post_id, 1.0 - rank / (len(fallback) + 1)) for rank, post_id in enumerate(fallback, start=1)]
+    page, next_cursor = page_of(ranked, cursor, limit)
+    return visible_posts(db, page), next_cursor

@@ -1,0 +1,53 @@
+"""The `post_vectors` collection: every write goes through here, so both search backends see it.
+
+A vector document mirrors what search may filter on (status, author) next to the embeddings,
+stored as BSON float32 vectors (compact, and what Atlas Vector Search indexes natively). Each
+change is also logged in `vector_changes`, which is how the embedded backend of every process
+catches up with the writes and deletes of the others.
+"""
+import numpy as np
+from bson import ObjectId
+from bson.binary import Binary, BinaryVectorDtype
+
+from app.core.clock import utc_now
+
+# name -> dimensions; "visual_text" is the image projected into the text space.
+VECTOR_FIELDS = {"text": 384, "visual_text": 384, "image": 1280}
+FILTER_FIELDS = ("status", "author_id")
+
+
+def to_bson_vector(values) -> Binary:
+    return Binary.from_vector(np.asarray(values, dtype=np.float32).tolist(), BinaryVectorDtype.FLOAT32)
+
+
+def from_bson_vector(value) -> np.ndarray | None:
+    if value is None:
+        return None
+    return np.asarray(value.as_vector().data, dtype=np.float32)
+
+
+def _log_change(db, post_id: ObjectId) -> None:
+    db.vector_changes.insert_one({"post_id": post_id, "at": utc_now()})
+
+
+def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], versions: dict) -> None:
+    document = {"author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
+                "model_versions": versions}
+    document |= {name: to_bson_vector(values) for name, values in vectors.items() if values is not None}
+    db.post_vectors.replace_one({"_id": post["_id"]}, document, upsert=True)
+    _log_change(db, post["_id"])
+
+
+def set_post_status(db, post_id: ObjectId, status: str) -> None:
+    if db.post_vectors.update_one({"_id": post_id}, {"$set": {"status": status}}).matched_count:
+        _log_change(db, post_id)
+
+
+def delete_post_vectors(db, post_id: ObjectId) -> None:
+    if db.post_vectors.delete_one({"_id": post_id}).deleted_count:
+        _log_change(db, post_id)
+
+
+def post_vector(db, post_id: ObjectId, field: str) -> np.ndarray | None:
+    document = db.post_vectors.find_one({"_id": post_id}, {field: 1})
+    return from_bson_vector(document.get(field)) if document else None

@@ -1,0 +1,162 @@
+"""Search, similar photos and "for you" over real photos described by the real models."""
+import time
+
+import numpy as np
+import pytest
+from bson import ObjectId
+from conftest import DATASETS_DIR
+from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+
+from app.search import get_vector_search
+from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
+from app.search.vectors import VECTOR_FIELDS, delete_post_vectors, save_post_vectors, set_post_status
+
+PHOTO_COUNT = 8
+
+
+def wait_until(predicate, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def described(client, db, workers):
+    """Alice's posts of real photos, each described by the models; returns (token, posts)."""
+    token = signed_up_tokens(client, "alice")["access_token"]
+    photos = sample_photos(DATASETS_DIR, PHOTO_COUNT)
+    ids = [api_upload(client, token, [photo], caption=f"photo {number} #set{number}").get_json()["id"]
+           for number, photo in enumerate(photos)]
+    wait_until(lambda: db.posts.count_documents({"enrichment": "done"}) == len(ids))
+    return token, [client.get(f"/api/v1/posts/{post_id}").get_json() for post_id in ids]
+
+
+def distinctly_described(posts: list[dict]) -> list[dict]:
+    """Posts no other post shares a description with: only those can be told apart by it."""
+    unique = [post for post in posts if sum(other["alt_text"] == post["alt_text"] for other in posts) == 1]
+    assert unique, "the captioner gave every photo the same description"
+    return unique
+
+
+def search(client, query, token=None, **params):
+    response = client.get("/api/v1/search", query_string={"q": query, **params},
+                          headers=bearer(token) if token else {})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_description_finds_its_photo_first(client, described):
+    _, posts = described
+    for target in distinctly_described(posts)[:3]:
+        body = search(client, target["alt_text"])
+        assert body["results"][0]["id"] == target["id"], target["alt_text"]
+        assert all(0 < result["score"] <= 1 for result in body["results"])
+
+
+def test_a_paraphrase_finds_photos_by_meaning(client, described):
+    _, posts = described
+    target = next(post for post in distinctly_described(posts) if post["tags"])
+    words = target["alt_text"].lower().rstrip(".").split()
+    paraphrase = " ".join(word for word in words if word not in {"a", "an", "the", "is", "are", "in", "of", "on"})
+    assert target["id"] in [result["id"] for result in search(client, paraphrase)["results"][:3]]
+
+
+def test_hashtags_tags_and_usernames_match_as_keywords(client, described):
+    _, posts = described
+    assert search(client, "#set3")["results"][0]["id"] == posts[3]["id"]
+    by_author = search(client, "@alice", limit=50)["results"]
+    assert {result["id"] for result in posts} <= {result["id"] for result in by_author}
+    tag = posts[0]["tags"][0]["name"]
+    assert posts[0]["id"] in [result["id"] for result in search(client, tag, limit=50)["results"]]
+
+
+def test_search_pages_with_cursors(client, described):
+    first = search(client, "@alice", limit=3)
+    second = search(client, "@alice", limit=3, cursor=first["next_cursor"])
+    assert first["next_cursor"] and not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    assert client.get("/api/v1/search").status_code == 422
+
+
+def test_hidden_and_deleted_posts_never_appear_not_even_for_a_moment(app, client, db, described):
+    token, posts = described
+    hidden = distinctly_described(posts)[0]
+    deleted = next(post for post in posts if post["id"] != hidden["id"])
+    assert search(client, hidden["alt_text"])["results"][0]["id"] == hidden["id"]
+    db.posts.update_one({"_id": ObjectId(hidden["id"])}, {"$set": {"status": "pending"}})
+    set_post_status(db, ObjectId(hidden["id"]), "pending")
+    assert client.delete(f"/api/v1/posts/{deleted['id']}", headers=bearer(token)).status_code == 204
+    for query in (hidden["alt_text"], deleted["alt_text"], "@alice", "#" + hidden["hashtags"][0], "#" + deleted["hashtags"][0]):
+        ids = [result["id"] for result in search(client, query, limit=50)["results"]]
+        assert hidden["id"] not in ids and deleted["id"] not in ids, query
+
+
+def test_another_process_sees_writes_and_deletes_within_a_second(db):
+    other_process = EmbeddedVectorSearch(db)
+    assert other_process.search("text", np.ones(384), limit=5) == []
+    post = {"_id": ObjectId(), "author_id": ObjectId(), "status": "published", "created_at": None}
+    vector = np.random.default_rng(1).normal(size=384)
+    save_post_vectors(db, post, {"text": vector.tolist()}, {})
+    time.sleep(0.6)
+    hits = other_process.search("text", vector, limit=5)
+    assert hits[0][0] == post["_id"] and hits[0][1] == pytest.approx(1.0, abs=1e-4)  # Atlas scale: identical = 1
+    opposite = other_process.search("text", -vector, limit=5)
+    assert opposite[0][1] == pytest.approx(0.0, abs=1e-4)
+    delete_post_vectors(db, post["_id"])
+    time.sleep(0.6)
+    assert other_process.search("text", vector, limit=5) == []
+
+
+def test_similar_photos_exclude_the_post_itself(client, described):
+    _, posts = described
+    similar = client.get(f"/api/v1/posts/{posts[0]['id']}/similar").get_json()["results"]
+    ids = [result["id"] for result in similar]
+    assert ids and posts[0]["id"] not in ids and set(ids) <= {post["id"] for post in posts}
+    page = client.get(f"/p/{posts[0]['id']}").get_data(as_text=True)
+    assert 'data-testid="similar"' in page
+
+
+def test_for_you_starts_as_explore_and_follows_likes(client, described):
+    _, posts = described
+    bob = signed_up_tokens(client, "bob")["access_token"]
+    before = client.get("/api/v1/for-you", headers=bearer(bob), query_string={"limit": 50}).get_json()["results"]
+    assert {post["id"] for post in before} == {post["id"] for post in posts}  # explore, for a new user
+    liked = posts[2]
+    client.put(f"/api/v1/posts/{liked['id']}/like", headers=bearer(bob))
+    after = client.get("/api/v1/for-you", headers=bearer(bob), query_string={"limit": 50}).get_json()["results"]
+    after_ids = [post["id"] for post in after]
+    assert liked["id"] not in after_ids and after_ids != [post["id"] for post in before]
+    nearest = client.get(f"/api/v1/posts/{liked['id']}/similar").get_json()["results"]
+    assert after_ids[0] in [post["id"] for post in nearest[:3]]
+    own = client.get("/api/v1/for-you", headers=bearer(described[0])).get_json()["results"]
+    assert own == []  # alice sees none of her own posts
+
+
+def test_atlas_index_definition_is_what_atlas_documents():
+    model = AtlasVectorSearch.index_model().document
+    assert model["name"] == ATLAS_INDEX_NAME and model["type"] == "vectorSearch"
+    fields = model["definition"]["fields"]
+    vectors = {field["path"]: field for field in fields if field["type"] == "vector"}
+    assert set(vectors) == set(VECTOR_FIELDS)
+    for path, field in vectors.items():
+        assert field == {"type": "vector", "path": path, "numDimensions": VECTOR_FIELDS[path], "similarity": "cosine"}
+    assert {field["path"] for field in fields if field["type"] == "filter"} == {"status", "author_id"}
+
+
+def test_atlas_pipeline_is_what_atlas_documents():
+    author = ObjectId()
+    pipeline = AtlasVectorSearch.pipeline("text", np.arange(384, dtype=np.float32), limit=10, exclude_author=author)
+    stage = pipeline[0]["$vectorSearch"]
+    assert set(stage) == {"index", "path", "queryVector", "numCandidates", "limit", "filter"}
+    assert stage["index"] == ATLAS_INDEX_NAME and stage["path"] == "text" and stage["limit"] == 10
+    assert stage["numCandidates"] >= 20 * stage["limit"]
+    assert len(stage["queryVector"]) == 384 and all(isinstance(value, float) for value in stage["queryVector"])
+    assert stage["filter"] == {"$and": [{"status": {"$eq": "published"}}, {"author_id": {"$ne": author}}]}
+    assert pipeline[1] == {"$project": {"_id": 1, "score": {"$meta": "vectorSearchScore"}}}
+
+
+def test_the_embedded_server_gets_the_embedded_backend(app, db):
+    with app.app_context():
+        assert get_vector_search().name == "embedded"
