@@ -30,9 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.init_app(app)
 
-    from app import api, auth, dev, main, posts, social
+    from app import admin, api, auth, dev, main, moderation, posts, social
     from app.enrichment import jobs  # noqa: F401  (registers the enrich_post job)
 
-    for blueprint in (main.bp, auth.bp, posts.bp, social.bp, api.bp, dev.bp):
+    for blueprint in (main.bp, auth.bp, posts.bp, social.bp, moderation.bp, admin.bp, api.bp, dev.bp):
         app.register_blueprint(blueprint)
     return app

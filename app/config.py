@@ -59,6 +59,12 @@ def config_from_env() -> dict:
         "COOKIE_SECURE": _flag("COOKIE_SECURE", base_url.startswith("https://")),
         "WEB_SESSION_DAYS": _int("WEB_SESSION_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        "ANONYMOUS_POSTS": _flag("ANONYMOUS_POSTS", True),
+        "ANONYMOUS_MAX_BYTES": _int("ANONYMOUS_MAX_MB", 10) * 1024 * 1024,
+        # Posts scoring above this wait for a moderator instead of being published.
+        "NSFW_HOLD_THRESHOLD": float(os.environ.get("NSFW_HOLD_THRESHOLD") or 0.8),
+        # Independent reports after which a post or comment hides until a moderator decides.
+        "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

@@ -149,6 +149,69 @@ POST_PATHS = {
         "responses": {"204": {"description": "Done"}, "401": UNAUTHORIZED}}},
 }
 
+FORBIDDEN = _error("Signed in, but not allowed (moderators or admins only)")
+TOKEN = _path_param("token")
+TARGET_ID = _path_param("target_id")
+REASON_BODY = {"required": False, **_json({"type": "object", "properties": {"reason": STRING}})}
+
+
+def _staff(summary: str, tag: str, *, params=(), body=None, ok_description="Done") -> dict:
+    operation = {"summary": summary, "tags": [tag], "security": BEARER, "parameters": list(params),
+                 "responses": {"200": {"description": ok_description}, "401": UNAUTHORIZED, "403": FORBIDDEN,
+                               "404": NOT_FOUND, "422": _error("Missing or invalid reason")}}
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+MODERATION_PATHS = {
+    "/anonymous/posts": {"post": {
+        "summary": "Share without an account: the post waits for review; answers a secret status token",
+        "tags": ["anonymous"],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["photos"], "properties": {
+                "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}, "caption": STRING}}}}},
+        "responses": {"201": {"description": "The pending post, status_token and status_url"},
+                      "404": _error("Anonymous posting is turned off"), "422": _error("Not an accepted photo"),
+                      "429": RATE_LIMITED}}},
+    "/anonymous/posts/{token}": {
+        "get": {"summary": "Review status of an anonymous post", "tags": ["anonymous"], "parameters": [TOKEN],
+                "responses": {"200": {"description": "status, state, reason"}, "404": NOT_FOUND}},
+        "delete": {"summary": "Withdraw (delete) an anonymous post", "tags": ["anonymous"], "parameters": [TOKEN],
+                   "responses": {"204": {"description": "Withdrawn"}, "404": NOT_FOUND}},
+    },
+    **{f"/{kind}/{{target_id}}/report": {"post": {
+        "summary": f"Report a {kind[:-1]}; enough independent reports hide it until reviewed", "tags": ["reports"],
+        "security": BEARER, "parameters": [TARGET_ID], "requestBody": _body(["reason"], reason=STRING),
+        "responses": {"201": {"description": "Open report count"}, "401": UNAUTHORIZED, "404": NOT_FOUND,
+                      "409": _error("Already reported by you"), "422": _error("Missing reason")}}}
+       for kind in ("posts", "comments")},
+    "/moderation/queue": {"get": _staff(
+        "Posts awaiting review and reported comments, with photo, caption, tags, NSFW score, reports",
+        "moderation", params=[{"name": "sort", "in": "query", "required": False, "schema": {"enum": ["age", "nsfw"]}}],
+        ok_description="The queue")},
+    **{f"/moderation/{kind}/{{target_id}}/{decision}": {"post": _staff(
+        f"{decision.capitalize()} a {kind[:-1]}" + (" (reason required; deletes the photos, leaves a tombstone)"
+                                                    if decision == "reject" else ""),
+        "moderation", params=[TARGET_ID], body=REASON_BODY)}
+       for kind in ("posts", "comments") for decision in ("approve", "reject")},
+    "/admin/users": {"get": _staff("Accounts (admins only)", "admin", params=[
+        {"name": "q", "in": "query", "required": False, "schema": STRING}, *CURSOR_PARAMS], ok_description="Accounts")},
+    "/admin/users/{username}/moderator": {
+        "put": _staff("Grant the moderator role (admins only)", "admin", params=[USERNAME]),
+        "delete": _staff("Revoke the moderator role (admins only)", "admin", params=[USERNAME]),
+    },
+    "/admin/users/{username}/suspension": {
+        "put": _staff("Suspend: no sign-in, every token stops at once (admins only; reason required)", "admin",
+                      params=[USERNAME], body=REASON_BODY),
+        "delete": _staff("Reinstate (admins only)", "admin", params=[USERNAME], body=REASON_BODY),
+    },
+    "/admin/audit": {"get": _staff("The audit log, newest first (admins only)", "admin", params=[
+        {"name": "action", "in": "query", "required": False, "schema": STRING},
+        {"name": "actor", "in": "query", "required": False, "schema": STRING}, *CURSOR_PARAMS],
+        ok_description="Audit entries")},
+}
+
 PATHS = {
     "/auth/signup": {"post": {
         "summary": "Create an account", "tags": ["auth"],
@@ -203,6 +266,7 @@ PATHS = {
                       "404": _error("No such user")},
     }},
     **POST_PATHS,
+    **MODERATION_PATHS,
     "/openapi.json": {"get": {
         "summary": "This document", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1 document"}},

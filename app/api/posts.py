@@ -6,6 +6,7 @@ from app.api import bp
 from app.api.common import json_body
 from app.core.db import get_db, get_fs
 from app.core.pagination import page_size
+from app.core.permissions import is_staff
 from app.feeds import services as feeds
 from app.jobs.worker import wake_workers
 from app.posts import services as posts
@@ -95,8 +96,10 @@ def unlike(post_id):
 @bp.get("/posts/<post_id>/comments")
 def list_comments(post_id):
     db = get_db()
-    post = posts.get_visible_post(db, post_id, optional_viewer())
-    comments, next_cursor = social.list_comments(db, post, request.args.get("cursor"), page_size(request.args.get("limit")))
+    viewer = optional_viewer()
+    post = posts.get_visible_post(db, post_id, viewer)
+    comments, next_cursor = social.list_comments(db, post, request.args.get("cursor"), page_size(request.args.get("limit")),
+                                                 include_hidden=is_staff(viewer))
     return jsonify({"results": present_comments(db, comments), "next_cursor": next_cursor})
 
 

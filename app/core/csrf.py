@@ -1,9 +1,10 @@
 """Signed double-submit CSRF protection for every state-changing request made with cookies.
 
 The token lives in a readable cookie and must come back in a form field or X-CSRF-Token header;
-its HMAC ties it to our secret so a cookie planted by a sibling domain is useless. Requests that
-authenticate with a bearer header and carry no cookies of ours (API clients) are exempt: a
-browser never attaches an Authorization header on its own.
+its HMAC ties it to our secret so a cookie planted by a sibling domain is useless. API requests
+that authenticate with a bearer header, or carry no cookies of ours, are exempt: a browser never
+attaches an Authorization header on its own, and a cross-site page cannot add one (we answer
+no CORS preflight).
 """
 import hashlib
 import hmac
@@ -54,7 +55,7 @@ def _uses_cookies() -> bool:
 def _needs_check() -> bool:
     if request.method in SAFE_METHODS:
         return False
-    if request.path.startswith("/api/") and not _uses_cookies():
+    if request.path.startswith("/api/") and (request.authorization is not None or not _uses_cookies()):
         return False
     return True
 

@@ -34,6 +34,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("author_id", ASCENDING), ("created_at", DESCENDING)], name="by_author"),
         IndexModel([("hashtags", ASCENDING)], name="by_hashtag"),
         IndexModel([("tags.name", ASCENDING)], name="by_tag"),
+        IndexModel([("status_token_hash", ASCENDING)], unique=True, sparse=True, name="anonymous_status"),
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
     ],
@@ -60,6 +61,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     "fs.files": [
         IndexModel([("metadata.post_id", ASCENDING)], name="by_post", sparse=True),
         IndexModel([("metadata.user_id", ASCENDING)], name="by_user", sparse=True),
+    ],
+    "reports": [
+        IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING), ("reporter_id", ASCENDING)],
+                   unique=True, partialFilterExpression={"open": True}, name="one_open_report_each"),
+        IndexModel([("open", ASCENDING), ("target_type", ASCENDING)], name="open_reports"),
+    ],
+    "audit_log": [
+        IndexModel([("at", DESCENDING)], name="newest"),
+        IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="by_action"),
+        IndexModel([("actor", ASCENDING), ("at", DESCENDING)], name="by_actor"),
     ],
     "vector_changes": [
         IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),

@@ -4,6 +4,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.core.clock import utc_now
 from app.jobs.queue import PermanentJobError
+from app.moderation.services import hold_if_risky
 from app.search.vectors import save_post_vectors
 from ml_models import InvalidImageError
 
@@ -32,7 +33,7 @@ def merge_tags(per_photo: list[list[dict]], removed: set[str]) -> list[dict]:
     return [{"name": name, "score": round(score, 4)} for name, score in sorted(best.items(), key=lambda item: -item[1])]
 
 
-def enrich_post(db, fs, describer, post_id: str) -> bool:
+def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.0) -> bool:
     """Describe the post's photos; False when the post is gone (nothing to do)."""
     post = db.posts.find_one({"_id": ObjectId(post_id)})
     if post is None:
@@ -55,6 +56,7 @@ def enrich_post(db, fs, describer, post_id: str) -> bool:
     # Vectors live beside the post, not in it, so queries over posts never load them.
     save_post_vectors(db, post, {"image": first.image_embedding, "text": first.text_embedding,
                                  "visual_text": first.visual_text_embedding}, describer.versions)
+    hold_if_risky(db, post, update["nsfw"], nsfw_hold_threshold)
     return True
 
 

@@ -75,7 +75,7 @@ def process_photos(uploads: list[bytes], limits: UploadLimits) -> list[Processed
 
 
 def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], caption: str,
-                status: str = VISIBLE_STATUS) -> dict:
+                status: str = VISIBLE_STATUS, extra: dict | None = None) -> dict:
     """Store the files, then the post: the post only appears once every file is in place, and a
     failure part-way removes the files already stored."""
     caption = validate_caption(caption)
@@ -88,7 +88,7 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
             "caption": caption, "hashtags": hashtags_in(caption),
             "alt_text": "", "alt_text_source": None, "tags": [], "removed_tags": [],
             "photos": stored, "like_count": 0, "comment_count": 0, "hot": hot_score(0, now),
-            "enrichment": "pending", "created_at": now, "updated_at": now,
+            "enrichment": "pending", "created_at": now, "updated_at": now, **(extra or {}),
         }
         db.posts.insert_one(post)
     except BaseException:
@@ -98,9 +98,10 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
 
 
 def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
-                   status: str = VISIBLE_STATUS) -> dict:
+                   status: str = VISIBLE_STATUS, extra: dict | None = None) -> dict:
     """An upload, start to end: check every photo, store the post, queue its description."""
-    post = create_post(db, fs, author=author, photos=process_photos(uploads, limits), caption=caption, status=status)
+    post = create_post(db, fs, author=author, photos=process_photos(uploads, limits), caption=caption,
+                       status=status, extra=extra)
     enqueue_enrichment(db, post)
     return post
 
@@ -125,7 +126,7 @@ def can_see(post: dict, viewer: dict | None) -> bool:
 def get_visible_post(db, post_id, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
     post = get_post(db, post_id)
-    if not can_see(post, viewer):
+    if post["status"] == "rejected" or not can_see(post, viewer):
         raise NotFoundError("No such post.")
     return post
 

@@ -4,6 +4,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
+from app.core.permissions import is_staff
 from app.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import bp, services
@@ -35,7 +36,8 @@ def upload():
 def detail(post_id):
     db = get_db()
     post = services.get_visible_post(db, post_id, g.user)
-    comments, next_cursor = social.list_comments(db, post, request.args.get("comments"), 50)
+    comments, next_cursor = social.list_comments(db, post, request.args.get("comments"), 50,
+                                                 include_hidden=is_staff(g.user))
     similar = [found for found, _ in search.similar_posts(db, get_vector_search(), post, SIMILAR_COUNT)]
     return render_template("posts/detail.html", post=present_posts(db, [post], g.user)[0],
                            similar=present_posts(db, similar, g.user),

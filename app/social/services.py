@@ -106,8 +106,10 @@ def add_comment(db, user: dict, post: dict, text: str) -> dict:
     return comment
 
 
-def list_comments(db, post: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    return keyset_page(db.comments, {"post_id": post["_id"]}, "created_at", cursor, limit)
+def list_comments(db, post: dict, cursor: str | None, limit: int, include_hidden: bool = False):
+    """A post's comments, newest first; hidden ones (reported) only for moderators."""
+    query = {"post_id": post["_id"]} if include_hidden else {"post_id": post["_id"], "hidden": {"$ne": True}}
+    return keyset_page(db.comments, query, "created_at", cursor, limit)
 
 
 def delete_comment(db, user: dict, comment_id) -> None:

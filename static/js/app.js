@@ -169,3 +169,27 @@ document.addEventListener("DOMContentLoaded", () => {
   setupLikes();
   setupUpload();
 });
+
+// Moderation queue: j/k move between items, a approves, r jumps to the reason box (Enter rejects).
+document.addEventListener("DOMContentLoaded", () => {
+  const queue = document.querySelector("[data-queue]");
+  if (!queue) return;
+  const items = () => Array.from(queue.querySelectorAll("[data-queue-item]"));
+  items()[0]?.focus();
+  document.addEventListener("keydown", (event) => {
+    if (event.target.matches("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) {
+      if (event.key === "Escape") event.target.closest("[data-queue-item]")?.focus();
+      return;
+    }
+    const all = items();
+    const current = document.activeElement.closest?.("[data-queue-item]") || all[0];
+    if (!current) return;
+    const index = all.indexOf(current);
+    if (event.key === "j") all[Math.min(index + 1, all.length - 1)].focus();
+    else if (event.key === "k") all[Math.max(index - 1, 0)].focus();
+    else if (event.key === "a") current.querySelector("[data-approve]").requestSubmit();
+    else if (event.key === "r") current.querySelector('[data-reject] input[name="reason"]').focus();
+    else return;
+    event.preventDefault();
+  });
+});

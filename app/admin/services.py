@@ -1,0 +1,55 @@
+"""Admin actions on accounts: moderator role, suspension. Each one is audited."""
+from app.auth.services import find_user_by_username
+from app.core.errors import ForbiddenError, NotFoundError, ValidationError
+from app.core.pagination import keyset_page
+from app.moderation import audit
+from app.moderation.services import clean_reason
+
+
+def require_admin(user: dict | None) -> None:
+    if user is None or user["role"] != "admin":
+        raise ForbiddenError("Only admins can do this.")
+
+
+def _account(db, username: str) -> dict:
+    user = find_user_by_username(db, username)
+    if user is None:
+        raise NotFoundError("No such user.")
+    return user
+
+
+def set_moderator(db, admin: dict, username: str, grant: bool) -> dict:
+    require_admin(admin)
+    user = _account(db, username)
+    if user["role"] == "admin":
+        raise ValidationError("Admins already moderate; change an admin's role from the command line.")
+    role = "moderator" if grant else "user"
+    if user["role"] != role:
+        db.users.update_one({"_id": user["_id"]}, {"$set": {"role": role}})
+        audit.record(db, actor=admin, action="grant_moderator" if grant else "revoke_moderator", target_type="user",
+                     target_id=user["_id"], before={"role": user["role"]}, after={"role": role})
+    return {**user, "role": role}
+
+
+def set_suspended(db, admin: dict, username: str, suspended: bool, reason: str) -> dict:
+    """A suspended account cannot sign in, and every token it holds stops working at once."""
+    require_admin(admin)
+    user = _account(db, username)
+    if user["_id"] == admin["_id"]:
+        raise ValidationError("You cannot suspend yourself.")
+    reason = clean_reason(reason, required=suspended)
+    status = "suspended" if suspended else "active"
+    if user["status"] != status:
+        db.users.update_one({"_id": user["_id"]}, {"$set": {"status": status}, "$inc": {"session_version": 1}})
+        audit.record(db, actor=admin, action="suspend" if suspended else "reinstate", target_type="user",
+                     target_id=user["_id"], reason=reason, before={"status": user["status"]}, after={"status": status})
+    return {**user, "status": status}
+
+
+def list_users(db, query: str, cursor: str | None, limit: int):
+    search = {"username_lower": {"$regex": f"^{_escape(query.lower())}"}} if query else {}
+    return keyset_page(db.users, search, "created_at", cursor, limit)
+
+
+def _escape(text: str) -> str:
+    return "".join(f"\\{char}" if not char.isalnum() else char for char in text)

@@ -1,0 +1,46 @@
+"""Role checks for pages (the cookie session) and for the API (the bearer token)."""
+from functools import wraps
+
+from flask import g
+from flask_jwt_extended import current_user, jwt_required
+
+from app.auth.tokens import login_required
+from app.core.errors import ForbiddenError
+
+STAFF = ("moderator", "admin")
+
+
+def is_staff(user: dict | None) -> bool:
+    return user is not None and user["role"] in STAFF
+
+
+def require_staff(user: dict | None) -> None:
+    if not is_staff(user):
+        raise ForbiddenError("Only moderators can do this.")
+
+
+def _check(user: dict, roles: tuple[str, ...]) -> None:
+    if user["role"] not in roles:
+        raise ForbiddenError("You do not have permission to do this.")
+
+
+def page_roles(*roles: str):
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            _check(g.user, roles)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def api_roles(*roles: str):
+    def decorate(view):
+        @wraps(view)
+        @jwt_required()
+        def wrapper(*args, **kwargs):
+            _check(current_user, roles)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
