@@ -45,6 +45,8 @@ def config_from_env() -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "JOB_WORKERS": _int("JOB_WORKERS", 2),
         "ML_THREADS": _int("ML_THREADS", 1),
+        "ML_WEIGHTS_DIR": os.environ.get("ML_WEIGHTS_DIR") or None,  # None: the weights shipped in ml_models/
+        "JOB_BACKOFF_SECONDS": float(os.environ.get("JOB_BACKOFF_SECONDS") or 2.0),
         # How long a worker owns a claimed job; after that, another worker takes it over.
         "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 120),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),

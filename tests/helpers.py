@@ -1,5 +1,10 @@
 """Small helpers the tests share."""
+import json
 import re
+import socket
+import urllib.error
+import urllib.request
+import uuid
 from io import BytesIO
 
 import pytest
@@ -53,3 +58,33 @@ def api_upload(client, token: str, paths: list, caption: str = ""):
     files = [(BytesIO(path.read_bytes()), path.name) for path in paths]
     return client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
                        data={"photos": files, "caption": caption})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http(method: str, url: str, *, token: str | None = None, json_body=None, files=None, fields=None, timeout=30):
+    """A plain HTTP request to a real server (not the test client): (status, parsed JSON or text)."""
+    headers, data = {}, None
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if json_body is not None:
+        data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+    elif files is not None:
+        boundary = uuid.uuid4().hex
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                 for name, value in (fields or {}).items()]
+        parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{name}"\r\n'
+                  f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n" for name, content in files]
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, body, kind = response.status, response.read(), response.headers.get_content_type()
+    except urllib.error.HTTPError as error:
+        status, body, kind = error.code, error.read(), error.headers.get_content_type()
+    return status, (json.loads(body) if kind == "application/json" and body else body)

@@ -1,5 +1,6 @@
 """`flask` commands: the embedded database, background workers, accounts."""
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -8,7 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app import PROJECT_ROOT
 from app.auth.services import ROLES, create_user, find_user_by_username
-from app.core import embedded_mongo
+from app.core import doctor, embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.seed import seed
@@ -50,6 +51,27 @@ def users_create(username, email, password, role):
         details = "; ".join(f"{field}: {problem}" for field, problem in error.fields.items())
         raise click.ClickException(f"{error.message} {details}".strip()) from None
     click.echo(f"created {role} {user['username']}")
+
+
+@click.command("doctor")
+@click.option("--repair", is_flag=True, help="Fix what is found.")
+@click.option("--grace-minutes", type=click.IntRange(0), default=int(doctor.GRACE.total_seconds() // 60),
+              show_default=True, help="Leave files and jobs younger than this alone (uploads in flight).")
+@with_appcontext
+def doctor_command(repair, grace_minutes):
+    """Find (and with --repair, fix) orphan files, posts without files, dangling likes and comments, stale jobs."""
+    db, grace = get_db(), timedelta(minutes=grace_minutes)
+    findings = doctor.examine(db, grace)
+    for finding in findings:
+        click.echo(f"{finding.check}: {len(finding.ids)}  ({finding.description})")
+    if repair:
+        for finding in findings:
+            doctor.repair(db, finding)
+        findings = doctor.examine(db, grace)
+    problems = sum(len(finding.ids) for finding in findings)
+    click.echo("clean" if not problems else f"{problems} problems")
+    if problems:
+        raise click.exceptions.Exit(1)
 
 
 @click.command("worker")
@@ -105,5 +127,5 @@ def import_photos_command(folder, username):
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_cli, users_cli, worker, seed_command, import_photos_command, ml_cli):
+    for command in (db_cli, users_cli, worker, doctor_command, seed_command, import_photos_command, ml_cli):
         app.cli.add_command(command)

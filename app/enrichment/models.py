@@ -15,5 +15,6 @@ def get_describer() -> "ml_models.PhotoDescriber":
         with _lock:
             if _describer is None:
                 # Attribute access imports TensorFlow: only processes that describe photos pay for it.
-                _describer = ml_models.PhotoDescriber.load(threads=current_app.config["ML_THREADS"])
+                _describer = ml_models.PhotoDescriber.load(current_app.config["ML_WEIGHTS_DIR"],
+                                                           threads=current_app.config["ML_THREADS"])
     return _describer

@@ -9,7 +9,6 @@ from app.core.clock import utc_now
 
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
-BACKOFF_BASE_SECONDS = 2.0
 
 _handlers: dict[str, Callable[[dict], None]] = {}
 _give_up_handlers: dict[str, Callable[[dict, str], None]] = {}
@@ -77,14 +76,14 @@ def complete(db, job: dict) -> None:
     )
 
 
-def fail(db, job: dict, error: BaseException) -> str:
+def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
     now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
     if job["attempts"] >= job["max_attempts"] or isinstance(error, PermanentJobError):
         update = {"status": "failed"}
     else:
-        delay = BACKOFF_BASE_SECONDS * 2 ** (job["attempts"] - 1)
+        delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         update = {"status": "queued", "run_at": now + timedelta(seconds=delay)}
     db.jobs.update_one(
         {"_id": job["_id"], "worker": job["worker"]},

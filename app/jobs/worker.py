@@ -63,7 +63,7 @@ class WorkerPool:
             try:
                 queue.handler_for(job["kind"])(job["payload"])
             except Exception as error:
-                status = queue.fail(db, job, error)
+                status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"])
                 log.warning("job %s (%s) attempt %s failed -> %s: %s",
                             job["_id"], job["kind"], job["attempts"], status, error)
                 if status == "failed":

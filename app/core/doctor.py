@@ -1,0 +1,99 @@
+"""Consistency checks over the whole database, and their repairs (`flask doctor [--repair]`).
+
+Uploads store their files before their post, so a crash in between leaves files without a post;
+those are only called orphans once they are older than GRACE, never while an upload may still
+be finishing.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.core.clock import utc_now
+from app.posts.services import remove_post_everywhere
+
+GRACE = timedelta(minutes=10)
+LIVE_STATUSES = ("published", "pending", "held", "hidden")
+
+
+@dataclass
+class Finding:
+    check: str
+    description: str
+    ids: list = field(default_factory=list)
+
+
+def _post_ids(db) -> set:
+    return set(db.posts.distinct("_id"))
+
+
+def orphan_files(db, grace: timedelta) -> Finding:
+    posts = _post_ids(db)
+    cutoff = utc_now() - grace
+    live_files = {file_id for post in db.posts.find({}, {"photos.files": 1})
+                  for photo in post.get("photos", []) for file_id in photo["files"].values()}
+    avatars = set(db.users.distinct("avatar_file_id"))
+    orphans = [row["_id"] for row in db.fs.files.find({"uploadDate": {"$lt": cutoff}}, {"metadata": 1})
+               if (metadata := row.get("metadata") or {})
+               and (("post_id" in metadata and (metadata["post_id"] not in posts or row["_id"] not in live_files))
+                    or (metadata.get("kind") == "avatar" and row["_id"] not in avatars))]
+    return Finding("orphan_files", "GridFS files that no post or avatar uses", orphans)
+
+
+def orphan_chunks(db) -> Finding:
+    files = set(db.fs.files.distinct("_id"))
+    orphans = sorted({row["files_id"] for row in db.fs.chunks.find({}, {"files_id": 1}) if row["files_id"] not in files})
+    return Finding("orphan_chunks", "GridFS chunks whose file record is gone (by file id)", orphans)
+
+
+def posts_without_files(db) -> Finding:
+    files = set(db.fs.files.distinct("_id"))
+    broken = [post["_id"] for post in db.posts.find({"status": {"$in": list(LIVE_STATUSES)}}, {"photos": 1})
+              if not post.get("photos")
+              or any(file_id not in files for photo in post["photos"] for file_id in photo["files"].values())]
+    return Finding("posts_without_files", "posts missing some of their photo files", broken)
+
+
+def dangling(db, collection: str) -> Finding:
+    posts = _post_ids(db)
+    rows = [row["_id"] for row in db[collection].find({"post_id": {"$ne": None}}, {"post_id": 1})
+            if row.get("post_id") is not None and row["post_id"] not in posts]
+    return Finding(f"dangling_{collection}", f"{collection} of posts that no longer exist", rows)
+
+
+def stale_jobs(db, grace: timedelta) -> Finding:
+    """Jobs about posts that are gone, and jobs whose worker died long ago."""
+    posts = {str(post_id) for post_id in _post_ids(db)}
+    long_ago = utc_now() - grace
+    stale = [job["_id"] for job in db.jobs.find({"status": {"$in": ["queued", "running"]}})
+             if (job["kind"] == "enrich_post" and job["payload"].get("post_id") not in posts)
+             or (job["status"] == "running" and job.get("lease_until") and job["lease_until"] < long_ago)]
+    return Finding("stale_jobs", "jobs for deleted posts, or abandoned by a dead worker", stale)
+
+
+def examine(db, grace: timedelta = GRACE) -> list[Finding]:
+    checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace)]
+    checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
+    return checks
+
+
+def repair(db, finding: Finding) -> None:
+    if not finding.ids:
+        return
+    if finding.check == "orphan_files":
+        db.fs.chunks.delete_many({"files_id": {"$in": finding.ids}})
+        db.fs.files.delete_many({"_id": {"$in": finding.ids}})
+    elif finding.check == "orphan_chunks":
+        db.fs.chunks.delete_many({"files_id": {"$in": finding.ids}})
+    elif finding.check == "posts_without_files":
+        for post_id in finding.ids:
+            remove_post_everywhere(db, post_id)
+    elif finding.check == "stale_jobs":
+        posts = {str(post_id) for post_id in _post_ids(db)}
+        for job in db.jobs.find({"_id": {"$in": finding.ids}}):
+            if job["kind"] == "enrich_post" and job["payload"].get("post_id") not in posts:
+                db.jobs.delete_one({"_id": job["_id"]})
+            else:  # give it back to the queue rather than lose it
+                db.jobs.update_one({"_id": job["_id"]}, {"$set": {"status": "queued", "lease_until": None,
+                                                                  "run_at": utc_now()}})
+    else:
+        collection = finding.check.removeprefix("dangling_")
+        db[collection].delete_many({"_id": {"$in": finding.ids}})

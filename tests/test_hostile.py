@@ -1,0 +1,187 @@
+"""Hostile input at the HTTP boundary: files, markup, tokens, other people's ids, redirects."""
+import base64
+import json
+import struct
+import zlib
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from bson import ObjectId
+from conftest import DATASETS_DIR
+from flask_jwt_extended import create_access_token
+from helpers import api_signup, api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
+from PIL import Image
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge canvas: a decompression bomb."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def real_jpeg() -> bytes:
+    return sample_photos(DATASETS_DIR, 1)[0].read_bytes()
+
+
+HOSTILE_FILES = {
+    "zero bytes": lambda: b"",
+    "truncated jpeg": lambda: real_jpeg()[: len(real_jpeg()) // 3],
+    "html": lambda: b"<!doctype html><script>alert(1)</script>",
+    "svg": lambda: b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="9" height="9"/></svg>',
+    "polyglot jpeg+html": lambda: real_jpeg() + b"<html><script>alert(document.cookie)</script></html>",
+    "html then jpeg": lambda: b"<html><body>" + real_jpeg(),
+    "decompression bomb": lambda: png_claiming(60000, 60000),
+    "gif": lambda: b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FILES)
+def test_hostile_uploads_are_refused_and_store_nothing(client, db, name):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    response = client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
+                           data={"photos": [(BytesIO(HOSTILE_FILES[name]()), "photo.jpg")]})
+    assert response.status_code == 422, name
+    assert response.get_json()["error"]["message"]
+    assert (db.posts.count_documents({}), db.fs.files.count_documents({}), db.fs.chunks.count_documents({})) == (0, 0, 0)
+
+
+def test_huge_dimensions_are_refused_before_decoding(app, client, db):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    app.config["PHOTO_MAX_PIXELS"] = 1_000_000
+    big = BytesIO()
+    Image.new("RGB", (1500, 1000), "white").save(big, "JPEG")
+    response = client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
+                           data={"photos": [(BytesIO(big.getvalue()), "big.jpg")]})
+    assert response.status_code == 422 and db.fs.files.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("filename", ["../../../etc/passwd.jpg", "..\\..\\win.ini", "фото 🌅 ＜script＞.jpg", "a" * 300 + ".png", ""])
+def test_file_names_are_never_used(client, db, filename):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    response = client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
+                           data={"photos": [(BytesIO(real_jpeg()), filename or "x")]})
+    assert response.status_code == 201
+    assert all(row.get("filename") is None for row in db.fs.files.find())
+
+
+def test_wrong_extension_is_judged_by_content(client):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    png = BytesIO()
+    Image.new("RGB", (40, 30), "red").save(png, "PNG")
+    post = client.post("/api/v1/posts", headers=bearer(token), content_type="multipart/form-data",
+                       data={"photos": [(BytesIO(png.getvalue()), "not-really.jpg")]}).get_json()
+    assert post["photos"][0]["format"] == "PNG"
+    served = client.get(post["photos"][0]["urls"]["original"])
+    assert served.mimetype == "image/png" and served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_markup_in_captions_comments_and_tags_is_rendered_inert(client):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    post = api_upload(client, token, sample_photos(DATASETS_DIR, 1), caption=f"{XSS} #<b>bold</b> #ok").get_json()
+    client.post(f"/api/v1/posts/{post['id']}/comments", headers=bearer(token), json={"text": XSS})
+    client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(token), json={"alt_text": XSS})
+    assert post["hashtags"] == ["ok"]  # markup never becomes a hashtag
+    for path in (f"/p/{post['id']}", "/explore", "/u/alice"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x onerror" not in html, path
+        assert "&lt;script&gt;alert(" in html, path
+
+
+def test_markup_in_usernames_is_refused(client):
+    assert api_signup(client, "<script>").status_code == 422
+    assert api_signup(client, "a\u202eb").status_code == 422
+
+
+def forge(token: str, **changes) -> str:
+    """Change a JWT's header or payload without re-signing it."""
+    header, payload, signature = token.split(".")
+    def decode(part):
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    def encode(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    header_data, payload_data = decode(header), decode(payload)
+    header_data.update(changes.pop("header", {}))
+    payload_data.update(changes)
+    return f"{encode(header_data)}.{encode(payload_data)}.{signature}"
+
+
+def test_tampered_unsigned_expired_and_foreign_tokens_are_refused(app, client):
+    alice = signed_up_tokens(client, "alice")["access_token"]
+    bob_id = client.post("/api/v1/auth/signup", json={"username": "bob", "email": "bob@example.com",
+                                                      "password": "correct horse battery"}).get_json()["id"]
+    bob = {"_id": ObjectId(bob_id), "session_version": 0}
+    with app.app_context():
+        expired = create_access_token(identity=bob, expires_delta=timedelta(seconds=-5))
+    signing_key = app.config["JWT_SECRET_KEY"]
+    app.config["JWT_SECRET_KEY"] = "some-other-secret-key-for-this-one-token!!"
+    with app.app_context():
+        wrong_key = create_access_token(identity=bob)
+    app.config["JWT_SECRET_KEY"] = signing_key
+    forged = {
+        "tampered": forge(alice, sub=bob_id),
+        "alg none": forge(alice, sub=bob_id, header={"alg": "none"}).rsplit(".", 1)[0] + ".",
+        "expired": expired, "wrong key": wrong_key, "garbage": "a.b.c",
+    }
+    for name, token in forged.items():
+        response = client.get("/api/v1/me", headers=bearer(token))
+        assert response.status_code == 401, name
+        assert response.get_json()["error"]["code"] == "unauthorized"
+    assert client.get("/api/v1/me", headers=bearer(alice)).get_json()["username"] == "alice"
+
+
+def test_no_route_lets_one_user_act_on_anothers_things(client, db):
+    alice = signed_up_tokens(client, "alice")["access_token"]
+    mallory = signed_up_tokens(client, "mallory")["access_token"]
+    post = api_upload(client, alice, sample_photos(DATASETS_DIR, 1)).get_json()
+    comment = client.post(f"/api/v1/posts/{post['id']}/comments", headers=bearer(alice), json={"text": "mine"}).get_json()
+    client.put(f"/api/v1/posts/{post['id']}/save", headers=bearer(alice), json={"collection": "Private"})
+    attempts = {
+        "edit post": client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(mallory), json={"caption": "pwned"}),
+        "delete post": client.delete(f"/api/v1/posts/{post['id']}", headers=bearer(mallory)),
+        "delete comment": client.delete(f"/api/v1/comments/{comment['id']}", headers=bearer(mallory)),
+        "moderate": client.post(f"/api/v1/moderation/posts/{post['id']}/reject", headers=bearer(mallory), json={"reason": "x"}),
+        "suspend": client.put("/api/v1/admin/users/alice/suspension", headers=bearer(mallory), json={"reason": "x"}),
+    }
+    assert {name: response.status_code for name, response in attempts.items()} == {name: 403 for name in attempts}
+    assert client.get("/api/v1/me/collections/Private", headers=bearer(mallory)).get_json()["results"] == []
+    assert client.get("/api/v1/notifications", headers=bearer(mallory)).get_json()["results"] == []
+    assert db.posts.find_one()["caption"] == "" and db.comments.count_documents({}) == 1
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)",
+                                    "http:/evil.example", "/%2F%2Fevil.example", "\t//evil.example"])
+def test_next_never_leaves_the_site(client, target):
+    api_signup(client.application.test_client(), "alice")
+    response = client.post("/login", query_string={"next": target},
+                           data={"login": "alice", "password": "correct horse battery", "csrf_token": csrf_from(client)})
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), (target, location)
+
+
+def test_security_headers_on_pages_api_and_images(client):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    post = api_upload(client, token, sample_photos(DATASETS_DIR, 1)).get_json()
+    for path in ("/", "/api/v1/explore", post["photos"][0]["urls"]["thumb"], "/static/js/app.js"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"], path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"], path
+
+
+def test_csrf_less_posts_change_nothing(app, client, db):
+    api_signup(client.application.test_client(), "alice")
+    page_login(client, "alice")
+    token = signed_up_tokens(app.test_client(), "bob")["access_token"]
+    post = api_upload(app.test_client(), token, sample_photos(DATASETS_DIR, 1)).get_json()
+    for path, data in ((f"/p/{post['id']}/like", {"action": "like"}), (f"/p/{post['id']}/comments", {"text": "hi"}),
+                       ("/u/bob/follow", {}), ("/settings/profile", {"bio": "changed"}), ("/logout", {})):
+        assert client.post(path, data=data).status_code == 403, path
+    assert client.put(f"/api/v1/posts/{post['id']}/like").status_code == 403  # cookie, no header
+    assert (db.likes.count_documents({}), db.comments.count_documents({}), db.follows.count_documents({})) == (0, 0, 0)
+    assert db.users.find_one({"username": "alice"})["bio"] == ""
