@@ -22,8 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check app ml_models tests run.py
-	$(BIN)/bandit -q -r app ml_models run.py -c bandit.yaml
+	$(BIN)/ruff check app ml_models tests bench run.py
+	$(BIN)/bandit -q -r app ml_models bench run.py -c bandit.yaml
+
+bench: install css
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 css: install
 	$(BIN)/python -m app.core.assets

@@ -38,7 +38,7 @@ def load_captions(data_dir: Path) -> dict[str, list[str]]:
 def cached_array(name: str, keys: list[str], compute, cache_dir: Path | None = None) -> np.ndarray:
     """``compute()`` once, then read back from ``<cache_dir>/<name>_<count>_<hash of keys>.npy``.
     Hashing the keys gives a subset (``limit``) its own small file."""
-    digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:10]
+    digest = hashlib.sha1("\n".join(keys).encode(), usedforsecurity=False).hexdigest()[:10]
     cache_file = Path(cache_dir or DEFAULT_CACHE_DIR) / f"{name}_{len(keys)}_{digest}.npy"
     if cache_file.exists():
         return np.load(cache_file, mmap_mode="r")

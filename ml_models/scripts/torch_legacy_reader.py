@@ -5,7 +5,8 @@ version, system info, the state_dict whose tensors point at storages by persiste
 the list of storage keys), then every storage as an int64 element count plus raw bytes.
 """
 
-import pickle
+# Every pickle is read by _StateDictUnpickler, which resolves no global but the few a state_dict needs.
+import pickle  # nosec B403
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,15 +61,18 @@ class _StateDictUnpickler(pickle.Unpickler):
 
 
 def load_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
+    storage_dtypes: dict[str, type] = {}
     with open(path, "rb") as file:
-        if pickle.load(file) != _LEGACY_MAGIC:
+        def next_pickle():
+            return _StateDictUnpickler(file, storage_dtypes).load()
+
+        if next_pickle() != _LEGACY_MAGIC:
             raise ValueError(f"{path} is not a legacy PyTorch checkpoint")
-        pickle.load(file)  # protocol version
-        pickle.load(file)  # system info (little endian, type sizes)
-        storage_dtypes: dict[str, type] = {}
-        views = _StateDictUnpickler(file, storage_dtypes).load()
+        next_pickle()  # protocol version
+        next_pickle()  # system info (little endian, type sizes)
+        views = next_pickle()
         storages = {}
-        for key in pickle.load(file):
+        for key in next_pickle():
             (count,) = struct.unpack("<q", file.read(8))
             dtype = np.dtype(storage_dtypes[key])
             storages[key] = np.frombuffer(file.read(count * dtype.itemsize), dtype=dtype)

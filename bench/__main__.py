@@ -1,0 +1,166 @@
+"""Run every benchmark and rewrite docs/benchmarks.md: `make bench` (or `python -m bench --quick`).
+
+Everything runs on loopback against a throwaway embedded database; the load test is bounded
+in time. The machine and the date are written next to the figures.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess  # nosec B404
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app import PROJECT_ROOT, create_app
+from app.core import embedded_mongo
+from app.core.db import get_db, get_fs
+from bench import database, dataset, load, models, report, vectors
+from bench.client import Client, summary_ms
+
+PHOTOS_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "photos"
+FLICKR_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
+STATIC_COPY = PROJECT_ROOT / "static" / "bench-static-copy.jpg"
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal")))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024),
+            "python": platform.python_version(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(uri: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "MONGODB_URI": uri, "MONGODB_DB": "bench",
+           "RATELIMIT_ENABLED": "0", "JOB_WORKERS": "0", "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2")}
+    server = subprocess.Popen([sys.executable, "run.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True,  # nosec B603
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = Client("127.0.0.1", port)
+    deadline = time.monotonic() + 60
+    while client.request("GET", "/healthz")[0] != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.3)
+    return server
+
+
+def sequential(client: Client, path: str, count: int) -> dict:
+    timings = []
+    for _ in range(count):
+        status, _, elapsed = client.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
+        timings.append(elapsed)
+    return summary_ms(timings)
+
+
+def http_figures(port: int, token: str, post_id: str, photo: bytes, log) -> dict:
+    client = Client("127.0.0.1", port, token)
+    figures = {"feed": sequential(client, "/api/v1/feed?limit=20", 200),
+               "explore": sequential(client, "/api/v1/explore?limit=20", 100),
+               "search": sequential(client, "/api/v1/search?q=dog+running+on+grass&limit=20", 100)}
+    log("  image serving vs static")
+    status, post, _ = client.json("GET", f"/api/v1/posts/{post_id}")
+    thumb = post["photos"][0]["urls"]["large"]
+    _, image_bytes, _ = client.request("GET", thumb)
+    STATIC_COPY.write_bytes(image_bytes)
+    try:
+        figures["image"] = sequential(client, thumb, 300)
+        figures["static"] = sequential(client, "/static/" + STATIC_COPY.name, 300)
+    finally:
+        STATIC_COPY.unlink()
+    figures["image_bytes"] = len(image_bytes)
+    log("  upload to visible")
+    visible = []
+    for number in range(20):
+        started = time.perf_counter()
+        status, created, _ = client.upload(photo, f"visible {number}")
+        while True:
+            _, feed, _ = client.json("GET", "/api/v1/feed?limit=5")
+            if created["id"] in [item["id"] for item in feed["results"]]:
+                break
+        visible.append(time.perf_counter() - started)
+    figures["upload_to_visible"] = summary_ms(visible)
+    return figures
+
+
+def measure_app(results: dict, sizes: dict, photos: list[Path], log) -> None:
+    """Seed a throwaway database, serve the app on it, measure; then the parts needing no server."""
+    data_dir = Path(tempfile.mkdtemp(prefix="glimpse-bench-"))
+    uri = embedded_mongo.ensure_server(data_dir)
+    app = create_app({"MONGODB_URI": uri, "MONGODB_DB": "bench", "RATELIMIT_ENABLED": False,
+                      "GLIMPSE_DATA_DIR": str(data_dir)})
+    server = None
+    try:
+        with app.app_context():
+            log(f"seeding {sizes['posts']} posts, {sizes['users']} users, {sizes['likes']} likes")
+            seeded = dataset.seed(get_db(), get_fs(), photos, users=sizes["users"], posts=sizes["posts"],
+                                  likes=sizes["likes"], log=log)
+            results["seed_seconds"] = seeded["seconds"]
+        port = free_port()
+        server = start_server(uri, port)
+        login = Client("127.0.0.1", port)
+        tokens = [login.json("POST", "/api/v1/auth/login", {"login": name, "password": dataset.PASSWORD})[1]["access_token"]
+                  for name in seeded["users"][:50]]
+        photo = photos[0].read_bytes()
+        log("sequential requests")
+        results["http"] = http_figures(port, tokens[0], seeded["post_ids"][-1], photo, log)
+        log(f"load: {len(tokens)} users for {sizes['seconds']} s")
+        results["load"] = load.run_load("127.0.0.1", port, tokens, seeded["post_ids"], photo, sizes["seconds"])
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+        server = None
+        with app.app_context():
+            log("vector search at scale")
+            results["vectors"] = vectors.scale(get_db().client["bench_vectors"], sizes["vectors"], log=log)
+            log("album import")
+            author = get_db().users.find_one({"username": seeded["users"][0]})
+            results["import"] = models.album_import(get_db(), get_fs(), author, photos)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGKILL)
+        embedded_mongo.stop_server(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small data set and short load, for a smoke run")
+    parser.add_argument("--skip-quality", action="store_true", help="do not evaluate the models on dev")
+    args = parser.parse_args()
+    if not PHOTOS_DIR.is_dir():
+        sys.exit(f"the benchmarks need the real photos in {PHOTOS_DIR}")
+    sizes = ({"users": 100, "posts": 1000, "likes": 5000, "seconds": 10, "vectors": (2_000, 10_000)} if args.quick
+             else {"users": 1000, "posts": 10_000, "likes": 100_000, "seconds": 60, "vectors": (10_000, 100_000)})
+    photos = sorted(PHOTOS_DIR.glob("*.jpg"))
+    log = lambda message: print(message, flush=True)  # noqa: E731
+    results = {"machine": machine(), "sizes": {key: value for key, value in sizes.items() if key != "vectors"}}
+    log("embedded database")
+    results["database"] = database.run(log)
+    measure_app(results, sizes, photos, log)
+    log("describing photos")
+    results["describe"] = models.describing(photos, log)
+    if not args.skip_quality and FLICKR_DIR.is_dir():
+        log("model quality on dev")
+        results["quality"] = models.quality(FLICKR_DIR, log)
+    (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
+    (PROJECT_ROOT / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=1, default=str))
+    (PROJECT_ROOT / "docs" / "benchmarks.md").write_text(report.render(results, quick=args.quick))
+    log("wrote docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
