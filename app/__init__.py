@@ -30,9 +30,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.init_app(app)
 
-    from app import admin, api, auth, dev, main, moderation, posts, social
+    from app import api, dev
+    from app.admin.views import bp as admin_pages
+    from app.auth.views import bp as auth_pages
     from app.enrichment import jobs  # noqa: F401  (registers the enrich_post job)
+    from app.main.views import bp as main_pages
+    from app.moderation.views import bp as moderation_pages
+    from app.posts.views import bp as post_pages
+    from app.social.views import bp as social_pages
 
-    for blueprint in (main.bp, auth.bp, posts.bp, social.bp, moderation.bp, admin.bp, api.bp, dev.bp):
+    for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages, api.bp, dev.bp):
         app.register_blueprint(blueprint)
     return app

@@ -1,11 +1,13 @@
 """Admin pages: accounts (moderator role, suspension) and the audit log."""
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from app.admin import bp, services
+from app.admin import services
 from app.core.db import get_db
 from app.core.errors import GlimpseError
 from app.core.permissions import page_roles
 from app.moderation import audit
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/users")

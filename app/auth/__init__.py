@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
-
-from app.auth import views  # noqa: E402,F401  (routes register on import)
+"""Accounts: sign-up, sign-in, sessions, password reset."""

@@ -1,7 +1,7 @@
 """Account pages: sign up, sign in, sign out, forgotten and reset password."""
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from app.auth import bp, limits, services
+from app.auth import limits, services
 from app.auth.tokens import (
     end_web_session,
     login_required,
@@ -12,6 +12,8 @@ from app.core.db import get_db
 from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
 from app.core.mail import queue_mail
 from app.core.urls import safe_next
+
+bp = Blueprint("auth", __name__)
 
 
 def _form(*names: str) -> dict[str, str]:

@@ -38,20 +38,20 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
     ],
+    # likes, follows and saves are unique by their _id ("post:user"...); see app/social/keys.py.
     "likes": [
-        IndexModel([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="one_like_each"),
+        IndexModel([("post_id", ASCENDING)], name="by_post"),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="by_user"),
     ],
     "follows": [
-        IndexModel([("follower_id", ASCENDING), ("followee_id", ASCENDING)], unique=True, name="one_follow_each"),
+        IndexModel([("follower_id", ASCENDING), ("created_at", DESCENDING)], name="following"),
         IndexModel([("followee_id", ASCENDING), ("created_at", DESCENDING)], name="followers"),
     ],
     "comments": [
         IndexModel([("post_id", ASCENDING), ("created_at", DESCENDING)], name="by_post"),
     ],
     "saves": [
-        IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING), ("collection", ASCENDING)],
-                   unique=True, name="one_save_each"),
+        IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING)], name="by_user_post"),
         IndexModel([("user_id", ASCENDING), ("collection", ASCENDING), ("created_at", DESCENDING)], name="by_collection"),
     ],
     "notifications": [

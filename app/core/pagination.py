@@ -10,16 +10,18 @@ from app.core.errors import ValidationError
 MAX_PAGE_SIZE = 50
 
 
-def encode_cursor(value, object_id: ObjectId) -> str:
+def encode_cursor(value, document_id: ObjectId | str) -> str:
     kind = "t" if isinstance(value, datetime) else "n"
-    raw = json.dumps([kind, value.isoformat() if kind == "t" else value, str(object_id)])
+    id_kind = "o" if isinstance(document_id, ObjectId) else "s"  # likes and follows have string keys
+    raw = json.dumps([kind, value.isoformat() if kind == "t" else value, id_kind, str(document_id)])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[object, ObjectId]:
+def decode_cursor(cursor: str) -> tuple[object, ObjectId | str]:
     try:
-        kind, value, object_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return (datetime.fromisoformat(value) if kind == "t" else float(value)), ObjectId(object_id)
+        kind, value, id_kind, document_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return ((datetime.fromisoformat(value) if kind == "t" else float(value)),
+                ObjectId(document_id) if id_kind == "o" else str(document_id))
     except (ValueError, TypeError, json.JSONDecodeError):
         raise ValidationError("That cursor is not valid.", fields={"cursor": "Not a cursor from this API."}) from None
 

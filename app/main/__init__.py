@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("main", __name__)
-
-from app.main import views  # noqa: E402,F401  (routes register on import)
+"""Home, explore, search and profile pages, and the health check."""

@@ -1,17 +1,18 @@
 """Home feed, explore, profiles and the health check."""
-from flask import g, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
 from app.api.users import active_user
 from app.auth.tokens import login_required
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
-from app.main import bp
 from app.posts.presenter import present_posts
 from app.search import get_vector_search
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
 from app.social import services as social
+
+bp = Blueprint("main", __name__)
 
 PAGE_SIZE = 12
 

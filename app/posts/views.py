@@ -1,5 +1,5 @@
 """Post pages: upload, detail, edit, delete, and the photos themselves."""
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
@@ -7,12 +7,14 @@ from app.core.errors import GlimpseError, NotFoundError
 from app.core.permissions import is_staff
 from app.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
-from app.posts import bp, services
+from app.posts import services
 from app.posts.presenter import present_comments, present_posts
 from app.posts.requests import upload_limits, uploaded_photos
 from app.search import get_vector_search
 from app.search import service as search
 from app.social import services as social
+
+bp = Blueprint("posts", __name__)
 
 SIMILAR_COUNT = 6
 

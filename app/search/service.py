@@ -1,4 +1,9 @@
-"""Search, similar photos and the "for you" feed: vector search fused with keyword matches."""
+"""Search, similar photos and the "for you" feed: vector search fused with keyword matches.
+
+Search fuses by score (each channel adds its normalised similarity, or its share of matched
+words), because how close a description is matters: a near-exact match must beat a photo that
+merely ranks well everywhere. Similar photos fuse two rankings by rank (reciprocal rank fusion).
+"""
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -10,7 +15,11 @@ from app.core.pagination import decode_cursor, encode_cursor
 from app.search.backends import VectorSearch
 from app.search.vectors import from_bson_vector
 
-RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank matters, raw scores don't
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+# The image-to-text projection finds photos captions miss, but is less precise than a match on
+# the photo's own description; generated tags are the models' guesses, hashtags the author's word.
+VISUAL_WEIGHT = 0.5
+GENERATED_TAG_WEIGHT = 0.5
 CANDIDATES = 100
 MIN_TEXT_SIMILARITY = 0.62  # Atlas scale; below this a "semantic match" is noise
 MIN_VISUAL_TEXT_SIMILARITY = 0.55
@@ -18,14 +27,30 @@ TASTE_HALF_LIFE_DAYS = 14
 TASTE_SAMPLE = 50
 QUERY_MAX_LENGTH = 200
 TERM_PATTERN = re.compile(r"[#@]?(\w+)")
+STOP_WORDS = frozenset("a an and are at by for from in into is it its of on or the their there to two with".split())
 
 
-def fuse(rankings: Iterable[list[ObjectId]]) -> list[tuple[ObjectId, float]]:
+def fuse_ranks(rankings: Iterable[list[ObjectId]]) -> list[tuple[ObjectId, float]]:
     """Reciprocal rank fusion: each list adds 1 / (k + rank) to the items it ranks."""
     scores: dict[ObjectId, float] = {}
     for ranking in rankings:
         for rank, post_id in enumerate(ranking, start=1):
             scores[post_id] = scores.get(post_id, 0.0) + 1.0 / (RRF_K + rank)
+    return _best_first(scores)
+
+
+def fuse_scores(channels: Iterable[tuple[dict[ObjectId, float], float]]) -> list[tuple[ObjectId, float]]:
+    """Relative score fusion: the weighted mean of each channel's 0..1 score (0 where absent)."""
+    channels = list(channels)
+    total_weight = sum(weight for _, weight in channels)
+    scores: dict[ObjectId, float] = {}
+    for channel, weight in channels:
+        for post_id, score in channel.items():
+            scores[post_id] = scores.get(post_id, 0.0) + weight * score / total_weight
+    return _best_first(scores)
+
+
+def _best_first(scores: dict[ObjectId, float]) -> list[tuple[ObjectId, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], str(item[0])))
 
 
@@ -48,24 +73,34 @@ def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, 
 
 
 def query_terms(query: str) -> list[str]:
-    return list(dict.fromkeys(term.lower() for term in TERM_PATTERN.findall(query)))[:20]
+    terms = (term.lower() for term in TERM_PATTERN.findall(query))
+    return list(dict.fromkeys(term for term in terms if term not in STOP_WORDS))[:20]
 
 
-def keyword_matches(db, terms: list[str]) -> list[ObjectId]:
-    """Posts whose hashtags, generated tags or author match a word of the query, newest first."""
+def keyword_matches(db, terms: list[str]) -> dict[ObjectId, float]:
+    """Posts whose hashtags, author or generated tags match words of the query, scored by the
+    share of the words they match (tags count for less)."""
     if not terms:
-        return []
-    authors = [user["_id"] for user in db.users.find({"username_lower": {"$in": terms}}, {"_id": 1})]
+        return {}
+    authors = {user["_id"]: user["username_lower"]
+               for user in db.users.find({"username_lower": {"$in": terms}}, {"username_lower": 1})}
     matches = db.posts.find({"status": "published", "$or": [
-        {"hashtags": {"$in": terms}}, {"tags.name": {"$in": terms}}, {"author_id": {"$in": authors}},
-    ]}, {"_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
-    return [post["_id"] for post in matches]
+        {"hashtags": {"$in": terms}}, {"tags.name": {"$in": terms}}, {"author_id": {"$in": list(authors)}},
+    ]}, {"hashtags": 1, "tags.name": 1, "author_id": 1, "created_at": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
+    wanted = set(terms)
+
+    def score(post) -> float:
+        stated = wanted & {*post.get("hashtags", []), authors.get(post.get("author_id"))}
+        guessed = wanted & {tag["name"] for tag in post.get("tags", [])} - stated
+        return (len(stated) + GENERATED_TAG_WEIGHT * len(guessed)) / len(wanted)
+
+    return {post["_id"]: score(post) for post in matches}
 
 
-def semantic_matches(backend: VectorSearch, field: str, vector: np.ndarray, minimum: float,
-                     exclude_author: ObjectId | None = None) -> list[ObjectId]:
-    hits = backend.search(field, vector, limit=CANDIDATES, exclude_author=exclude_author)
-    return [post_id for post_id, score in hits if score >= minimum]
+def semantic_matches(backend: VectorSearch, field: str, vector: np.ndarray, floor: float) -> dict[ObjectId, float]:
+    """Hits above `floor`, their similarity rescaled so the floor is 0 and identical is 1."""
+    hits = backend.search(field, vector, limit=CANDIDATES)
+    return {post_id: (score - floor) / (1 - floor) for post_id, score in hits if score >= floor}
 
 
 def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
@@ -74,10 +109,10 @@ def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | 
     if not query:
         return [], None
     vector = embedder.embed([query])[0]
-    ranked = fuse([
-        semantic_matches(backend, "text", vector, MIN_TEXT_SIMILARITY),
-        semantic_matches(backend, "visual_text", vector, MIN_VISUAL_TEXT_SIMILARITY),
-        keyword_matches(db, query_terms(query)),
+    ranked = fuse_scores([
+        (semantic_matches(backend, "text", vector, MIN_TEXT_SIMILARITY), 1.0),
+        (semantic_matches(backend, "visual_text", vector, MIN_VISUAL_TEXT_SIMILARITY), VISUAL_WEIGHT),
+        (keyword_matches(db, query_terms(query)), 1.0),
     ])
     page, next_cursor = page_of(ranked, cursor, limit)
     return visible_posts(db, page), next_cursor
@@ -91,7 +126,7 @@ def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tup
     rankings = [[post_id for post_id, _ in backend.search(field, from_bson_vector(vectors[field]), limit=limit + 1)
                  if post_id != post["_id"]]
                 for field in ("image", "text") if vectors.get(field) is not None]
-    return visible_posts(db, fuse(rankings)[:limit])
+    return visible_posts(db, fuse_ranks(rankings)[:limit])
 
 
 def taste_vector(db, viewer: dict) -> np.ndarray | None:

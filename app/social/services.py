@@ -7,6 +7,7 @@ from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.posts.services import hot_score, parse_object_id
+from app.social.keys import follow_key, like_key, save_key
 
 COMMENT_MAX_LENGTH = 1000
 COLLECTION_NAME_MAX_LENGTH = 60
@@ -28,8 +29,8 @@ def follow(db, follower: dict, followee: dict) -> bool:
     if follower["_id"] == followee["_id"]:
         raise ValidationError("You cannot follow yourself.")
     try:
-        db.follows.insert_one({"follower_id": follower["_id"], "followee_id": followee["_id"],
-                               "created_at": utc_now()})
+        db.follows.insert_one({"_id": follow_key(follower["_id"], followee["_id"]), "follower_id": follower["_id"],
+                               "followee_id": followee["_id"], "created_at": utc_now()})
     except DuplicateKeyError:
         return False
     db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": 1}})
@@ -39,7 +40,7 @@ def follow(db, follower: dict, followee: dict) -> bool:
 
 
 def unfollow(db, follower: dict, followee: dict) -> bool:
-    if not db.follows.delete_one({"follower_id": follower["_id"], "followee_id": followee["_id"]}).deleted_count:
+    if not db.follows.delete_one({"_id": follow_key(follower["_id"], followee["_id"])}).deleted_count:
         return False
     db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": -1}})
     db.users.update_one({"_id": followee["_id"]}, {"$inc": {"follower_count": -1}})
@@ -49,7 +50,7 @@ def unfollow(db, follower: dict, followee: dict) -> bool:
 def is_following(db, follower: dict | None, followee: dict) -> bool:
     if follower is None:
         return False
-    return db.follows.find_one({"follower_id": follower["_id"], "followee_id": followee["_id"]}, {"_id": 1}) is not None
+    return db.follows.find_one({"_id": follow_key(follower["_id"], followee["_id"])}, {"_id": 1}) is not None
 
 
 def followee_ids(db, user: dict) -> list[ObjectId]:
@@ -68,7 +69,8 @@ def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) 
 
 def like(db, user: dict, post: dict) -> bool:
     try:
-        db.likes.insert_one({"post_id": post["_id"], "user_id": user["_id"], "created_at": utc_now()})
+        db.likes.insert_one({"_id": like_key(post["_id"], user["_id"]), "post_id": post["_id"], "user_id": user["_id"],
+                             "created_at": utc_now()})
     except DuplicateKeyError:
         return False
     _recount_likes(db, post, +1)
@@ -77,7 +79,7 @@ def like(db, user: dict, post: dict) -> bool:
 
 
 def unlike(db, user: dict, post: dict) -> bool:
-    if not db.likes.delete_one({"post_id": post["_id"], "user_id": user["_id"]}).deleted_count:
+    if not db.likes.delete_one({"_id": like_key(post["_id"], user["_id"])}).deleted_count:
         return False
     _recount_likes(db, post, -1)
     return True
@@ -138,17 +140,17 @@ def collection_name(name: str | None) -> str:
 
 
 def save(db, user: dict, post: dict, collection: str | None = None) -> bool:
+    name = collection_name(collection)
     try:
-        db.saves.insert_one({"user_id": user["_id"], "post_id": post["_id"],
-                             "collection": collection_name(collection), "created_at": utc_now()})
+        db.saves.insert_one({"_id": save_key(user["_id"], post["_id"], name), "user_id": user["_id"],
+                             "post_id": post["_id"], "collection": name, "created_at": utc_now()})
     except DuplicateKeyError:
         return False
     return True
 
 
 def unsave(db, user: dict, post: dict, collection: str | None = None) -> bool:
-    return bool(db.saves.delete_one({"user_id": user["_id"], "post_id": post["_id"],
-                                     "collection": collection_name(collection)}).deleted_count)
+    return bool(db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count)
 
 
 def saved_collections(db, user: dict) -> list[dict]:

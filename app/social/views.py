@@ -1,6 +1,6 @@
 """Social pages and form actions: follow, like, comment, save, notifications, profile settings."""
 from bson import ObjectId
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.auth.services import find_user_by_username
 from app.auth.tokens import login_required
@@ -11,8 +11,10 @@ from app.media.serving import send_stored_file
 from app.posts import services as posts
 from app.posts.presenter import present_posts
 from app.posts.requests import upload_limits, uploaded_photos
-from app.social import bp, profiles
+from app.social import profiles
 from app.social import services as social
+
+bp = Blueprint("social", __name__)
 
 
 @bp.app_context_processor

@@ -1,0 +1,17 @@
+"""The _ids of likes, follows and saves: what makes each unique ("post:user" ...).
+
+The _id itself then enforces one of each. A unique compound index over ObjectIds would do the
+same on Atlas, but on the embedded server it makes every insert scan the whole collection.
+"""
+
+
+def like_key(post_id, user_id) -> str:
+    return f"{post_id}:{user_id}"
+
+
+def follow_key(follower_id, followee_id) -> str:
+    return f"{follower_id}:{followee_id}"
+
+
+def save_key(user_id, post_id, collection: str) -> str:
+    return f"{user_id}:{post_id}:{collection}"
