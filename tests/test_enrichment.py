@@ -1,4 +1,5 @@
 """Photos described by the real models after upload, through the real job queue."""
+import json
 import os
 import signal
 import subprocess
@@ -109,3 +110,14 @@ def test_a_worker_killed_mid_job_loses_nothing(app, app_config, client, db):
     done = wait_for(lambda: db.jobs.find_one({"payload.post_id": post["id"], "status": "done"}), timeout=90)
     assert done["attempts"] == 2
     assert client.get(f"/api/v1/posts/{post['id']}").get_json()["enrichment"] == "done"
+
+
+def test_flask_ml_describe_prints_one_json_line_per_photo(runner):
+    photos = sample_photos(DATASETS_DIR, 2)
+    result = runner.invoke(args=["ml", "describe", *map(str, photos)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [line["file"] for line in lines] == [str(path) for path in photos]
+    for line in lines:
+        assert set(line) == {"file", "caption", "tags", "nsfw", "timings_ms"}
+        assert line["caption"].endswith(".") and all({"name", "score"} == set(tag) for tag in line["tags"])

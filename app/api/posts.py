@@ -75,21 +75,13 @@ def explore():
     return post_list(db, documents, next_cursor, viewer)
 
 
-@bp.put("/posts/<post_id>/like")
+@bp.route("/posts/<post_id>/like", methods=["PUT", "DELETE"])
 @jwt_required()
 def like(post_id):
+    """PUT likes, DELETE unlikes; both idempotent, both answer the post as it now is."""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
-    social.like(db, current_user, post)
-    return one_post(db, posts.get_post(db, post["_id"]), current_user)
-
-
-@bp.delete("/posts/<post_id>/like")
-@jwt_required()
-def unlike(post_id):
-    db = get_db()
-    post = posts.get_visible_post(db, post_id, current_user)
-    social.unlike(db, current_user, post)
+    (social.like if request.method == "PUT" else social.unlike)(db, current_user, post)
     return one_post(db, posts.get_post(db, post["_id"]), current_user)
 
 

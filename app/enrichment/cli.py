@@ -32,66 +32,39 @@ def _print_metrics(metrics: dict) -> None:
     click.echo(json.dumps({name: round(value, 4) for name, value in metrics.items()}))
 
 
-def _train(train_function, data_dir, out_dir, epochs, limit) -> None:
-    options = {"epochs": epochs} if epochs else {}
-    _print_metrics(train_function(data_dir, out_dir=out_dir, limit=limit, **options))
+def _add_training_command(name: str, function_name: str, summary: str) -> None:
+    @ml_cli.command(name, help=summary)
+    @data_option
+    @out_option
+    @epochs_option
+    @limit_option
+    def command(data_dir, out_dir, epochs, limit):
+        options = {"epochs": epochs} if epochs else {}
+        _print_metrics(getattr(_training(), function_name)(data_dir, out_dir=out_dir, limit=limit, **options))
 
 
-@ml_cli.command("train-captioner")
-@data_option
-@out_option
-@epochs_option
-@limit_option
-def train_captioner(data_dir, out_dir, epochs, limit):
-    """Train the CNN+LSTM captioner on the train split, early-stopped on dev."""
-    _train(_training().train_captioner, data_dir, out_dir, epochs, limit)
+def _add_evaluation_command(name: str, function_name: str, summary: str) -> None:
+    @ml_cli.command(name, help=summary)
+    @data_option
+    @split_option
+    @limit_option
+    def command(data_dir, split, limit):
+        _print_metrics(getattr(_training(), function_name)(data_dir, split=split, limit=limit))
 
 
-@ml_cli.command("train-tagger")
-@data_option
-@out_option
-@epochs_option
-@limit_option
-def train_tagger(data_dir, out_dir, epochs, limit):
-    """Train the ViT tagger on the train split; threshold tuned on dev."""
-    _train(_training().train_tagger, data_dir, out_dir, epochs, limit)
+for _name, _function, _summary in (
+    ("train-captioner", "train_captioner", "Train the CNN+LSTM captioner on the train split, early-stopped on dev."),
+    ("train-tagger", "train_tagger", "Train the ViT tagger on the train split; threshold tuned on dev."),
+    ("train-projection", "train_projection", "Train the image-to-text projection used by search (contrastive)."),
+):
+    _add_training_command(_name, _function, _summary)
 
-
-@ml_cli.command("train-projection")
-@data_option
-@out_option
-@epochs_option
-@limit_option
-def train_projection(data_dir, out_dir, epochs, limit):
-    """Train the image-to-text projection used by search (contrastive, train split)."""
-    _train(_training().train_projection, data_dir, out_dir, epochs, limit)
-
-
-@ml_cli.command("evaluate")
-@data_option
-@split_option
-@limit_option
-def evaluate(data_dir, split, limit):
-    """Corpus BLEU-1..4 of the captioner against the five human captions."""
-    _print_metrics(_training().evaluate_captioner(data_dir, split=split, limit=limit))
-
-
-@ml_cli.command("evaluate-tagger")
-@data_option
-@split_option
-@limit_option
-def evaluate_tagger(data_dir, split, limit):
-    """Micro/macro F1 and mAP of the tagger."""
-    _print_metrics(_training().evaluate_tagger(data_dir, split=split, limit=limit))
-
-
-@ml_cli.command("evaluate-search")
-@data_option
-@split_option
-@limit_option
-def evaluate_search(data_dir, split, limit):
-    """Text-to-photo recall@1/5/10 with the human captions as queries."""
-    _print_metrics(_training().evaluate_search(data_dir, split=split, limit=limit))
+for _name, _function, _summary in (
+    ("evaluate", "evaluate_captioner", "Corpus BLEU-1..4 of the captioner against the five human captions."),
+    ("evaluate-tagger", "evaluate_tagger", "Micro/macro F1 and mAP of the tagger."),
+    ("evaluate-search", "evaluate_search", "Text-to-photo recall@1/5/10 with the human captions as queries."),
+):
+    _add_evaluation_command(_name, _function, _summary)
 
 
 @ml_cli.command("describe")
