@@ -19,6 +19,8 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", int(os.environ.get("WEB_THREADS", "8")))
         self.cfg.set("accesslog", "-")
+        # gunicorn's control socket sits at one fixed path per user: two servers would collide.
+        self.cfg.set("control_socket_disable", True)
         self.cfg.set("post_worker_init", self._start_job_workers)
 
     @staticmethod
