@@ -123,9 +123,19 @@ def get_fs() -> gridfs.GridFS:
     return gridfs.GridFS(get_db())
 
 
+def is_embedded_server(db) -> bool:
+    return db.client.admin.command("buildInfo").get("gitVersion") == "mongoeco"
+
+
 def ensure_indexes(db) -> None:
     for collection, models in INDEXES.items():
         db[collection].create_indexes(models)
+    # GridFS asks for a unique (files_id, n) index on its chunks unless one with that key exists.
+    # The embedded server checks a unique compound index by scanning every chunk on each insert
+    # (uploads would slow down as photos accumulate), so there the index is a plain one: GridFS
+    # writes each chunk of a file once, from one writer, so duplicates cannot arise from us.
+    db["fs.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1",
+                                 unique=not is_embedded_server(db))
 
 
 def ping() -> None:
