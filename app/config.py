@@ -67,6 +67,7 @@ def config_from_env() -> dict:
         "NSFW_HOLD_THRESHOLD": float(os.environ.get("NSFW_HOLD_THRESHOLD") or 0.8),
         # Independent reports after which a post or comment hides until a moderator decides.
         "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
+        "IMAGE_CACHE_MB": _int("IMAGE_CACHE_MB", 64),  # per process, for thumbnails and large renditions
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

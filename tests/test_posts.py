@@ -2,6 +2,7 @@
 from io import BytesIO
 
 import pytest
+from bson import ObjectId
 from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, sample_photos, signed_up_tokens
 
@@ -100,3 +101,17 @@ def test_unknown_and_malformed_post_ids_are_404(client):
     assert client.get("/api/v1/posts/000000000000000000000000").status_code == 404
     assert client.get("/api/v1/posts/not-an-id").status_code == 404
     assert client.get("/photos/not-an-id/0/thumb").status_code == 404
+
+
+def test_renditions_served_from_memory_are_identical_ranged_and_gone_with_their_post(client, alice, photos, db):
+    post = api_upload(client, alice, photos[:1]).get_json()
+    url = post["photos"][0]["urls"]["large"]
+    first, second = client.get(url), client.get(url)  # the second comes from the in-process cache
+    assert first.data == second.data and first.headers["ETag"] == second.headers["ETag"]
+    stored = db.fs.files.find_one({"metadata.post_id": ObjectId(post["id"]), "metadata.rendition": "large"})
+    assert len(second.data) == stored["length"]
+    ranged = client.get(url, headers={"Range": "bytes=100-199"})
+    assert ranged.status_code == 206 and ranged.data == first.data[100:200]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    client.delete(f"/api/v1/posts/{post['id']}", headers=bearer(alice))
+    assert client.get(url).status_code == 404

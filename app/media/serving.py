@@ -1,7 +1,10 @@
 """Send a GridFS file as an HTTP response: streamed, cacheable, conditional and range-aware."""
+import threading
+from collections import OrderedDict
+
 import gridfs
 from bson import ObjectId
-from flask import Response, request
+from flask import Response, current_app, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from app.core.errors import NotFoundError
@@ -11,6 +14,39 @@ REVALIDATE_CACHE_CONTROL = "no-cache"
 # GridOut's own reads fetch up to 16 MB of chunks per round trip, i.e. a whole photo in memory per
 # response; a few chunks at a time (~1 MB at the default 255 kB chunk size) keeps that bounded.
 CHUNKS_PER_BATCH = 4
+# Files up to this size (thumbnails, large renditions) are kept in memory after their first read.
+CACHEABLE_MAX_BYTES = 1 << 20
+
+
+class _FileCache:
+    """Recently served small files, by id, within a byte budget. Stored files never change, so a
+    cached copy is never stale; callers check visibility before asking for a file. Reading chunks
+    by file id is the slow part on the embedded server (it scans the chunks collection)."""
+
+    def __init__(self):
+        self._entries: OrderedDict[ObjectId, tuple[dict, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, file_id: ObjectId) -> tuple[dict, bytes] | None:
+        with self._lock:
+            entry = self._entries.get(file_id)
+            if entry is not None:
+                self._entries.move_to_end(file_id)
+            return entry
+
+    def put(self, file_id: ObjectId, stored: dict, data: bytes, budget: int) -> None:
+        with self._lock:
+            if file_id in self._entries or len(data) > budget:
+                return
+            self._entries[file_id] = (stored, data)
+            self._bytes += len(data)
+            while self._bytes > budget:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= len(evicted)
+
+
+_cache = _FileCache()
 
 
 def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = True) -> Response:
@@ -18,16 +54,24 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = 
     browsers and proxies keep them for a year; otherwise they revalidate with the ETag."""
     # The files document is read as stored (GridOut's contentType property is deprecated); an
     # unrun cursor of the bucket is the public way to its "<name>.files" collection.
-    files = fs.find().collection
-    stored = files.find_one({"_id": file_id})
-    if stored is None:
-        raise NotFoundError("This photo is no longer available.")
+    cached = _cache.get(file_id)
+    if cached is not None:
+        stored, body = cached[0], _BytesStream(cached[1])
+    else:
+        files = fs.find().collection
+        stored = files.find_one({"_id": file_id})
+        if stored is None:
+            raise NotFoundError("This photo is no longer available.")
+        chunks = files.database[files.name.removesuffix("files") + "chunks"]
+        body = _ChunkStream(chunks, file_id, stored["chunkSize"])
+        if stored["length"] <= CACHEABLE_MAX_BYTES:
+            data = b"".join(body)
+            _cache.put(file_id, stored, data, current_app.config["IMAGE_CACHE_MB"] << 20)
+            body = _BytesStream(data)
     length = stored["length"]
-    chunks = files.database[files.name.removesuffix("files") + "chunks"]
     # Built by hand because werkzeug's send_file cannot size a file object that is not a real file
     # or BytesIO: it would send no Content-Length and ignore Range.
-    response = Response(_ChunkStream(chunks, file_id, stored["chunkSize"]),
-                        mimetype=stored.get("contentType") or "application/octet-stream",
+    response = Response(body, mimetype=stored.get("contentType") or "application/octet-stream",
                         direct_passthrough=True)
     response.content_length = length
     response.last_modified = stored["uploadDate"]
@@ -41,6 +85,36 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = 
         return Response(status=416, headers={
             "Content-Range": f"bytes */{length}", "Accept-Ranges": "bytes",
             "X-Content-Type-Options": "nosniff"})
+
+
+class _BytesStream:
+    """Bytes in memory as a seekable response body (werkzeug's Range support seeks it)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._position = 0
+        self._sent = False
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, position: int) -> None:
+        self._position = position
+
+    def tell(self) -> int:
+        return self._position
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self._sent:
+            raise StopIteration
+        self._sent = True
+        return self._data[self._position:]
+
+    def close(self) -> None:
+        pass
 
 
 class _ChunkStream:
