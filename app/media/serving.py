@@ -87,46 +87,11 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = 
             "X-Content-Type-Options": "nosniff"})
 
 
-class _BytesStream:
-    """Bytes in memory as a seekable response body (werkzeug's Range support seeks it)."""
+class _SeekableBody:
+    """A response body werkzeug's Range support can seek before the first piece is read."""
 
-    def __init__(self, data: bytes):
-        self._data = data
-        self._position = 0
-        self._sent = False
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, position: int) -> None:
-        self._position = position
-
-    def tell(self) -> int:
-        return self._position
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        if self._sent:
-            raise StopIteration
-        self._sent = True
-        return self._data[self._position:]
-
-    def close(self) -> None:
-        pass
-
-
-class _ChunkStream:
-    """A stored file's bytes as a response body, one GridFS chunk per piece. Seekable before the
-    first piece, so werkzeug's Range support starts reading at the chunk holding the first byte."""
-
-    def __init__(self, chunks, file_id: ObjectId, chunk_size: int):
-        self._chunks = chunks
-        self._file_id = file_id
-        self._chunk_size = chunk_size
-        self._position = 0
-        self._pieces = None
+    _position = 0
+    _pieces = None
 
     def seekable(self) -> bool:
         return True
@@ -146,13 +111,36 @@ class _ChunkStream:
         return next(self._pieces)
 
     def _pieces_from(self, position: int):
+        raise NotImplementedError
+
+    def close(self) -> None:  # the server calls this when the response ends, even if cut short
+        if self._pieces is not None:
+            self._pieces.close()
+
+
+class _BytesStream(_SeekableBody):
+    """Bytes already in memory (a cached file)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def _pieces_from(self, position: int):
+        yield self._data[position:]
+
+
+class _ChunkStream(_SeekableBody):
+    """A stored file's bytes, one GridFS chunk per piece, starting at the chunk holding the
+    first byte asked for."""
+
+    def __init__(self, chunks, file_id: ObjectId, chunk_size: int):
+        self._chunks = chunks
+        self._file_id = file_id
+        self._chunk_size = chunk_size
+
+    def _pieces_from(self, position: int):
         first_chunk, skip = divmod(position, self._chunk_size)
         query = {"files_id": self._file_id, "n": {"$gte": first_chunk}}
         with self._chunks.find(query, {"data": True}, sort=[("n", 1)], batch_size=CHUNKS_PER_BATCH) as cursor:
             for chunk in cursor:
                 yield chunk["data"][skip:]
                 skip = 0
-
-    def close(self) -> None:  # the server calls this when the response ends, even if cut short
-        if self._pieces is not None:
-            self._pieces.close()
