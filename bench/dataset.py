@@ -31,6 +31,9 @@ def seed(db, fs, photo_paths, *, users: int, posts: int, likes: int, follows_per
     follows = {(a["_id"], b["_id"]) for a in accounts for b in chance.sample(accounts, follows_per_user) if a is not b}
     db.follows.insert_many([{"_id": follow_key(a, b), "follower_id": a, "followee_id": b, "created_at": utc_now()}
                             for a, b in follows])
+    for account in accounts:
+        followed = [b for a, b in follows if a == account["_id"]]
+        db.users.update_one({"_id": account["_id"]}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
     stored = []
     for path in photo_paths:
         photo = process_upload(path.read_bytes(), max_bytes=25 << 20, max_pixels=50_000_000)

@@ -69,8 +69,19 @@ def stale_jobs(db, grace: timedelta) -> Finding:
     return Finding("stale_jobs", "jobs for deleted posts, or abandoned by a dead worker", stale)
 
 
+def following_out_of_step(db) -> Finding:
+    """Users whose followed ids (kept on the user for the home feed) disagree with `follows`."""
+    truth: dict = {}
+    for row in db.follows.find({}, {"follower_id": 1, "followee_id": 1}):
+        truth.setdefault(row["follower_id"], set()).add(row["followee_id"])
+    wrong = [user["_id"] for user in db.users.find({}, {"following_ids": 1})
+             if set(user.get("following_ids", [])) != truth.get(user["_id"], set())]
+    return Finding("following_out_of_step", "users whose followed ids disagree with the follows", wrong)
+
+
 def examine(db, grace: timedelta = GRACE) -> list[Finding]:
-    checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace)]
+    checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
+              following_out_of_step(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
 
@@ -94,6 +105,10 @@ def repair(db, finding: Finding) -> None:
             else:  # give it back to the queue rather than lose it
                 db.jobs.update_one({"_id": job["_id"]}, {"$set": {"status": "queued", "lease_until": None,
                                                                   "run_at": utc_now()}})
+    elif finding.check == "following_out_of_step":
+        for user_id in finding.ids:
+            followed = [row["followee_id"] for row in db.follows.find({"follower_id": user_id}, {"followee_id": 1})]
+            db.users.update_one({"_id": user_id}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
     else:
         collection = finding.check.removeprefix("dangling_")
         db[collection].delete_many({"_id": {"$in": finding.ids}})

@@ -1,6 +1,5 @@
 """Follows, likes, comments, saved collections and notifications."""
 
-from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
@@ -33,7 +32,10 @@ def follow(db, follower: dict, followee: dict) -> bool:
                                "followee_id": followee["_id"], "created_at": utc_now()})
     except DuplicateKeyError:
         return False
-    db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": 1}})
+    # The followed ids ride on the user document, which every request loads anyway: the home
+    # feed then needs no query over follows (a scan on the embedded server).
+    db.users.update_one({"_id": follower["_id"]},
+                        {"$inc": {"following_count": 1}, "$addToSet": {"following_ids": followee["_id"]}})
     db.users.update_one({"_id": followee["_id"]}, {"$inc": {"follower_count": 1}})
     notify(db, recipient_id=followee["_id"], actor=follower, kind="follow")
     return True
@@ -42,7 +44,8 @@ def follow(db, follower: dict, followee: dict) -> bool:
 def unfollow(db, follower: dict, followee: dict) -> bool:
     if not db.follows.delete_one({"_id": follow_key(follower["_id"], followee["_id"])}).deleted_count:
         return False
-    db.users.update_one({"_id": follower["_id"]}, {"$inc": {"following_count": -1}})
+    db.users.update_one({"_id": follower["_id"]},
+                        {"$inc": {"following_count": -1}, "$pull": {"following_ids": followee["_id"]}})
     db.users.update_one({"_id": followee["_id"]}, {"$inc": {"follower_count": -1}})
     return True
 
@@ -51,10 +54,6 @@ def is_following(db, follower: dict | None, followee: dict) -> bool:
     if follower is None:
         return False
     return db.follows.find_one({"_id": follow_key(follower["_id"], followee["_id"])}, {"_id": 1}) is not None
-
-
-def followee_ids(db, user: dict) -> list[ObjectId]:
-    return [row["followee_id"] for row in db.follows.find({"follower_id": user["_id"]}, {"followee_id": 1})]
 
 
 def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
