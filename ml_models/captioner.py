@@ -49,6 +49,9 @@ class CaptionerConfig:
     max_words: int = 18
     beam_size: int = 3
     length_penalty: float = 0.7  # score / length**alpha; tuned on dev
+    # "init": the image only sets the LSTM's initial state (Show and Tell); "merge": it also joins
+    # the LSTM output at every step before the softmax (Tanti et al. 2018), a stronger image signal
+    architecture: str = "init"
 
 
 class Captioner:
@@ -74,17 +77,34 @@ class Captioner:
         state = [initial_h(image), initial_c(image)]
         words = keras.Input((None,), dtype="int32", name="words")
         sequence, _, _ = lstm(word_dropout(embedding(words)), initial_state=state)
-        self.training = keras.Model([features, words], next_word(output_dropout(sequence)), name="captioner")
-        self.init = keras.Model(features, state)
+        self.merged = c.architecture == "merge"
+        if self.merged:
+            merge_image = keras.layers.Dense(c.units, name="merge_image")
+            merge_hidden = keras.layers.Dense(c.embedding_size, activation="relu", name="merge_hidden")
+
+            def head(lstm_output, image_vector):  # (N, T, units), (N, units) -> (N, T, vocab)
+                joined = output_dropout(lstm_output) + keras.ops.expand_dims(merge_image(image_vector), 1)
+                return next_word(merge_hidden(joined))
+        else:
+            def head(lstm_output, image_vector):
+                return next_word(output_dropout(lstm_output))
+        self.training = keras.Model([features, words], head(sequence, image), name="captioner")
+        self.init = keras.Model(features, state + [image])
 
         last_word = keras.Input((1,), dtype="int32")
-        h, c_state = keras.Input((c.units,)), keras.Input((c.units,))
+        h, c_state, image_in = keras.Input((c.units,)), keras.Input((c.units,)), keras.Input((c.units,))
         out, new_h, new_c = lstm(embedding(last_word), initial_state=[h, c_state])
-        log_probs = keras.ops.log_softmax(next_word(out[:, 0]))
-        self.step = keras.Model([last_word, h, c_state], [log_probs, new_h, new_c])
+        log_probs = keras.ops.log_softmax(head(out, image_in)[:, 0])
+        step_inputs = [last_word, h, c_state] + ([image_in] if self.merged else [])
+        self.step = keras.Model(step_inputs, [log_probs, new_h, new_c])
         # One traced graph each, whatever the batch size, instead of eager layer-by-layer calls.
-        self._init_fn = tf.function(lambda f: self.init(f, training=False), reduce_retracing=True)
-        self._step_fn = tf.function(lambda w, h, c: self.step([w, h, c], training=False), reduce_retracing=True)
+        # Batch dimensions are declared unknown so that no batch size retraces them.
+        state_spec = tf.TensorSpec((None, c.units))
+        self._init_fn = tf.function(lambda f: self.init(f, training=False),
+                                    autograph=False, input_signature=[tf.TensorSpec((None, c.feature_size))])
+        self._step_fn = tf.function(
+            lambda w, h, c, i: self.step([w, h, c, i] if self.merged else [w, h, c], training=False),
+            autograph=False, input_signature=[tf.TensorSpec((None, 1), tf.int32), state_spec, state_spec, state_spec])
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -110,8 +130,8 @@ class Captioner:
         """Batched beam search; a finished hypothesis is ranked by log-probability / length**alpha."""
         images = len(features)
         vocab = len(self.vocabulary)
-        h, c = (s.numpy() for s in self._init_fn(np.asarray(features, dtype=np.float32)))
-        h, c = np.repeat(h, beam_size, axis=0), np.repeat(c, beam_size, axis=0)
+        h, c, image = (np.repeat(s.numpy(), beam_size, axis=0)
+                       for s in self._init_fn(np.asarray(features, dtype=np.float32)))
         tokens = np.full((images, beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
         scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
         scores[:, 0] = 0.0  # all beams start identical: keep only one alive at first
@@ -119,7 +139,7 @@ class Captioner:
         never = [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
         end = self.vocabulary.index[END]
         for length in range(1, self.config.max_words + 2):
-            log_probs, h, c = (t.numpy() for t in self._step_fn(tokens[:, :, -1].reshape(-1, 1), h, c))
+            log_probs, h, c = (t.numpy() for t in self._step_fn(tokens[:, :, -1].reshape(-1, 1), h, c, image))
             log_probs[:, never] = -np.inf
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf

@@ -94,8 +94,10 @@ class ImageEncoder:
             raise ValueError(f"unknown backbone {backbone!r}")
         self.backbone = backbone
         self.channels = self.model.output_shape[-1]
-        # one traced graph for any batch size: eager layer-by-layer calls cost more than the maths
-        self._forward = tf.function(lambda pixels: self.model(pixels, training=False), reduce_retracing=True)
+        # one traced graph for any batch size (declared up front, so a new batch size never retraces):
+        # eager layer-by-layer calls cost more than the maths
+        self._forward = tf.function(lambda pixels: self.model(pixels, training=False),
+                                    autograph=False, input_signature=[tf.TensorSpec((None, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3))])
 
     def feature_map(self, pixels: np.ndarray) -> np.ndarray:
         """(N,224,224,3) 0..255 RGB -> (N,7,7,C) float32."""

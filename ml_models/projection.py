@@ -48,7 +48,8 @@ class ImageToTextProjection:
         x = keras.layers.Dropout(config.dropout)(x)
         x = keras.layers.Dense(EMBEDDING_SIZE, name="to_text_space")(x)
         self.model = keras.Model(features, keras.layers.UnitNormalization()(x), name="image_to_text")
-        self._project = tf.function(lambda f: self.model(f, training=False), reduce_retracing=True)
+        self._project = tf.function(lambda f: self.model(f, training=False),
+                                    autograph=False, input_signature=[tf.TensorSpec((None, config.feature_size))])
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

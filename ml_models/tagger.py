@@ -26,6 +26,8 @@ class TaggerConfig:
     mlp_width: int = 512
     dropout: float = 0.1
     threshold: float = 0.3  # global score cut, tuned on dev micro-F1
+    input_norm: bool = False  # LayerNorm on each grid cell's features before the patch projection
+    mean_pool: bool = False  # head sees the class token and the mean of the patch tokens
 
 
 class ClassTokenAndPositions(keras.layers.Layer):
@@ -57,11 +59,16 @@ def build_tagger_model(tag_count: int, config: TaggerConfig) -> keras.Model:
     """(N, 7, 7, C) feature grids -> (N, tags) logits."""
     grid = keras.Input((config.grid_size, config.grid_size, config.feature_size), name="grid")
     patches = keras.layers.Reshape((config.grid_size ** 2, config.feature_size))(grid)
+    if config.input_norm:
+        patches = keras.layers.LayerNormalization(epsilon=1e-6, name="patch_norm")(patches)
     x = ClassTokenAndPositions(name="tokens")(keras.layers.Dense(config.width, name="patch_projection")(patches))
     for block in range(config.depth):
         x = _encoder_block(x, config, f"block{block}")
-    class_output = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x[:, 0])
-    return keras.Model(grid, keras.layers.Dense(tag_count, name="tag_logits")(class_output), name="vit_tagger")
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+    pooled = x[:, 0]
+    if config.mean_pool:
+        pooled = keras.layers.Concatenate()([pooled, keras.ops.mean(x[:, 1:], axis=1)])
+    return keras.Model(grid, keras.layers.Dense(tag_count, name="tag_logits")(pooled), name="vit_tagger")
 
 
 class PhotoTagger:
@@ -69,7 +76,9 @@ class PhotoTagger:
         self.tags = tags
         self.config = config
         self.model = build_tagger_model(len(tags), config)
-        self._probabilities = tf.function(lambda g: tf.sigmoid(self.model(g, training=False)), reduce_retracing=True)
+        grid_spec = tf.TensorSpec((None, config.grid_size, config.grid_size, config.feature_size))
+        self._probabilities = tf.function(lambda g: tf.sigmoid(self.model(g, training=False)),
+                                          autograph=False, input_signature=[grid_spec])
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
