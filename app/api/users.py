@@ -63,19 +63,11 @@ def user_posts(username: str):
     return post_list(db, documents, next_cursor, viewer)
 
 
-@bp.put("/users/<username>/follow")
+@bp.route("/users/<username>/follow", methods=["PUT", "DELETE"])
 @jwt_required()
 def follow(username: str):
-    user = active_user(username)
-    social.follow(get_db(), current_user, user)
-    return jsonify(profile_json(active_user(username), current_user))
-
-
-@bp.delete("/users/<username>/follow")
-@jwt_required()
-def unfollow(username: str):
-    user = active_user(username)
-    social.unfollow(get_db(), current_user, user)
+    change = social.follow if request.method == "PUT" else social.unfollow
+    change(get_db(), current_user, active_user(username))
     return jsonify(profile_json(active_user(username), current_user))
 
 
