@@ -26,6 +26,7 @@ ATLAS_INDEX_NAME = "post_vectors"
 ATLAS_CANDIDATES_PER_RESULT = 20  # numCandidates = 20 x limit, Atlas's recommended ratio
 ATLAS_READY_TIMEOUT_SECONDS = 300
 SYNC_INTERVAL_SECONDS = 0.5
+LOAD_BATCH = 1000
 # Re-read changes this far back on every sync: a write that got its timestamp just before our
 # last sync but committed just after it is still seen.
 SYNC_OVERLAP_SECONDS = 5
@@ -130,12 +131,18 @@ class EmbeddedVectorSearch:
         """Read one vector field of every post (and, the first time, who and what they are)."""
         first_load = self._synced_at is None
         started = time.time()
-        capacity = max(16, len(self._ids))
+        capacity = max(16, len(self._published))
         self._fields[field] = np.zeros((capacity, VECTOR_FIELDS[field]), dtype=np.float32)
         self._present[field] = np.zeros(capacity, dtype=bool)
         self._ensure_capacity(capacity)
-        for document in self.db.post_vectors.find({}, {field: 1, "status": 1, "author_id": 1}):
-            self._put(document, only_field=field)
+        try:
+            # Batches keep each reply far below the 48 MB message limit (10k image vectors are 50 MB).
+            for document in self.db.post_vectors.find({}, {field: 1, "status": 1, "author_id": 1}).batch_size(LOAD_BATCH):
+                self._put(document, only_field=field)
+        except Exception:
+            # Half a field would silently miss posts; the next search loads it again.
+            del self._fields[field], self._present[field]
+            raise
         if first_load:
             self._synced_at = started
 
