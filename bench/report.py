@@ -85,9 +85,9 @@ def render(results: dict, quick: bool = False) -> str:
         "",
         "## One client at a time",
         "",
-        "| request | p50 | p95 |",
-        "| --- | --- | --- |",
-        *[f"| {name} | {_ms(http[name]['p50'])} | {_ms(http[name]['p95'])} |"
+        "| request | requests | p50 | p95 |",
+        "| --- | --- | --- | --- |",
+        *[f"| {name} | {http[name]['n']} | {_ms(http[name]['p50'])} | {_ms(http[name]['p95'])} |"
           for name in ("feed", "explore", "search", "image", "static", "upload_to_visible")],
         "",
         f"`image` is a {http['image_bytes'] // 1024} KB rendition streamed from GridFS; `static` is the same bytes "
