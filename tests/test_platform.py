@@ -7,9 +7,11 @@ import time
 
 import pymongo
 import pytest
+from bson import ObjectId
 
 from app import create_app
 from app.core import embedded_mongo
+from app.core.db import find_by_ids
 from app.jobs import queue
 
 
@@ -79,6 +81,13 @@ def test_unique_indexes_hold_on_the_embedded_server(db):
     db.users.insert_one({"username_lower": "x", "email_lower": "x@example.com"})
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         db.users.insert_one({"username_lower": "x", "email_lower": "y@example.com"})
+
+
+def test_find_by_ids_keys_found_documents_by_id_and_leaves_missing_ones_out(db):
+    ids = db.things.insert_many([{"n": number} for number in range(3)]).inserted_ids
+    found = find_by_ids(db.things, [ids[2], ObjectId(), ids[0], ids[2]], {"n": 1})
+    assert found == {ids[2]: {"_id": ids[2], "n": 2}, ids[0]: {"_id": ids[0], "n": 0}}
+    assert find_by_ids(db.things, []) == {}
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(db):
