@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from app import create_app
 from app.core import embedded_mongo
-from app.core.db import find_by_ids
+from app.core.db import find_by_ids, migrate
 from app.jobs import queue
 
 
@@ -81,6 +81,30 @@ def test_unique_indexes_hold_on_the_embedded_server(db):
     db.users.insert_one({"username_lower": "x", "email_lower": "x@example.com"})
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         db.users.insert_one({"username_lower": "x", "email_lower": "y@example.com"})
+
+
+def test_indexed_array_equality_matches_elements_of_every_type(db):
+    # Our engine rewrites the embedded server's lookup of indexed array elements (see
+    # GlimpseSQLiteEngine); the answers must be MongoDB's.
+    db.things.create_index("values")
+    db.things.insert_many([{"n": 1, "values": [1, "a"]}, {"n": 2, "values": [2.0]}, {"n": 3, "values": "a"},
+                           {"n": 4, "values": ["b", None]}, {"n": 5, "values": []}])
+
+    def matching(query):
+        return sorted(thing["n"] for thing in db.things.find(query))
+
+    assert matching({"values": 1}) == [1]
+    assert matching({"values": 2}) == [2]
+    assert matching({"values": "a"}) == [1, 3]
+    assert matching({"values": {"$in": ["b", 2]}}) == [2, 4]
+    assert matching({"values": "c"}) == []
+    assert matching({"values": None}) == [4]
+
+
+def test_migrate_gives_older_posts_their_tag_names(db):
+    db.posts.insert_many([{"tags": [{"name": "dog", "score": 0.9}, {"name": "beach", "score": 0.5}]}, {"caption": "x"}])
+    migrate(db)
+    assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
 
 
 def test_find_by_ids_keys_found_documents_by_id_and_leaves_missing_ones_out(db):

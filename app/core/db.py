@@ -34,7 +34,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "posts": [
         IndexModel([("author_id", ASCENDING), ("created_at", DESCENDING)], name="by_author"),
         IndexModel([("hashtags", ASCENDING)], name="by_hashtag"),
-        IndexModel([("tags.name", ASCENDING)], name="by_tag"),
+        # tag_names mirrors tags.name: the embedded server cannot use an index through an array of
+        # subdocuments and reads every post in Python instead (800 ms at 10k posts).
+        IndexModel([("tag_names", ASCENDING)], name="by_tag_name"),
         IndexModel([("status_token_hash", ASCENDING)], unique=True, sparse=True, name="anonymous_status"),
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
@@ -155,6 +157,12 @@ def ensure_indexes(db) -> None:
     # writes each chunk of a file once, from one writer, so duplicates cannot arise from us.
     db["fs.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1",
                                  unique=not is_embedded_server(db))
+    migrate(db)
+
+
+def migrate(db) -> None:
+    """Bring documents written by earlier versions up to the current shape (idempotent)."""
+    db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
 
 
 def ping() -> None:

@@ -5,6 +5,7 @@ from PIL import Image, UnidentifiedImageError
 from app.core.clock import utc_now
 from app.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
+from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors
 from ml_models import InvalidImageError
 
@@ -44,7 +45,7 @@ def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.
         raise PermanentJobError(str(error)) from error
     first = descriptions[0]
     update = {
-        "tags": merge_tags([description.tags for description in descriptions], set(post.get("removed_tags", []))),
+        **tag_fields(merge_tags([description.tags for description in descriptions], set(post.get("removed_tags", [])))),
         "generated_caption": first.caption,
         "nsfw": max(description.nsfw for description in descriptions),
         "model_versions": describer.versions,

@@ -14,7 +14,7 @@ from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.core.permissions import require_staff
 from app.media.storage import delete_post_files
 from app.moderation import audit
-from app.posts.services import parse_object_id, remove_post_everywhere
+from app.posts.services import parse_object_id, remove_post_everywhere, tag_fields
 from app.search.vectors import delete_post_vectors, set_post_status
 
 AWAITING_REVIEW = ("pending", "held", "hidden")
@@ -166,7 +166,7 @@ def _tombstone(db, post: dict, reason: str) -> None:
     """Rejected: the photos and everything hanging off the post go; a record of why stays."""
     db.posts.update_one({"_id": post["_id"]}, {"$set": {
         "status": "rejected", "photos": [], "review_reason": reason, "reviewed_at": utc_now(),
-        "caption": "", "alt_text": "", "tags": [], "hashtags": []}})
+        "caption": "", "alt_text": "", **tag_fields([]), "hashtags": []}})
     delete_post_files(db, post["_id"])
     delete_post_vectors(db, post["_id"])
     for collection in ("likes", "comments", "saves", "notifications"):

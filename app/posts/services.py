@@ -24,6 +24,11 @@ ENRICH_POST_JOB = "enrich_post"
 HOT_DECAY_SECONDS = 45000  # ten times the likes is worth 12.5 hours of freshness
 
 
+def tag_fields(tags: list[dict]) -> dict:
+    """A post's generated tags, and their names alone for keyword search to match on."""
+    return {"tags": tags, "tag_names": [tag["name"] for tag in tags]}
+
+
 def hot_score(like_count: int, created_at: datetime) -> float:
     """Popularity with time decay that never needs recomputing: newer posts start higher."""
     return round(math.log10(max(like_count, 1)) + created_at.timestamp() / HOT_DECAY_SECONDS, 7)
@@ -86,7 +91,7 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
         post = {
             "_id": post_id, "author_id": author["_id"] if author else None, "status": status,
             "caption": caption, "hashtags": hashtags_in(caption),
-            "alt_text": "", "alt_text_source": None, "tags": [], "removed_tags": [],
+            "alt_text": "", "alt_text_source": None, **tag_fields([]), "removed_tags": [],
             "photos": stored, "like_count": 0, "comment_count": 0, "hot": hot_score(0, now),
             "enrichment": "pending", "created_at": now, "updated_at": now, **(extra or {}),
         }
@@ -157,7 +162,7 @@ def update_post(db, post: dict, user: dict, changes: dict) -> dict:
         if not isinstance(removed, list) or not all(isinstance(name, str) for name in removed):
             raise ValidationError("remove_tags must be a list of tag names.", fields={"remove_tags": "A list of names."})
         removed = set(removed)
-        update["tags"] = [tag for tag in post["tags"] if tag["name"] not in removed]
+        update |= tag_fields([tag for tag in post["tags"] if tag["name"] not in removed])
         update["removed_tags"] = sorted(set(post.get("removed_tags", [])) | removed)
     if not update:
         raise ValidationError("Nothing to change: send caption, alt_text or remove_tags.")

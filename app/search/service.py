@@ -85,14 +85,17 @@ def keyword_matches(db, terms: list[str]) -> dict[ObjectId, float]:
         return {}
     authors = {user["_id"]: user["username_lower"]
                for user in db.users.find({"username_lower": {"$in": terms}}, {"username_lower": 1})}
-    matches = db.posts.find({"status": "published", "$or": [
-        {"hashtags": {"$in": terms}}, {"tags.name": {"$in": terms}}, {"author_id": {"$in": list(authors)}},
-    ]}, {"hashtags": 1, "tags.name": 1, "author_id": 1, "created_at": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
+    # Each clause can use its own index; an empty `$in` would push the embedded server off SQL.
+    clauses = [{"hashtags": {"$in": terms}}, {"tag_names": {"$in": terms}}]
+    if authors:
+        clauses.append({"author_id": {"$in": list(authors)}})
+    matches = db.posts.find({"status": "published", "$or": clauses},
+                            {"hashtags": 1, "tag_names": 1, "author_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
     wanted = set(terms)
 
     def score(post) -> float:
         stated = wanted & {*post.get("hashtags", []), authors.get(post.get("author_id"))}
-        guessed = wanted & {tag["name"] for tag in post.get("tags", [])} - stated
+        guessed = wanted & set(post.get("tag_names", [])) - stated
         return (len(stated) + GENERATED_TAG_WEIGHT * len(guessed)) / len(wanted)
 
     return {post["_id"]: score(post) for post in matches}
