@@ -15,7 +15,7 @@ from app.auth.services import create_user
 from app.core.clock import utc_now
 from app.media.images import process_upload
 from app.media.storage import store_photo
-from app.posts.services import hot_score
+from app.posts.services import hot_score, tag_fields
 from app.search.vectors import VECTOR_FIELDS, to_bson_vector
 from app.social.keys import follow_key, like_key
 
@@ -38,18 +38,27 @@ def seed(db, fs, photo_paths, *, users: int, posts: int, likes: int, follows_per
     for path in photo_paths:
         photo = process_upload(path.read_bytes(), max_bytes=25 << 20, max_pixels=50_000_000)
         stored.append(store_photo(fs, photo, post_id=ObjectId(), index=0))
+    # Likes are drawn first so each post goes in with its final count: 10k update_ones afterwards
+    # cost the embedded server more than the rest of the seeding together.
+    like_pairs = set()
+    while len(like_pairs) < likes:
+        like_pairs.add((chance.randrange(posts), chance.randrange(users)))
+    counts = np.zeros(posts, dtype=int)
+    for post_index, _ in like_pairs:
+        counts[post_index] += 1
     base_time = time.time() - 30 * 86400
     documents, vectors = [], []
     rng = np.random.default_rng(7)
     for number in range(posts):
         created = datetime.fromtimestamp(round(base_time + number * (30 * 86400 / posts), 3), UTC)
         post_id = ObjectId()
+        like_count = int(counts[number])
         documents.append({
             "_id": post_id, "author_id": chance.choice(accounts)["_id"], "status": "published",
             "caption": f"benchmark photo {number} #bench{number % 50}", "hashtags": [f"bench{number % 50}"],
-            "alt_text": "", "alt_text_source": None, "tags": [{"name": f"tag{number % 300}", "score": 0.9}],
-            "removed_tags": [], "photos": [stored[number % len(stored)]], "like_count": 0, "comment_count": 0,
-            "hot": hot_score(0, created), "enrichment": "done", "created_at": created, "updated_at": created})
+            "alt_text": "", "alt_text_source": None, **tag_fields([{"name": f"tag{number % 300}", "score": 0.9}]),
+            "removed_tags": [], "photos": [stored[number % len(stored)]], "like_count": like_count, "comment_count": 0,
+            "hot": hot_score(like_count, created), "enrichment": "done", "created_at": created, "updated_at": created})
         vectors.append({"_id": post_id, "author_id": documents[-1]["author_id"], "status": "published",
                         "created_at": created, "model_versions": {},
                         **{name: to_bson_vector(_unit(rng, size)) for name, size in VECTOR_FIELDS.items()}})
@@ -57,22 +66,12 @@ def seed(db, fs, photo_paths, *, users: int, posts: int, likes: int, follows_per
         db.posts.insert_many(documents[start:start + 1000])
         db.post_vectors.insert_many(vectors[start:start + 1000])
     log(f"  {posts} posts (+ vectors) in {time.perf_counter() - started:.0f}s")
-    like_pairs = set()
-    while len(like_pairs) < likes:
-        like_pairs.add((chance.randrange(posts), chance.randrange(users)))
-    counts = np.zeros(posts, dtype=int)
-    rows = []
-    for post_index, user_index in like_pairs:
-        counts[post_index] += 1
-        post_id, user_id = documents[post_index]["_id"], accounts[user_index]["_id"]
-        rows.append({"_id": like_key(post_id, user_id), "post_id": post_id, "user_id": user_id,
-                     "created_at": documents[post_index]["created_at"]})
+    rows = [{"_id": like_key(documents[post_index]["_id"], accounts[user_index]["_id"]),
+             "post_id": documents[post_index]["_id"], "user_id": accounts[user_index]["_id"],
+             "created_at": documents[post_index]["created_at"]}
+            for post_index, user_index in like_pairs]
     for start in range(0, len(rows), 5000):
         db.likes.insert_many(rows[start:start + 5000], ordered=False)
-    for post, count in zip(documents, counts, strict=True):
-        if count:
-            db.posts.update_one({"_id": post["_id"]}, {"$set": {"like_count": int(count),
-                                                                  "hot": hot_score(int(count), post["created_at"])}})
     log(f"  {likes} likes in {time.perf_counter() - started:.0f}s total")
     return {"users": [a["username"] for a in accounts], "post_ids": [str(d["_id"]) for d in documents],
             "seconds": time.perf_counter() - started}
