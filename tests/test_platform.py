@@ -7,11 +7,11 @@ import time
 
 import pymongo
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 
 from app import create_app
 from app.core import embedded_mongo
-from app.core.db import find_by_ids, migrate
+from app.core.db import migrate
 from app.jobs import queue
 
 
@@ -62,6 +62,8 @@ def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):
     assert embedded_mongo.ensure_server(data_dir) == uri  # a second process joins, never starts another
     client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000)
     client.glimpse.things.insert_one({"name": "kept"})
+    client.glimpse.ranked.create_index("rank")
+    client.glimpse.ranked.insert_many([{"rank": 3}, {"rank": 1}, {"rank": 2}])
     client.close()
     pid = json.loads((data_dir / embedded_mongo.STATE_FILE).read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
@@ -72,6 +74,9 @@ def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):
     assert restarted == uri  # same port, so long-lived clients reconnect by themselves
     client = pymongo.MongoClient(restarted, serverSelectionTimeoutMS=3000)
     assert client.glimpse.things.find_one({"name": "kept"}) is not None
+    # The index entries written before the crash still serve (our engine does not rebuild them).
+    client.glimpse.ranked.insert_one({"rank": 0})
+    assert [thing["rank"] for thing in client.glimpse.ranked.find().sort("rank", -1)] == [3, 2, 1, 0]
     client.close()
     assert embedded_mongo.stop_server(data_dir)
     assert not embedded_mongo.stop_server(data_dir)
@@ -101,17 +106,56 @@ def test_indexed_array_equality_matches_elements_of_every_type(db):
     assert matching({"values": None}) == [4]
 
 
+def test_id_lookups_answer_as_mongodb_does(db):
+    # Our engine answers _id conditions on ObjectIds and strings by storage key.
+    ids = db.things.insert_many([{"n": 0}, {"_id": "text", "n": 1}, {"_id": 2, "n": 2}]).inserted_ids
+
+    def matching(query):
+        return sorted(thing["n"] for thing in db.things.find(query))
+
+    assert matching({"_id": {"$in": [ids[0], "text", ObjectId()]}}) == [0, 1]
+    assert matching({"_id": ObjectId()}) == []
+    assert matching({"_id": "missing"}) == []
+    assert matching({"_id": str(ids[0])}) == []  # a string is not the ObjectId it spells
+    assert matching({"$and": [{"_id": {"$in": ["text", ids[0]]}}, {"n": {"$gte": 1}}]}) == [1]
+    assert matching({"_id": {"$in": [2.0]}}) == [2]  # numbers still compare by value
+    db.things.delete_one({"_id": "text"})
+    assert matching({"_id": {"$in": [ids[0], "text"]}}) == [0]
+
+
+def test_a_decimal_written_after_a_query_still_equals_the_same_number(db):
+    # Our engine keeps "no decimals in this field" across writes unless a written document has one.
+    db.prices.insert_many([{"name": "low", "price": 1}, {"name": "high", "price": 2}])
+    assert [price["name"] for price in db.prices.find({"price": 1.5})] == []
+    db.prices.update_one({"name": "low"}, {"$set": {"price": Decimal128("1.5")}})
+    assert [price["name"] for price in db.prices.find({"price": 1.5})] == ["low"]
+    db.prices.insert_one({"name": "other", "price": Decimal128("2")})
+    assert sorted(price["name"] for price in db.prices.find({"price": 2})) == ["high", "other"]
+
+
+def test_what_a_write_brings_in_is_seen_by_the_next_query(db):
+    # Our engine keeps "no document has an array / a double here" across writes
+    # unless a written document has one; each first query below makes it learn such a fact.
+    db.facts.insert_many([{"n": 1, "tags": 1, "a": {"b": 1}}, {"n": 2, "tags": 2, "a": {"b": 2}}])
+
+    def names(query):
+        return sorted(fact["name"] for fact in db.facts.find(query))
+
+    assert names({"tags": 3}) == []
+    db.facts.insert_one({"name": "array", "tags": [1, 3]})
+    assert names({"tags": 3}) == ["array"]
+    assert names({"n": {"$mod": [2, 0]}, "name": {"$exists": True}}) == []
+    db.facts.insert_one({"name": "double", "n": 4.0})
+    assert names({"n": {"$mod": [2, 0]}, "name": {"$exists": True}}) == ["double"]
+    assert names({"a.b": 5}) == []
+    db.facts.update_one({"name": "array"}, {"$set": {"a": [{"b": 5}]}})
+    assert names({"a.b": 5}) == ["array"]
+
+
 def test_migrate_gives_older_posts_their_tag_names(db):
     db.posts.insert_many([{"tags": [{"name": "dog", "score": 0.9}, {"name": "beach", "score": 0.5}]}, {"caption": "x"}])
     migrate(db)
     assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
-
-
-def test_find_by_ids_keys_found_documents_by_id_and_leaves_missing_ones_out(db):
-    ids = db.things.insert_many([{"n": number} for number in range(3)]).inserted_ids
-    found = find_by_ids(db.things, [ids[2], ObjectId(), ids[0], ids[2]], {"n": 1})
-    assert found == {ids[2]: {"_id": ids[2], "n": 2}, ids[0]: {"_id": ids[0], "n": 0}}
-    assert find_by_ids(db.things, []) == {}
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(db):

@@ -134,46 +134,7 @@ def _spawn(data_dir: Path) -> int:
 
 
 def _engine(path: Path):
-    from mongoeco.engines import sqlite as mongoeco_sqlite  # noqa: PLC0415  (only the server process needs mongoeco)
-
-    class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
-        """mongoeco's SQLite engine without its O(collection) scan on every insert.
-
-        mongoeco re-reads the whole collection on each insert to catch numeric _ids that are
-        equal but stored differently (1 and 1.0). Our _ids are ObjectIds, for which the
-        storage-key lookup it does first is already exact, so the scan only runs for numeric ids.
-        """
-
-        def _validate_document_against_unique_indexes(
-            self, db_name, coll_name, document, *, scan_payload_id=False, **options
-        ):
-            if scan_payload_id and not mongoeco_sqlite.id_contains_numeric_value(
-                document.get("_id")
-            ):
-                scan_payload_id = False
-            return super()._validate_document_against_unique_indexes(
-                db_name, coll_name, document, scan_payload_id=scan_payload_id, **options
-            )
-
-        def _translate_multikey_exists_clause(self, collection_id, db_name, coll_name, index, signatures):
-            """mongoeco's array-field equality, with the index's type_score column in the lookup.
-
-            Its multikey index is (collection_id, index_name, type_score, element_key, storage_key),
-            but the stock clause leaves type_score out, so SQLite can use only the first two
-            columns and reads every entry of the index once per document: a hashtag query took
-            19 s at 10k posts. type_score is a function of element_type, so adding it changes no
-            result and makes each probe a point lookup.
-            """
-            physical_name = self._quote_identifier(str(index["multikey_physical_name"]))
-            clauses, params = [], []
-            for element_type, element_key in signatures:
-                clauses.append(
-                    f"EXISTS (SELECT 1 FROM multikey_entries INDEXED BY {physical_name} "  # nosec B608 (quoted identifier)
-                    "WHERE collection_id = ? AND index_name = ? AND type_score = ? AND element_key = ? "
-                    "AND storage_key = documents.storage_key AND element_type = ?)"
-                )
-                params += [collection_id, index["name"], self._multikey_type_score(element_type), element_key, element_type]
-            return "(" + " OR ".join(clauses) + ")", params
+    from app.core.embedded_engine import GlimpseSQLiteEngine  # noqa: PLC0415  (imports mongoeco: server only)
 
     return GlimpseSQLiteEngine(str(path))
 
