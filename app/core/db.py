@@ -15,7 +15,6 @@ from app.core import embedded_mongo
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
-_embedded_servers: dict[int, bool] = {}  # id(client) -> whether it talks to the embedded server
 
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [
@@ -127,25 +126,7 @@ def get_fs() -> gridfs.GridFS:
 
 
 def is_embedded_server(db) -> bool:
-    key = id(db.client)
-    if key not in _embedded_servers:
-        _embedded_servers[key] = db.client.admin.command("buildInfo").get("gitVersion") == "mongoeco"
-    return _embedded_servers[key]
-
-
-def find_by_ids(collection, ids: list, projection: dict | None = None) -> dict:
-    """The documents with these _ids, keyed by _id (missing ones left out).
-
-    One `$in` query on MongoDB. The embedded server answers `_id: {$in: ...}` by reading the whole
-    collection but finds a single _id directly, so there it is one lookup per id (callers pass a
-    page's worth).
-    """
-    if not ids:
-        return {}
-    if not is_embedded_server(collection.database):
-        return {document["_id"]: document for document in collection.find({"_id": {"$in": list(ids)}}, projection)}
-    found = (collection.find_one({"_id": document_id}, projection) for document_id in dict.fromkeys(ids))
-    return {document["_id"]: document for document in found if document is not None}
+    return db.client.admin.command("buildInfo").get("gitVersion") == "mongoeco"
 
 
 def ensure_indexes(db) -> None:

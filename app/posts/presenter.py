@@ -1,6 +1,8 @@
 """Posts as the API and the pages show them: one shape, built in batches (no query per post)."""
 from flask import url_for
 
+from app.social.keys import like_key
+
 RENDITION_NAMES = ("original", "large", "thumb")
 
 
@@ -35,9 +37,8 @@ def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
     liked, saved = set(), set()
     if viewer is not None and posts:
         post_ids = [post["_id"] for post in posts]
-        # Led by the viewer (the by_user index): the embedded server answers a missing string _id,
-        # the usual "not liked", by reading every like there is.
-        liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"], "post_id": {"$in": post_ids}}, {"post_id": 1})}
+        like_ids = [like_key(post_id, viewer["_id"]) for post_id in post_ids]
+        liked = {row["post_id"] for row in db.likes.find({"_id": {"$in": like_ids}}, {"post_id": 1})}
         saved = {row["post_id"] for row in db.saves.find({"user_id": viewer["_id"], "post_id": {"$in": post_ids}}, {"post_id": 1})}
     return [present_post(post, authors.get(post.get("author_id")), liked_by_me=post["_id"] in liked,
                          saved_by_me=post["_id"] in saved) for post in posts]

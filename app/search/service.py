@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import numpy as np
 from bson import ObjectId
 
-from app.core.db import find_by_ids
 from app.core.pagination import decode_cursor, encode_cursor
 from app.search.backends import VectorSearch
 from app.search.vectors import from_bson_vector
@@ -68,9 +67,9 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int
 
 def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
     """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
-    posts = find_by_ids(db.posts, [post_id for post_id, _ in ranked])
-    return [(posts[post_id], score) for post_id, score in ranked
-            if post_id in posts and posts[post_id]["status"] == "published"]
+    ids = [post_id for post_id, _ in ranked]
+    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": "published"})}
+    return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
 
 
 def query_terms(query: str) -> list[str]:
@@ -146,8 +145,8 @@ def taste_vector(db, viewer: dict) -> np.ndarray | None:
     for row in interactions:
         age_days = (now - row["created_at"]).total_seconds() / 86400
         weights[row["post_id"]] += 0.5 ** (age_days / TASTE_HALF_LIFE_DAYS)
-    vectors = {post_id: from_bson_vector(document["text"])
-               for post_id, document in find_by_ids(db.post_vectors, list(weights), {"text": 1}).items()
+    vectors = {document["_id"]: from_bson_vector(document["text"])
+               for document in db.post_vectors.find({"_id": {"$in": list(weights)}}, {"text": 1})
                if document.get("text") is not None}
     if not vectors:
         return None

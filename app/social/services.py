@@ -53,9 +53,7 @@ def unfollow(db, follower: dict, followee: dict) -> bool:
 def is_following(db, follower: dict | None, followee: dict) -> bool:
     if follower is None:
         return False
-    # By follower rather than by the follow's _id: the embedded server answers a missing string
-    # _id by reading the whole collection, and "not following" is the common answer.
-    return db.follows.find_one({"follower_id": follower["_id"], "followee_id": followee["_id"]}, {"_id": 1}) is not None
+    return db.follows.find_one({"_id": follow_key(follower["_id"], followee["_id"])}, {"_id": 1}) is not None
 
 
 def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
