@@ -91,7 +91,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             conn.execute(f"CREATE TRIGGER IF NOT EXISTS glimpse_note_{event.lower()} AFTER {event} ON documents "
                          f"BEGIN INSERT OR IGNORE INTO {WRITTEN_TABLE} VALUES "
                          "(NEW.db_name, NEW.coll_name, NEW.storage_key); END")
-        conn.execute(f"DELETE FROM {WRITTEN_TABLE}")  # the engine's cache starts empty
+        conn.execute(f"DELETE FROM {WRITTEN_TABLE}")  # nosec B608 (constant); the engine's cache starts empty
 
     def _invalidate_collection_features_cache(self, db_name=None, coll_name=None) -> None:
         conn = getattr(self._thread_local, "connection", None)  # the writer's, inside its transaction
@@ -105,7 +105,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         super()._invalidate_collection_features_cache(db_name, coll_name)
         for key, (sql, params) in absent.items():
             row = conn.execute(
-                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "  # nosec B608 (our constants)
+                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "
                 "ON documents.db_name = written.db_name AND documents.coll_name = written.coll_name "
                 "AND documents.storage_key = written.storage_key "
                 f"WHERE written.db_name = ? AND written.coll_name = ? AND ({sql}) LIMIT 1",
@@ -113,7 +113,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             ).fetchone()
             if row is None:
                 self._collection_features_cache[key] = False
-        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",  # nosec B608 (constant)
+        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",
                      (db_name, coll_name))
 
 
