@@ -105,7 +105,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         super()._invalidate_collection_features_cache(db_name, coll_name)
         for key, (sql, params) in absent.items():
             row = conn.execute(
-                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "
+                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "  # nosec B608 (constants and our own conditions)
                 "ON documents.db_name = written.db_name AND documents.coll_name = written.coll_name "
                 "AND documents.storage_key = written.storage_key "
                 f"WHERE written.db_name = ? AND written.coll_name = ? AND ({sql}) LIMIT 1",
@@ -113,7 +113,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             ).fetchone()
             if row is None:
                 self._collection_features_cache[key] = False
-        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",
+        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",  # nosec B608 (constant)
                      (db_name, coll_name))
 
 
