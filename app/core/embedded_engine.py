@@ -80,6 +80,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         if done is None or done[0] != MONGOECO_VERSION or unnamed:
             super()._backfill_scalar_indexes_sync(conn)
             conn.execute("INSERT OR REPLACE INTO glimpse_meta VALUES ('scalar_backfill', ?)", (MONGOECO_VERSION,))
+        # The one hook mongoeco calls on connect, after its own schema is in place and before any write.
         self._record_written_documents(conn)
 
     @staticmethod
