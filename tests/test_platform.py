@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import time
+from datetime import datetime, timedelta
 
 import pymongo
 import pytest
@@ -123,6 +124,19 @@ def test_id_lookups_answer_as_mongodb_does(db):
     assert matching({"_id": {"$in": [ids[0], "text"]}}) == [0]
 
 
+def test_in_over_object_ids_answers_as_mongodb_does(db):
+    # Our engine says `field: {$in: [ObjectId...]}` as one IN while no document holds an array there.
+    first, second, third = ObjectId(), ObjectId(), ObjectId()
+    db.things.insert_many([{"n": 0, "who": first}, {"n": 1, "who": second}, {"n": 2, "who": str(first)}, {"n": 3}])
+
+    def matching(query):
+        return sorted(thing["n"] for thing in db.things.find(query))
+
+    assert matching({"who": {"$in": [first, third]}}) == [0]
+    db.things.insert_one({"n": 4, "who": [third, second]})
+    assert matching({"who": {"$in": [first, third]}}) == [0, 4]
+
+
 def test_a_decimal_written_after_a_query_still_equals_the_same_number(db):
     # Our engine keeps "no decimals in this field" across writes unless a written document has one.
     db.prices.insert_many([{"name": "low", "price": 1}, {"name": "high", "price": 2}])
@@ -150,6 +164,59 @@ def test_what_a_write_brings_in_is_seen_by_the_next_query(db):
     assert names({"a.b": 5}) == []
     db.facts.update_one({"name": "array"}, {"$set": {"a": [{"b": 5}]}})
     assert names({"a.b": 5}) == ["array"]
+
+
+def test_sorts_read_off_an_index_answer_as_mongodb_does(db):
+    # Our engine walks a single-field index for sorts like the feeds' (field, then _id); the order,
+    # the filter, skip and the cursor condition must come out as MongoDB's.
+    db.events.create_index([("score", -1)])
+    db.events.create_index([("at", -1)])
+    start = datetime(2026, 1, 1)
+    scores = [3, -2, 0.5, 3, 1e9, -7.25, 3, 0, 12, 0.5]
+    db.events.insert_many([{"n": n, "score": score, "even": n % 2 == 0,
+                            "at": start + timedelta(seconds=n // 3, milliseconds=(n % 3) * 250)}
+                           for n, score in enumerate(scores)])
+    everything = list(db.events.find())
+
+    def found(query, sort, skip=0, limit=0):
+        return [event["n"] for event in db.events.find(query).sort(sort).skip(skip).limit(limit)]
+
+    def expected(keep, field, direction, skip=0, limit=None):
+        ordered = sorted((event for event in everything if keep(event)),
+                         key=lambda event: (event[field], event["_id"]), reverse=direction == -1)
+        return [event["n"] for event in ordered][skip:None if limit is None else skip + limit]
+
+    for field in ("score", "at"):
+        for direction in (-1, 1):
+            sort = [(field, direction), ("_id", direction)]
+            assert found({}, sort) == expected(lambda event: True, field, direction)
+            assert found({"even": True}, sort, limit=3) == expected(lambda event: event["even"], field, direction, limit=3)
+            assert found({}, sort, skip=4, limit=3) == expected(lambda event: True, field, direction, skip=4, limit=3)
+    last = db.events.find_one({"n": 3})
+    after_last = {"$or": [{"score": {"$lt": 3}}, {"score": 3, "_id": {"$lt": last["_id"]}}]}
+    assert found(after_last, [("score", -1), ("_id", -1)]) == expected(
+        lambda event: (event["score"], event["_id"]) < (3, last["_id"]), "score", -1)
+    plan = db.events.find({"even": True}).sort([("at", -1), ("_id", -1)]).limit(3).explain()["details"]
+    assert any("scalar_index_entries" in step for step in plan["engine_details"])
+    assert not any("TEMP B-TREE" in step for step in plan["engine_details"])
+
+
+def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_document(db):
+    # The walk is only taken while every document holds a number (or date) at the field and an
+    # ObjectId as _id; writes that end that must send the next sort back to the full sort.
+    db.events.create_index([("score", -1)])
+    db.events.insert_many([{"n": 0, "score": 1}, {"n": 1, "score": 2}])
+
+    def newest_first():
+        return [event["n"] for event in db.events.find().sort([("score", -1), ("_id", -1)])]
+
+    assert newest_first() == [1, 0]
+    db.events.insert_one({"n": 2})  # no score: sorts as null, after every number when descending
+    assert newest_first() == [1, 0, 2]
+    db.events.delete_one({"n": 2})
+    assert newest_first() == [1, 0]
+    db.events.insert_one({"_id": "text", "n": 3, "score": 2})  # a string _id sorts before ObjectIds
+    assert newest_first() == [1, 3, 0]
 
 
 def test_migrate_gives_older_posts_their_tag_names(db):

@@ -38,7 +38,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tag_names", ASCENDING)], name="by_tag_name"),
         IndexModel([("status_token_hash", ASCENDING)], unique=True, sparse=True, name="anonymous_status"),
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="newest"),
-        IndexModel([("status", ASCENDING), ("hot", DESCENDING)], name="hottest"),
+        # Single-field, for the feeds' sorts: the embedded server walks only those in order
+        # (app/core/embedded_engine.py). On Atlas `hot` serves explore; home uses by_author.
+        IndexModel([("created_at", DESCENDING)], name="created_at"),
+        IndexModel([("hot", DESCENDING)], name="hot"),
     ],
     # likes, follows and saves are unique by their _id ("post:user"...); see app/social/keys.py.
     "likes": [

@@ -10,14 +10,20 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    reads every entry of the index once per document (a hashtag query took 19 s).
 3. `_id` conditions other than a lone equality that hits (a miss, `$in`, `_id` inside `$and`)
    became a JSON comparison over the whole collection; for ObjectIds and strings they are
-   primary-key lookups.
+   primary-key lookups. `$in` over ObjectIds at another field that holds no arrays is one `IN`
+   instead of an equality and an array test per value (the home feed's authors).
 4. Start-up: every start rebuilt every scalar index entry from every document (45 s), though
    each write keeps them current; we rebuild once per mongoeco version.
 5. Each write forgets what the engine learnt about the collection, and the next read re-learns
    it by scanning (0.5 s per fact on 100k likes): whether any document holds an array, a
    decimal, a double or a value of another type at a field. A write can only make such a
    "no document has..." fact true through the documents it wrote, so we look at those alone
-   (a trigger records them); facts that were true, and the other kinds, go as before.
+   (a trigger records them). Facts of the form "every document has type T at F" are kept the
+   same way; the other kinds go as before.
+6. Sorts: a sort on a field with a single-field index, plus `_id` as tie-break, walked the whole
+   collection twice to rule out arrays and odd types at the sort keys, then sorted every match.
+   When every document holds a number or a date at the field (and an ObjectId as `_id`), the
+   engine reads the index in order and stops at the limit; the filter is checked on the way.
 """
 from importlib.metadata import version
 
@@ -28,6 +34,7 @@ from mongoeco.engines import sqlite as mongoeco_sqlite
 MONGOECO_VERSION = version("mongoeco")
 WRITTEN_TABLE = "glimpse_written_documents"
 COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}
+ALL_TAGGED = "glimpse_all_tagged"  # our fact: every document holds this tagged type at the field
 
 
 class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
@@ -54,9 +61,24 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
 
     def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
         keys = self._exact_id_keys(plan)
-        if keys is None:
-            return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
-        return f"documents.storage_key IN ({', '.join('?' * len(keys))})", keys
+        if keys is not None:
+            return f"documents.storage_key IN ({', '.join('?' * len(keys))})", keys
+        if self._is_scalar_object_id_in(db_name, coll_name, plan):
+            # What the stock clause says once per value (type objectid and this value), said once.
+            codec = mongoeco_sqlite.DocumentCodec
+            path = _path(plan.field) + f'."{codec._MARKER}"'
+            return (f"COALESCE(json_extract(documents.document, ?), '') = 'objectid' "
+                    f"AND json_extract(documents.document, ?) IN ({', '.join('?' * len(plan.values))})",
+                    [f"{path}.{codec._TYPE}", f"{path}.{codec._VALUE}", *(str(value) for value in plan.values)])
+        return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
+
+    def _is_scalar_object_id_in(self, db_name, coll_name, plan) -> bool:
+        """`field: {$in: [ObjectId...]}` on a top-level field that holds no array in any document
+        and has no multikey index: the stock clause repeats an array test for every value."""
+        return (isinstance(plan, query_plan.InCondition) and "." not in plan.field and plan.field != "_id"
+                and bool(plan.values) and all(isinstance(value, ObjectId) for value in plan.values)
+                and self._find_multikey_index(db_name, coll_name, plan.field) is None
+                and not self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field))
 
     def _exact_id_keys(self, plan) -> list[str] | None:
         if getattr(plan, "field", None) != "_id":
@@ -70,6 +92,69 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         if not values or not all(isinstance(value, ObjectId | str) for value in values):
             return None
         return [self._storage_key(value) for value in values]
+
+    def _sort_requires_python(self, db_name, coll_name, plan, sort) -> bool:
+        if self._index_ordered_sort(db_name, coll_name, sort) is None:
+            return super()._sort_requires_python(db_name, coll_name, plan, sort)
+        # The sort keys hold one scalar type in every document, which is what the stock scans prove.
+        return self._plan_has_array_traversing_paths(db_name, coll_name, plan)
+
+    def _build_scalar_sort_select_sql(self, db_name, coll_name, plan, *, select_clause, sort, skip, limit, hint):
+        ordered = None if hint is not None else self._index_ordered_sort(db_name, coll_name, sort)
+        collection_id = ordered and self._lookup_collection_id(self._require_connection(), db_name, coll_name)
+        if ordered is None or collection_id is None:
+            return super()._build_scalar_sort_select_sql(db_name, coll_name, plan, select_clause=select_clause,
+                                                         sort=sort, skip=skip, limit=limit, hint=hint)
+        index, element_type, direction = ordered
+        order = "ASC" if direction == 1 else "DESC"
+        # Entries of one type_score sort by element_key as MongoDB sorts the values; the storage key
+        # of an ObjectId _id sorts as the ObjectId does.
+        return self._build_select_statement_with_custom_order(
+            select_clause=self._resolve_select_clause_for_scalar_sort(select_clause),
+            from_clause=(
+                f"scalar_index_entries INDEXED BY {self._quote_identifier(str(index['scalar_physical_name']))} "
+                "JOIN documents ON documents.db_name = ? AND documents.coll_name = ? "
+                "AND documents.storage_key = scalar_index_entries.storage_key"
+            ),
+            namespace_sql=("scalar_index_entries.collection_id = ? AND scalar_index_entries.index_name = ? "
+                           "AND scalar_index_entries.type_score = ?"),
+            namespace_params=(db_name, coll_name, collection_id, index["name"], self._multikey_type_score(element_type)),
+            where_fragment=self._translate_query_plan_with_multikey(db_name, coll_name, plan),
+            order_sql=f" ORDER BY scalar_index_entries.element_key {order}, scalar_index_entries.storage_key {order}",
+            skip=skip,
+            limit=limit,
+        )
+
+    def _index_ordered_sort(self, db_name, coll_name, sort):
+        """(index, element type, direction) when `sort` can be read off a single-field index: one
+        field, optionally then `_id` the same way, every document holding a number or a date there."""
+        if not sort or len(sort) > 2 or sort[0][0] == "_id" or sort[0][1] not in (1, -1):
+            return None
+        field, direction = sort[0]
+        if len(sort) == 2 and (tuple(sort[1]) != ("_id", direction)
+                               or not self._every_document_holds(db_name, coll_name, "_id", "objectid")):
+            return None
+        index = self._find_scalar_sort_index(db_name, coll_name, field)
+        if index is None or self._field_traverses_array_in_collection(db_name, coll_name, field):
+            return None
+        if self._field_has_uniform_scalar_sort_type_in_collection(db_name, coll_name, field) == "number":
+            element_type = "number"
+        elif self._every_document_holds(db_name, coll_name, field, "datetime"):
+            element_type = "datetime"
+        else:
+            return None
+        return index, element_type, direction
+
+    def _every_document_holds(self, db_name, coll_name, field, tagged_type: str) -> bool:
+        key = (db_name, coll_name, f"{ALL_TAGGED}:{field}:{tagged_type}")
+        if key not in self._collection_features_cache:
+            sql, params = _lacks_tagged_type(f"{field}:{tagged_type}", True)
+            row = self._require_connection().execute(
+                f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND ({sql}) LIMIT 1",  # nosec B608 (our own condition)
+                (db_name, coll_name, *params),
+            ).fetchone()
+            self._collection_features_cache[key] = row is None
+        return self._collection_features_cache[key]
 
     def _backfill_scalar_indexes_sync(self, conn) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS glimpse_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -99,12 +184,12 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         if db_name is None or coll_name is None or conn is None:
             super()._invalidate_collection_features_cache(db_name, coll_name)
             return
-        absent = {}
+        kept = {}
         for key, value in self._collection_features_cache.items():
-            if key[:2] == (db_name, coll_name) and value is False and (condition := written_fact_condition(key[2])):
-                absent[key] = condition
+            if key[:2] == (db_name, coll_name) and (condition := written_fact_condition(key[2], value)):
+                kept[key] = value, condition
         super()._invalidate_collection_features_cache(db_name, coll_name)
-        for key, (sql, params) in absent.items():
+        for key, (value, (sql, params)) in kept.items():
             row = conn.execute(
                 f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "  # nosec B608 (constants and our own conditions)
                 "ON documents.db_name = written.db_name AND documents.coll_name = written.coll_name "
@@ -113,19 +198,23 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                 (db_name, coll_name, *params),
             ).fetchone()
             if row is None:
-                self._collection_features_cache[key] = False
+                self._collection_features_cache[key] = value
         conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",  # nosec B608 (constant)
                      (db_name, coll_name))
 
 
-def written_fact_condition(fact: str) -> tuple[str, list] | None:
-    """The SQL condition under which one document makes a cached "no document has..." fact true,
-    as the stock fact's own query states it (SQLiteEngine._field_..._in_collection); None for
-    the facts we leave to mongoeco. (The caller's CROSS JOIN makes SQLite start from the few
-    written documents instead of scanning the collection.)"""
+def written_fact_condition(fact: str, value) -> tuple[str, list] | None:
+    """The SQL condition under which one written document ends a cached fact: "no document
+    has..." (value False) as the stock fact's own query states it (SQLiteEngine._field_..._in_collection),
+    or "every document has..." (a true value); None for the facts we leave to mongoeco. (The
+    caller's CROSS JOIN makes SQLite start from the few written documents instead of scanning
+    the collection.)"""
     kind, _, rest = fact.partition(":")
-    condition = FACT_CONDITIONS.get(kind)
-    return condition(rest) if condition else None
+    if value is False and kind in ABSENCE_FACTS:
+        return ABSENCE_FACTS[kind](rest)
+    if value and kind in UNIFORMITY_FACTS:
+        return UNIFORMITY_FACTS[kind](rest, value)
+    return None
 
 
 def _path(field: str) -> str:
@@ -158,10 +247,27 @@ def _mismatches_type(rest: str):
             f"NOT IN ({', '.join('?' * len(allowed))})", [_path(field), _path(field), *allowed])
 
 
-FACT_CONDITIONS = {
+def _lacks_json_type(field: str, json_type: str):
+    allowed = COMPARABLE_JSON_TYPES[json_type]
+    return (f"COALESCE(json_type(documents.document, ?), '') NOT IN ({', '.join('?' * len(allowed))})",
+            [_path(field), *allowed])
+
+
+def _lacks_tagged_type(rest: str, _value):
+    field, value_type = rest.rsplit(":", 1)
+    codec = mongoeco_sqlite.DocumentCodec
+    return ("COALESCE(json_extract(documents.document, ?), '') != ?",
+            [_path(field) + f'."{codec._MARKER}".{codec._TYPE}', value_type])
+
+
+ABSENCE_FACTS = {
     "tagged_type": _holds_tagged_type,
     "top_level_array": _holds_json_type("array"),
     "contains_real_numeric": _holds_json_type("real"),
     "traverses_array": _traverses_array,
     "comparison_mismatch": _mismatches_type,
+}
+UNIFORMITY_FACTS = {
+    "uniform_scalar_sort_type": _lacks_json_type,
+    ALL_TAGGED: _lacks_tagged_type,
 }

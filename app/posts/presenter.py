@@ -4,6 +4,7 @@ from flask import url_for
 from app.social.keys import like_key
 
 RENDITION_NAMES = ("original", "large", "thumb")
+AUTHOR_FIELDS = {"username": 1, "avatar_file_id": 1}  # what author_summary reads; users carry their follow list
 
 
 def author_summary(user: dict | None) -> dict | None:
@@ -33,7 +34,8 @@ def present_photo(post: dict, photo: dict) -> dict:
 
 def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
     author_ids = {post["author_id"] for post in posts if post.get("author_id")}
-    authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": list(author_ids)}})} if author_ids else {}
+    authors = ({user["_id"]: user for user in db.users.find({"_id": {"$in": list(author_ids)}}, AUTHOR_FIELDS)}
+               if author_ids else {})
     liked, saved = set(), set()
     if viewer is not None and posts:
         post_ids = [post["_id"] for post in posts]
@@ -65,5 +67,5 @@ def present_comment(comment: dict, author: dict | None) -> dict:
 
 def present_comments(db, comments: list[dict]) -> list[dict]:
     ids = list({comment["author_id"] for comment in comments})
-    authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": ids}})} if ids else {}
+    authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": ids}}, AUTHOR_FIELDS)} if ids else {}
     return [present_comment(comment, authors.get(comment["author_id"])) for comment in comments]
