@@ -105,6 +105,11 @@ def test_indexed_array_equality_matches_elements_of_every_type(db):
     assert matching({"values": {"$in": ["b", 2]}}) == [2, 4]
     assert matching({"values": "c"}) == []
     assert matching({"values": None}) == [4]
+    assert matching({"values": {"$in": ["a", "b"]}}) == [1, 3, 4]
+    db.things.update_one({"n": 3}, {"$set": {"values": ["z"]}})
+    db.things.update_one({"n": 5}, {"$set": {"values": "b"}})
+    assert matching({"values": "a"}) == [1]
+    assert matching({"values": {"$in": ["b", "z"]}}) == [3, 4, 5]
 
 
 def test_id_lookups_answer_as_mongodb_does(db):
