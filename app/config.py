@@ -68,6 +68,9 @@ def config_from_env() -> dict:
         # Independent reports after which a post or comment hides until a moderator decides.
         "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
         "IMAGE_CACHE_MB": _int("IMAGE_CACHE_MB", 64),  # per process, for thumbnails and large renditions
+        # How long a process serves a published post's photos without looking the post up again
+        # (so how long a deleted or hidden post's photo URLs may still answer); 0 looks up every time.
+        "PHOTO_LOOKUP_SECONDS": float(os.environ.get("PHOTO_LOOKUP_SECONDS") or 2),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

@@ -105,6 +105,8 @@ def app_config(mongo_uri, smtp_server):
         "MAIL_PORT": controller.port,
         "MAIL_DEFAULT_SENDER": "Glimpse <no-reply@glimpse.test>",
         "RATELIMIT_ENABLED": True,
+        # Tests see a deleted or hidden post's photos go at once; test_posts covers the lookup cache.
+        "PHOTO_LOOKUP_SECONDS": 0,
     }
 
 

@@ -1,10 +1,11 @@
 """Posts through the API: upload, read, edit, delete, and the photo URLs."""
+import time
 from io import BytesIO
 
 import pytest
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+from helpers import api_signup, api_upload, bearer, page_login, sample_photos, signed_up_tokens
 
 
 @pytest.fixture
@@ -95,6 +96,27 @@ def test_delete_leaves_no_files_likes_comments_or_notifications(client, alice, p
         assert db[collection].count_documents({}) == 0, collection
     assert client.get(f"/api/v1/posts/{post['id']}").status_code == 404
     assert client.get(post["photos"][0]["urls"]["thumb"]).status_code == 404
+
+
+def test_a_published_posts_photos_are_remembered_a_moment_a_held_ones_never(app, client, alice, photos, db):
+    app.config["PHOTO_LOOKUP_SECONDS"] = 1
+    post = api_upload(client, alice, photos[:1]).get_json()
+    url = post["photos"][0]["urls"]["thumb"]
+    served = client.get(url)
+    assert served.status_code == 200 and served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "held"}})
+    assert client.get(url).status_code == 200  # this process still remembers the post as published
+    time.sleep(1.2)
+    assert client.get(url).status_code == 404
+    # Staff still see it, every time from the post itself, and no shared cache may keep it.
+    moderator = app.test_client()
+    api_signup(moderator, "mod")
+    db.users.update_one({"username": "mod"}, {"$set": {"role": "moderator"}})
+    page_login(moderator, "mod")
+    held = moderator.get(url)
+    assert held.status_code == 200 and held.headers["Cache-Control"] == "private, no-cache"
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "rejected"}})
+    assert moderator.get(url).status_code == 404
 
 
 def test_unknown_and_malformed_post_ids_are_404(client):

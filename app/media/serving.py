@@ -10,7 +10,8 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from app.core.errors import NotFoundError
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
-REVALIDATE_CACHE_CONTROL = "no-cache"
+# Photos of posts only some may see (pending review): no shared cache keeps them, browsers revalidate.
+PRIVATE_CACHE_CONTROL = "private, no-cache"
 # GridOut's own reads fetch up to 16 MB of chunks per round trip, i.e. a whole photo in memory per
 # response; a few chunks at a time (~1 MB at the default 255 kB chunk size) keeps that bounded.
 CHUNKS_PER_BATCH = 4
@@ -49,9 +50,9 @@ class _FileCache:
 _cache = _FileCache()
 
 
-def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = True) -> Response:
-    """Answer the current request with the file. Stored files never change, so `immutable` lets
-    browsers and proxies keep them for a year; otherwise they revalidate with the ETag."""
+def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public: bool = True) -> Response:
+    """Answer the current request with the file. Stored files never change, so public ones may be
+    kept by browsers and proxies for a year; others only by the browser, revalidating with the ETag."""
     # The files document is read as stored (GridOut's contentType property is deprecated); an
     # unrun cursor of the bucket is the public way to its "<name>.files" collection.
     cached = _cache.get(file_id)
@@ -77,7 +78,7 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, immutable: bool = 
     response.last_modified = stored["uploadDate"]
     # Strong: a stored file's bytes never change, so its id and length name them exactly.
     response.set_etag(f"{file_id}-{length}")
-    response.headers["Cache-Control"] = IMMUTABLE_CACHE_CONTROL if immutable else REVALIDATE_CACHE_CONTROL
+    response.headers["Cache-Control"] = IMMUTABLE_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
     response.headers["X-Content-Type-Options"] = "nosniff"
     try:
         return response.make_conditional(request.environ, accept_ranges=True, complete_length=length)

@@ -3,11 +3,12 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
-from app.core.errors import GlimpseError, NotFoundError
+from app.core.errors import GlimpseError
 from app.core.permissions import is_staff
 from app.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import services
+from app.posts.photo_files import photo_file
 from app.posts.presenter import present_comments, present_posts
 from app.posts.requests import upload_limits, uploaded_photos
 from app.search import get_vector_search
@@ -75,8 +76,6 @@ def delete(post_id):
 
 @bp.get("/photos/<post_id>/<int:index>/<any(original, large, thumb):rendition>")
 def photo(post_id, index, rendition):
-    post = services.get_visible_post(get_db(), post_id, g.user)
-    stored = next((photo for photo in post["photos"] if photo["index"] == index), None)
-    if stored is None:
-        raise NotFoundError("No such photo.")
-    return send_stored_file(get_fs(), stored["files"][rendition])
+    file_id, public = photo_file(get_db(), post_id, index, rendition, g.user,
+                                 current_app.config["PHOTO_LOOKUP_SECONDS"])
+    return send_stored_file(get_fs(), file_id, public=public)
