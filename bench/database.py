@@ -23,6 +23,7 @@ def _serve_in_thread(engine) -> str:
 def _insert_cost(uri: str, count: int) -> dict:
     collection = pymongo.MongoClient(uri).bench.posts
     collection.create_index([("author_id", 1), ("created_at", -1)])
+    collection.create_index([("created_at", -1)])
     latencies = []
     for number in range(count):
         started = time.perf_counter()
@@ -47,6 +48,12 @@ def _query_costs(uri: str) -> dict:
         "indexed equality + sort + limit 20": timed(
             lambda: list(collection.find({"author_id": 5}).sort("created_at", -1).limit(20))),
         "sort + limit 20 (whole collection)": timed(lambda: list(collection.find().sort("created_at", -1).limit(20))),
+        "feed shape: 10 authors' newest 20, (created_at, _id) order": timed(
+            lambda: list(collection.find({"author_id": {"$in": list(range(10))}})
+                         .sort([("created_at", -1), ("_id", -1)]).limit(20))),
+        "the same sorted by a field without its own index": timed(
+            lambda: list(collection.find({"author_id": {"$in": list(range(10))}})
+                         .sort([("caption", -1), ("_id", -1)]).limit(20))),
         "update_one by _id": timed(lambda: collection.update_one({"_id": some_id}, {"$inc": {"n": 1}})),
         "count_documents (indexed field)": timed(lambda: collection.count_documents({"author_id": 7})),
     }

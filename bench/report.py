@@ -56,9 +56,10 @@ def render(results: dict, quick: bool = False) -> str:
         "",
         "Every insert in stock mongoeco re-reads the whole collection; our engine subclass "
         "(`app/core/embedded_engine.py`) skips that scan for non-numeric `_id`s, where it can find nothing. "
-        "It also answers `_id` misses and `$in` by primary key, looks array elements up by the whole index key, "
-        "skips the rebuild of every index entry at start-up, and keeps what it knows about a collection's types "
-        "across writes by checking only the written documents (its docstring has the figures).",
+        "It also answers `_id` misses and `$in` by primary key, looks array elements and strings up in the index, "
+        "walks a single-field index in order for sorts (stopping at the limit), skips the rebuild of every index "
+        "entry at start-up, and keeps what it knows about a collection's types across writes by checking only "
+        "the written documents (its docstring has the figures).",
         "",
         "| | per insert (last 100) |",
         "| --- | --- |",
@@ -71,10 +72,10 @@ def render(results: dict, quick: bool = False) -> str:
         "| --- | --- |",
         *[f"| {name} | {_ms(value)} |" for name, value in db["queries_10k"].items()],
         "",
-        "Beyond `_id`, equality on an index's first field and array equality, mongoeco evaluates filters over "
-        "every document (about 3 us each) and sorts in a temporary B-tree even where an index on the sort field "
-        "exists, so a feed page costs roughly collection size x 3 us whatever the indexes. On Atlas the same "
-        "queries use the indexes `app/core/db.py` creates.",
+        "Sorted by a field with its own index, where every document holds a number or a date, a page costs "
+        "what it takes to find its documents in index order; sorted by anything else, mongoeco evaluates the "
+        "filter over every document (about 3 us each) and sorts the matches in a temporary B-tree, so the page "
+        "costs roughly collection size x 3 us. On Atlas the same queries use the indexes `app/core/db.py` creates.",
         "",
         f"## Load test: {run['users']} users, {run['seconds']:.0f} s, {sizes['posts']:,} posts, "
         f"{sizes['users']:,} users, {sizes['likes']:,} likes",
