@@ -201,6 +201,8 @@ def test_sorts_read_off_an_index_answer_as_mongodb_does(db):
     after_last = {"$or": [{"score": {"$lt": 3}}, {"score": 3, "_id": {"$lt": last["_id"]}}]}
     assert found(after_last, [("score", -1), ("_id", -1)]) == expected(
         lambda event: (event["score"], event["_id"]) < (3, last["_id"]), "score", -1)
+    first = db.events.find_one_and_update({"even": True}, {"$set": {"picked": True}}, sort=[("at", -1), ("_id", -1)])
+    assert first["n"] == expected(lambda event: event["even"], "at", -1)[0]
     plan = db.events.find({"even": True}).sort([("at", -1), ("_id", -1)]).limit(3).explain()["details"]
     assert any("scalar_index_entries" in step for step in plan["engine_details"])
     assert not any("TEMP B-TREE" in step for step in plan["engine_details"])

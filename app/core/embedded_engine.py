@@ -91,8 +91,8 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                    for table, physical in (("multikey_entries", "multikey_physical_name"),
                                            ("scalar_index_entries", "scalar_physical_name"))]
         sql = f"documents.storage_key IN ({' UNION ALL '.join(selects)})"
-        key = [collection_id, index["name"], self._multikey_type_score("string"), *values]
-        return sql, key * 2
+        params = [collection_id, index["name"], self._multikey_type_score("string"), *values]
+        return sql, params * 2
 
     def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
         keys = self._exact_id_keys(plan)
