@@ -10,7 +10,7 @@ from app.core.permissions import is_staff
 from app.feeds import services as feeds
 from app.jobs.worker import wake_workers
 from app.posts import services as posts
-from app.posts.presenter import present_comments, present_posts
+from app.posts.presenter import present_comments, present_post, present_posts
 from app.posts.requests import upload_limits, uploaded_photos
 from app.social import services as social
 
@@ -35,7 +35,8 @@ def create_post():
     post = posts.publish_photos(db, get_fs(), author=current_user, uploads=uploaded_photos(),
                                 caption=request.form.get("caption", ""), limits=upload_limits())
     wake_workers(current_app._get_current_object())
-    return one_post(db, post, current_user, 201)
+    # A new post is its author's, and nobody has liked or saved it yet: nothing to look up.
+    return jsonify(present_post(post, current_user)), 201
 
 
 @bp.get("/posts/<post_id>")
