@@ -39,6 +39,7 @@ MONGOECO_VERSION = version("mongoeco")
 WRITTEN_TABLE = "glimpse_written_documents"
 COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}
 ALL_TAGGED = "glimpse_all_tagged"  # our fact: every document holds this tagged type at the field
+TAG_TYPE, TAG_VALUE = mongoeco_sqlite.DocumentCodec._TYPE, mongoeco_sqlite.DocumentCodec._VALUE
 
 
 class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
@@ -100,11 +101,10 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             return f"documents.storage_key IN ({', '.join('?' * len(keys))})", keys
         if self._is_scalar_object_id_in(db_name, coll_name, plan):
             # What the stock clause says once per value (type objectid and this value), said once.
-            codec = mongoeco_sqlite.DocumentCodec
-            path = _path(plan.field) + f'."{codec._MARKER}"'
             return (f"COALESCE(json_extract(documents.document, ?), '') = 'objectid' "
                     f"AND json_extract(documents.document, ?) IN ({', '.join('?' * len(plan.values))})",
-                    [f"{path}.{codec._TYPE}", f"{path}.{codec._VALUE}", *(str(value) for value in plan.values)])
+                    [_tagged_path(plan.field, TAG_TYPE), _tagged_path(plan.field, TAG_VALUE),
+                     *(str(value) for value in plan.values)])
         return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
 
     def _is_scalar_object_id_in(self, db_name, coll_name, plan) -> bool:
@@ -183,7 +183,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
     def _every_document_holds(self, db_name, coll_name, field, tagged_type: str) -> bool:
         key = (db_name, coll_name, f"{ALL_TAGGED}:{field}:{tagged_type}")
         if key not in self._collection_features_cache:
-            sql, params = _lacks_tagged_type(f"{field}:{tagged_type}", True)
+            sql, params = _lacks_tagged_type(field, tagged_type)
             row = self._require_connection().execute(
                 f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND ({sql}) LIMIT 1",  # nosec B608 (our own condition)
                 (db_name, coll_name, *params),
@@ -260,10 +260,18 @@ def _path(field: str) -> str:
     return mongoeco_sqlite.json_path_for_field(field)
 
 
+def _tagged_path(field: str, part: str) -> str:
+    """Where mongoeco keeps a tagged value's (ObjectId, date, decimal...) TAG_TYPE or TAG_VALUE."""
+    return _path(field) + f'."{mongoeco_sqlite.DocumentCodec._MARKER}".{part}'
+
+
 def _holds_tagged_type(rest: str):
     field, value_type = rest.rsplit(":", 1)
-    codec = mongoeco_sqlite.DocumentCodec
-    return "json_extract(documents.document, ?) = ?", [_path(field) + f'."{codec._MARKER}".{codec._TYPE}', value_type]
+    return "json_extract(documents.document, ?) = ?", [_tagged_path(field, TAG_TYPE), value_type]
+
+
+def _lacks_tagged_type(field: str, value_type: str):
+    return "COALESCE(json_extract(documents.document, ?), '') != ?", [_tagged_path(field, TAG_TYPE), value_type]
 
 
 def _holds_json_type(json_type: str):
@@ -277,26 +285,22 @@ def _traverses_array(field: str):
     return " OR ".join(["json_type(documents.document, ?) = 'array'"] * len(prefixes)), [_path(p) for p in prefixes]
 
 
+def _json_type_outside(field: str, expected_type: str):
+    allowed = COMPARABLE_JSON_TYPES[expected_type]
+    return (f"json_type(documents.document, ?) NOT IN ({', '.join('?' * len(allowed))})", [_path(field), *allowed])
+
+
 def _mismatches_type(rest: str):
     field, expected_type = rest.rsplit(":", 1)
-    allowed = COMPARABLE_JSON_TYPES.get(expected_type)
-    if allowed is None:  # mongoeco caches these as true from the start
+    if expected_type not in COMPARABLE_JSON_TYPES:  # mongoeco caches these as true from the start
         return None
-    return (f"json_type(documents.document, ?) IS NOT NULL AND json_type(documents.document, ?) "
-            f"NOT IN ({', '.join('?' * len(allowed))})", [_path(field), _path(field), *allowed])
+    sql, params = _json_type_outside(field, expected_type)
+    return f"json_type(documents.document, ?) IS NOT NULL AND {sql}", [_path(field), *params]
 
 
-def _lacks_json_type(field: str, json_type: str):
-    allowed = COMPARABLE_JSON_TYPES[json_type]
-    return (f"COALESCE(json_type(documents.document, ?), '') NOT IN ({', '.join('?' * len(allowed))})",
-            [_path(field), *allowed])
-
-
-def _lacks_tagged_type(rest: str, _value):
-    field, value_type = rest.rsplit(":", 1)
-    codec = mongoeco_sqlite.DocumentCodec
-    return ("COALESCE(json_extract(documents.document, ?), '') != ?",
-            [_path(field) + f'."{codec._MARKER}".{codec._TYPE}', value_type])
+def _lacks_json_type(field: str, expected_type: str):
+    sql, params = _json_type_outside(field, expected_type)
+    return f"(json_type(documents.document, ?) IS NULL OR {sql})", [_path(field), *params]
 
 
 ABSENCE_FACTS = {
@@ -308,5 +312,5 @@ ABSENCE_FACTS = {
 }
 UNIFORMITY_FACTS = {
     "uniform_scalar_sort_type": _lacks_json_type,
-    ALL_TAGGED: _lacks_tagged_type,
+    ALL_TAGGED: lambda rest, _value: _lacks_tagged_type(*rest.rsplit(":", 1)),
 }
