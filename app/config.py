@@ -16,6 +16,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def _persistent_secret(data_dir: Path) -> str:
     """A development secret kept in the data folder so restarts keep everyone logged in."""
     path = data_dir / "secret_key"
@@ -64,13 +69,13 @@ def config_from_env() -> dict:
         "ANONYMOUS_POSTS": _flag("ANONYMOUS_POSTS", True),
         "ANONYMOUS_MAX_BYTES": _int("ANONYMOUS_MAX_MB", 10) * 1024 * 1024,
         # Posts scoring above this wait for a moderator instead of being published.
-        "NSFW_HOLD_THRESHOLD": float(os.environ.get("NSFW_HOLD_THRESHOLD") or 0.8),
+        "NSFW_HOLD_THRESHOLD": _float("NSFW_HOLD_THRESHOLD", 0.8),
         # Independent reports after which a post or comment hides until a moderator decides.
         "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
         "IMAGE_CACHE_MB": _int("IMAGE_CACHE_MB", 64),  # per process, for thumbnails and large renditions
         # How long a process serves a published post's photos without looking the post up again
         # (so how long a deleted or hidden post's photo URLs may still answer); 0 looks up every time.
-        "PHOTO_LOOKUP_SECONDS": float(os.environ.get("PHOTO_LOOKUP_SECONDS") or 2),
+        "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 2),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }
