@@ -83,6 +83,11 @@ def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):
     assert not embedded_mongo.stop_server(data_dir)
 
 
+def numbers_matching(collection, query) -> list:
+    """The `n` of every document the query finds, sorted."""
+    return sorted(document["n"] for document in collection.find(query))
+
+
 def test_unique_indexes_hold_on_the_embedded_server(db):
     db.users.insert_one({"username_lower": "x", "email_lower": "x@example.com"})
     with pytest.raises(pymongo.errors.DuplicateKeyError):
@@ -96,37 +101,31 @@ def test_indexed_array_equality_matches_elements_of_every_type(db):
     db.things.insert_many([{"n": 1, "values": [1, "a"]}, {"n": 2, "values": [2.0]}, {"n": 3, "values": "a"},
                            {"n": 4, "values": ["b", None]}, {"n": 5, "values": []}])
 
-    def matching(query):
-        return sorted(thing["n"] for thing in db.things.find(query))
-
-    assert matching({"values": 1}) == [1]
-    assert matching({"values": 2}) == [2]
-    assert matching({"values": "a"}) == [1, 3]
-    assert matching({"values": {"$in": ["b", 2]}}) == [2, 4]
-    assert matching({"values": "c"}) == []
-    assert matching({"values": None}) == [4]
-    assert matching({"values": {"$in": ["a", "b"]}}) == [1, 3, 4]
+    assert numbers_matching(db.things, {"values": 1}) == [1]
+    assert numbers_matching(db.things, {"values": 2}) == [2]
+    assert numbers_matching(db.things, {"values": "a"}) == [1, 3]
+    assert numbers_matching(db.things, {"values": {"$in": ["b", 2]}}) == [2, 4]
+    assert numbers_matching(db.things, {"values": "c"}) == []
+    assert numbers_matching(db.things, {"values": None}) == [4]
+    assert numbers_matching(db.things, {"values": {"$in": ["a", "b"]}}) == [1, 3, 4]
     db.things.update_one({"n": 3}, {"$set": {"values": ["z"]}})
     db.things.update_one({"n": 5}, {"$set": {"values": "b"}})
-    assert matching({"values": "a"}) == [1]
-    assert matching({"values": {"$in": ["b", "z"]}}) == [3, 4, 5]
+    assert numbers_matching(db.things, {"values": "a"}) == [1]
+    assert numbers_matching(db.things, {"values": {"$in": ["b", "z"]}}) == [3, 4, 5]
 
 
 def test_id_lookups_answer_as_mongodb_does(db):
     # Our engine answers _id conditions on ObjectIds and strings by storage key.
     ids = db.things.insert_many([{"n": 0}, {"_id": "text", "n": 1}, {"_id": 2, "n": 2}]).inserted_ids
 
-    def matching(query):
-        return sorted(thing["n"] for thing in db.things.find(query))
-
-    assert matching({"_id": {"$in": [ids[0], "text", ObjectId()]}}) == [0, 1]
-    assert matching({"_id": ObjectId()}) == []
-    assert matching({"_id": "missing"}) == []
-    assert matching({"_id": str(ids[0])}) == []  # a string is not the ObjectId it spells
-    assert matching({"$and": [{"_id": {"$in": ["text", ids[0]]}}, {"n": {"$gte": 1}}]}) == [1]
-    assert matching({"_id": {"$in": [2.0]}}) == [2]  # numbers still compare by value
+    assert numbers_matching(db.things, {"_id": {"$in": [ids[0], "text", ObjectId()]}}) == [0, 1]
+    assert numbers_matching(db.things, {"_id": ObjectId()}) == []
+    assert numbers_matching(db.things, {"_id": "missing"}) == []
+    assert numbers_matching(db.things, {"_id": str(ids[0])}) == []  # a string is not the ObjectId it spells
+    assert numbers_matching(db.things, {"$and": [{"_id": {"$in": ["text", ids[0]]}}, {"n": {"$gte": 1}}]}) == [1]
+    assert numbers_matching(db.things, {"_id": {"$in": [2.0]}}) == [2]  # numbers still compare by value
     db.things.delete_one({"_id": "text"})
-    assert matching({"_id": {"$in": [ids[0], "text"]}}) == [0]
+    assert numbers_matching(db.things, {"_id": {"$in": [ids[0], "text"]}}) == [0]
 
 
 def test_in_over_object_ids_answers_as_mongodb_does(db):
@@ -134,12 +133,9 @@ def test_in_over_object_ids_answers_as_mongodb_does(db):
     first, second, third = ObjectId(), ObjectId(), ObjectId()
     db.things.insert_many([{"n": 0, "who": first}, {"n": 1, "who": second}, {"n": 2, "who": str(first)}, {"n": 3}])
 
-    def matching(query):
-        return sorted(thing["n"] for thing in db.things.find(query))
-
-    assert matching({"who": {"$in": [first, third]}}) == [0]
+    assert numbers_matching(db.things, {"who": {"$in": [first, third]}}) == [0]
     db.things.insert_one({"n": 4, "who": [third, second]})
-    assert matching({"who": {"$in": [first, third]}}) == [0, 4]
+    assert numbers_matching(db.things, {"who": {"$in": [first, third]}}) == [0, 4]
 
 
 def test_a_decimal_written_after_a_query_still_equals_the_same_number(db):
