@@ -1,15 +1,18 @@
 """Serve Glimpse with gunicorn: `python run.py` (what `make run` does).
 
 HOST and PORT choose the address, WEB_CONCURRENCY the number of worker processes. Each process
-also runs JOB_WORKERS background-job threads. All of them share one database (with no
-MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR, started by whichever process needs it first).
+also runs JOB_WORKERS background-job threads and, as it starts, loads what search needs. All of
+them share one database (with no MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR, started by
+whichever process needs it first).
 """
 import os
+import threading
 
 from gunicorn.app.base import BaseApplication
 
 from app import create_app
 from app.jobs.worker import WorkerPool
+from app.search import warm_up
 
 
 class GlimpseServer(BaseApplication):
@@ -21,12 +24,13 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("accesslog", "-")
         # gunicorn's control socket sits at one fixed path per user: two servers would collide.
         self.cfg.set("control_socket_disable", True)
-        self.cfg.set("post_worker_init", self._start_job_workers)
+        self.cfg.set("post_worker_init", self._start_background_work)
 
     @staticmethod
-    def _start_job_workers(worker):
+    def _start_background_work(worker):
         app = worker.wsgi
         WorkerPool(app, app.config["JOB_WORKERS"]).start()
+        threading.Thread(target=warm_up, args=(app,), name="search-warm-up", daemon=True).start()
 
     def load(self):
         return create_app()

@@ -1,13 +1,20 @@
 """Small helpers the tests share."""
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
 from io import BytesIO
+from pathlib import Path
 
 import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 PASSWORD = "correct horse battery"
 
@@ -88,3 +95,31 @@ def http(method: str, url: str, *, token: str | None = None, json_body=None, fil
     except urllib.error.HTTPError as error:
         status, body, kind = error.code, error.read(), error.headers.get_content_type()
     return status, (json.loads(body) if kind == "application/json" and body else body)
+
+
+def wait_until(predicate, timeout=30, interval=0.1):
+    """The predicate's first truthy answer, polling until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(interval)
+    raise AssertionError("timed out")
+
+
+def start_server(app_config, port) -> subprocess.Popen:
+    """The real thing: `python run.py` (gunicorn, two worker processes) in its own process group."""
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "JOB_WORKERS": "0",
+           "MONGODB_URI": app_config["MONGODB_URI"], "MONGODB_DB": app_config["MONGODB_DB"],
+           "RATELIMIT_ENABLED": "0", "BCRYPT_ROUNDS": "4"}
+    server = subprocess.Popen([sys.executable, "run.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: _healthy(port), timeout=60, interval=0.2)
+    return server
+
+
+def _healthy(port) -> bool:
+    try:
+        return http("GET", f"http://127.0.0.1:{port}/healthz", timeout=2)[0] == 200
+    except OSError:
+        return False

@@ -16,10 +16,12 @@ from app.core.db import migrate
 from app.jobs import queue
 
 
-def test_healthz_reports_the_database(client):
+def test_healthz_reports_the_database_and_search(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "search": "not_loaded"}
+    assert client.get("/api/v1/search", query_string={"q": "dog"}).status_code == 200
+    assert client.get("/healthz").get_json()["search"] == "ready"
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(app_config):

@@ -1,26 +1,21 @@
 """Search, similar photos and "for you" over real photos described by the real models."""
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+from helpers import api_upload, bearer, free_port, http, sample_photos, signed_up_tokens, start_server, wait_until
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from app.search import get_vector_search
 from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
 from app.search.vectors import VECTOR_FIELDS, delete_post_vectors, save_post_vectors, set_post_status
 
 PHOTO_COUNT = 8
-
-
-def wait_until(predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -30,7 +25,7 @@ def described(client, db, workers):
     photos = sample_photos(DATASETS_DIR, PHOTO_COUNT)
     ids = [api_upload(client, token, [photo], caption=f"photo {number} #set{number}").get_json()["id"]
            for number, photo in enumerate(photos)]
-    wait_until(lambda: db.posts.count_documents({"enrichment": "done"}) == len(ids))
+    wait_until(lambda: db.posts.count_documents({"enrichment": "done"}) == len(ids), timeout=90, interval=0.2)
     return token, [client.get(f"/api/v1/posts/{post_id}").get_json() for post_id in ids]
 
 
@@ -107,6 +102,39 @@ def test_another_process_sees_writes_and_deletes_within_a_second(db):
     delete_post_vectors(db, post["_id"])
     time.sleep(0.6)
     assert other_process.search("text", vector, limit=5) == []
+
+
+def test_a_failed_load_leaves_nothing_half_loaded(db):
+    post = {"_id": ObjectId(), "author_id": ObjectId(), "status": "published", "created_at": None}
+    vector = np.random.default_rng(2).normal(size=384)
+    save_post_vectors(db, post, {"text": vector.tolist()}, {})
+    unreachable = MongoClient("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200&directConnection=true")
+    backend = EmbeddedVectorSearch(unreachable[db.name])
+    with pytest.raises(PyMongoError):
+        backend.preload()
+    assert backend.state == "not_loaded"
+    backend.db = db  # the database is back: the next search loads everything
+    assert backend.search("text", vector, limit=1)[0][0] == post["_id"]
+    assert backend.state == "ready"
+
+
+def test_a_served_worker_loads_search_as_it_starts(app_config):
+    """Under gunicorn each worker loads the query embedder and the vectors as it starts, so no
+    user's search waits for them: /healthz says "ready" though nobody has searched."""
+    port = free_port()
+    server = start_server(app_config, port)
+    answers = []
+
+    def every_worker_ready():
+        # Fresh connections land on either of the two workers; ten readies in a row cover both.
+        answers.append(http("GET", f"http://127.0.0.1:{port}/healthz")[1]["search"])
+        return answers[-10:] == ["ready"] * 10
+
+    try:
+        wait_until(every_worker_ready, timeout=60, interval=0.1)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
 
 
 def test_similar_photos_exclude_the_post_itself(client, described):

@@ -7,7 +7,7 @@ from app.auth.tokens import login_required
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.posts.presenter import present_posts
-from app.search import get_vector_search
+from app.search import get_vector_search, search_state
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
 from app.social import services as social
@@ -73,4 +73,4 @@ def healthz():
     except PyMongoError as error:
         forget_connection()
         return jsonify({"status": "unavailable", "database": "unreachable", "detail": type(error).__name__}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+    return jsonify({"status": "ok", "database": "ok", "search": search_state()})

@@ -30,10 +30,15 @@ LOAD_BATCH = 1000
 # Re-read changes this far back on every sync: a write that got its timestamp just before our
 # last sync but committed just after it is still seen.
 SYNC_OVERLAP_SECONDS = 5
+HELD_FIELDS = dict.fromkeys([*VECTOR_FIELDS, *FILTER_FIELDS], 1)  # what the embedded backend keeps of a post
 
 
 class VectorSearch(Protocol):
     name: str
+    state: str  # "ready", or for a backend holding vectors in the process: "loading", "not_loaded"
+
+    def preload(self) -> None:
+        """Get ready to answer, so that the first search is not the one that waits."""
 
     def search(self, field: str, query: np.ndarray, *, limit: int,
                exclude_author: ObjectId | None = None) -> list[tuple[ObjectId, float]]: ...
@@ -45,6 +50,7 @@ def atlas_scale(cosine):
 
 class AtlasVectorSearch:
     name = "atlas"
+    state = "ready"  # built only once ensure_index() has seen the index queryable
 
     def __init__(self, collection):
         self.collection = collection
@@ -80,6 +86,9 @@ class AtlasVectorSearch:
                 raise TimeoutError(f"Atlas search index {ATLAS_INDEX_NAME!r} is not queryable yet")
             time.sleep(2)
 
+    def preload(self) -> None:
+        pass  # Atlas holds the index
+
     def search(self, field, query, *, limit, exclude_author=None):
         pipeline = self.pipeline(field, query, limit=limit, exclude_author=exclude_author)
         return [(row["_id"], row["score"]) for row in self.collection.aggregate(pipeline)]
@@ -93,21 +102,29 @@ class EmbeddedVectorSearch:
     def __init__(self, db):
         self.db = db
         self._lock = threading.Lock()
-        self._rows: dict[ObjectId, int] = {}
-        self._ids: list[ObjectId] = []
-        self._published = np.zeros(0, dtype=bool)
-        self._authors: list[ObjectId | None] = []
-        self._fields: dict[str, np.ndarray] = {}  # loaded on first use of each field
-        self._present: dict[str, np.ndarray] = {}
-        self._synced_at: float | None = None
-        self._checked_at = 0.0
+        self._loading = False
+        self._clear()
+
+    @property
+    def state(self) -> str:
+        if self._synced_at is not None:
+            return "ready"
+        return "loading" if self._loading else "not_loaded"
+
+    def preload(self) -> None:
+        with self._lock:
+            if self._synced_at is None:
+                self._load()
 
     def search(self, field, query, *, limit, exclude_author=None):
         with self._lock:
-            self._catch_up()
-            vectors, present = self._field(field)
+            if self._synced_at is None:
+                self._load()
+            else:
+                self._catch_up()
             if not len(self._ids):
                 return []
+            vectors, present = self._fields[field], self._present[field]
             query = np.asarray(query, dtype=np.float32)
             query = query / max(float(np.linalg.norm(query)), 1e-12)
             scores = vectors[: len(self._ids)] @ query
@@ -122,29 +139,37 @@ class EmbeddedVectorSearch:
             best = best[np.argsort(-scores[best])]
             return [(self._ids[row], float(atlas_scale(scores[row]))) for row in best]
 
-    def _field(self, field: str) -> tuple[np.ndarray, np.ndarray]:
-        if field not in self._fields:
-            self._load_field(field)
-        return self._fields[field], self._present[field]
+    def _clear(self) -> None:
+        self._rows: dict[ObjectId, int] = {}
+        self._ids: list[ObjectId] = []
+        self._authors: list[ObjectId | None] = []
+        self._published = np.zeros(0, dtype=bool)
+        self._fields = {name: np.zeros((0, dimensions), dtype=np.float32) for name, dimensions in VECTOR_FIELDS.items()}
+        self._present = {name: np.zeros(0, dtype=bool) for name in VECTOR_FIELDS}
+        self._synced_at: float | None = None
+        self._checked_at = 0.0
 
-    def _load_field(self, field: str) -> None:
-        """Read one vector field of every post (and, the first time, who and what they are)."""
-        first_load = self._synced_at is None
+    def _load(self) -> None:
+        """Read every vector field of every post, with who posted it and whether it is published.
+
+        All fields in one pass: the embedded server decodes whole documents whatever the
+        projection, so one field alone costs about as much as all of them.
+        """
         started = time.time()
-        capacity = max(16, len(self._published))
-        self._fields[field] = np.zeros((capacity, VECTOR_FIELDS[field]), dtype=np.float32)
-        self._present[field] = np.zeros(capacity, dtype=bool)
-        self._ensure_capacity(capacity)
+        self._loading = True
         try:
-            # Batches keep each reply far below the 48 MB message limit (10k image vectors are 50 MB).
-            for document in self.db.post_vectors.find({}, {field: 1, "status": 1, "author_id": 1}).batch_size(LOAD_BATCH):
-                self._put(document, only_field=field)
+            # Room for every post at once; rows of a field no post has stay untouched, unbacked zeros.
+            self._ensure_capacity(self.db.post_vectors.estimated_document_count())
+            # Batches keep each reply far below the 48 MB message limit (a post's vectors are 8 KB).
+            for document in self.db.post_vectors.find({}, HELD_FIELDS).batch_size(LOAD_BATCH):
+                self._put(document)
         except Exception:
-            # Half a field would silently miss posts; the next search loads it again.
-            del self._fields[field], self._present[field]
+            # Half the posts would silently be missing; the next search loads them again.
+            self._clear()
             raise
-        if first_load:
-            self._synced_at = started
+        finally:
+            self._loading = False
+        self._synced_at = started
 
     def _catch_up(self) -> None:
         now = time.monotonic()
@@ -155,14 +180,12 @@ class EmbeddedVectorSearch:
         since = self._synced_at - SYNC_OVERLAP_SECONDS
         changed = {row["post_id"] for row in self.db.vector_changes.find(
             {"at": {"$gte": datetime.fromtimestamp(since, UTC)}}, {"post_id": 1})}
-        fields = list(self._fields)
         for post_id in changed:
-            document = self.db.post_vectors.find_one({"_id": post_id}, {name: 1 for name in [*fields, "status", "author_id"]})
+            document = self.db.post_vectors.find_one({"_id": post_id}, HELD_FIELDS)
             if document is None:
                 self._remove(post_id)
             else:
-                for name in fields:
-                    self._put(document, only_field=name)
+                self._put(document)
         self._synced_at = started
 
     def _ensure_capacity(self, needed: int) -> None:
@@ -179,7 +202,7 @@ class EmbeddedVectorSearch:
             present[: len(self._present[name])] = self._present[name]
             self._present[name] = present
 
-    def _put(self, document: dict, only_field: str) -> None:
+    def _put(self, document: dict) -> None:
         post_id = document["_id"]
         row = self._rows.get(post_id)
         if row is None:
@@ -189,10 +212,11 @@ class EmbeddedVectorSearch:
             self._ids.append(post_id)
             self._authors.append(document.get("author_id"))
         self._published[row] = document.get("status") == PUBLISHED
-        vector = from_bson_vector(document.get(only_field))
-        self._present[only_field][row] = vector is not None
-        if vector is not None:
-            self._fields[only_field][row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        for name, vectors in self._fields.items():
+            vector = from_bson_vector(document.get(name))
+            self._present[name][row] = vector is not None
+            if vector is not None:
+                vectors[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def _remove(self, post_id: ObjectId) -> None:
         row = self._rows.get(post_id)
