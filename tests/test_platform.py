@@ -4,7 +4,7 @@ import os
 import re
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pymongo
 import pytest
@@ -116,6 +116,26 @@ def test_indexed_array_equality_matches_elements_of_every_type(db):
     assert numbers_matching(db.things, {"values": {"$in": ["b", "z"]}}) == [3, 4, 5]
 
 
+def test_indexed_string_lookups_answer_as_mongodb_does_before_and_after_an_array(db):
+    # While no document holds an array at an indexed field, our engine reads string equality and
+    # `$in` off the index's scalar entries; an array arriving must not be missed.
+    db.names.create_index("name", unique=True)
+    db.names.insert_many([{"n": 1, "name": "ada"}, {"n": 2, "name": "bo"}, {"n": 3, "name": 3},
+                          {"n": 4}, {"n": 5, "name": {"first": "ada"}}, {"n": 6, "name": "Ada"}])
+
+    assert numbers_matching(db.names, {"name": "ada"}) == [1]
+    assert numbers_matching(db.names, {"name": {"$in": ["bo", "ada", "cy"]}}) == [1, 2]
+    assert numbers_matching(db.names, {"name": "cy"}) == []
+    assert numbers_matching(db.names, {"name": {"$in": ["3", "Ada"]}}) == [6]
+    plan = db.names.find({"name": {"$in": ["ada", "bo"]}}).explain()["details"]
+    assert any("scalar_index_entries" in step for step in plan["engine_details"])
+    db.names.update_one({"n": 2}, {"$set": {"name": "cy"}})
+    assert numbers_matching(db.names, {"name": {"$in": ["bo", "cy"]}}) == [2]
+    db.names.insert_one({"n": 7, "name": ["dee", "eve"]})
+    assert numbers_matching(db.names, {"name": "eve"}) == [7]
+    assert numbers_matching(db.names, {"name": {"$in": ["ada", "dee"]}}) == [1, 7]
+
+
 def test_id_lookups_answer_as_mongodb_does(db):
     # Our engine answers _id conditions on ObjectIds and strings by storage key.
     ids = db.things.insert_many([{"n": 0}, {"_id": "text", "n": 1}, {"_id": 2, "n": 2}]).inserted_ids
@@ -169,6 +189,24 @@ def test_what_a_write_brings_in_is_seen_by_the_next_query(db):
     assert names({"a.b": 5}) == ["array"]
 
 
+def test_projections_answer_as_mongodb_does(db):
+    # Our engine drops the fields an inclusion projection cannot read before decoding the rest.
+    friends = [ObjectId(), ObjectId()]
+    born = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    db.shapes.insert_one({"_id": 7, "name": "a", "friends": friends, "nested": {"x": born, "y": [1, 2]}, "n": 2})
+
+    def projected(projection, query=None):
+        return db.shapes.find_one(query or {}, projection)
+
+    assert projected({"name": 1}) == {"_id": 7, "name": "a"}
+    assert projected({"nested.x": 1, "_id": 0}) == {"nested": {"x": born}}
+    assert projected({"friends": True, "n": 1}) == {"_id": 7, "friends": friends, "n": 2}
+    assert projected({"name": 0, "nested": 0}) == {"_id": 7, "friends": friends, "n": 2}
+    assert projected({"friends": {"$slice": 1}}) == {"_id": 7, "name": "a", "friends": friends[:1],
+                                                     "nested": {"x": born, "y": [1, 2]}, "n": 2}
+    assert projected({"friends.$": 1}, {"friends": friends[1]}) == {"_id": 7, "friends": friends[1:]}
+
+
 def test_sorts_read_off_an_index_answer_as_mongodb_does(db):
     # Our engine walks a single-field index for sorts like the feeds' (field, then _id); the order,
     # the filter, skip and the cursor condition must come out as MongoDB's.
@@ -207,8 +245,8 @@ def test_sorts_read_off_an_index_answer_as_mongodb_does(db):
 
 
 def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_document(db):
-    # The walk is only taken while every document holds a number (or date) at the field and an
-    # ObjectId as _id; writes that end that must send the next sort back to the full sort.
+    # The walk is only taken while every document holds a number (or every one a date) at the
+    # field and an ObjectId as _id; writes that end that must send the next sort back to the full sort.
     db.events.create_index([("score", -1)])
     db.events.insert_many([{"n": 0, "score": 1}, {"n": 1, "score": 2}])
 
@@ -222,6 +260,9 @@ def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_docum
     assert newest_first() == [1, 0]
     db.events.insert_one({"_id": "text", "n": 3, "score": 2})  # a string _id sorts before ObjectIds
     assert newest_first() == [1, 3, 0]
+    db.events.delete_one({"n": 3})
+    db.events.insert_one({"n": 4, "score": datetime(2026, 1, 1)})  # dates sort after every number
+    assert newest_first() == [4, 1, 0]
 
 
 def test_migrate_gives_older_posts_their_tag_names(db):

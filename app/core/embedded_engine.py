@@ -28,17 +28,27 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    collection twice to rule out arrays and odd types at the sort keys, then sorted every match.
    When every document holds a number or a date at the field (and an ObjectId as `_id`), the
    engine reads the index in order and stops at the limit; the filter is checked on the way.
+   Whether every document holds a number or a date there is our own fact, kept across writes;
+   mongoeco's counted the whole collection and forgot a "no" at every write (a date field is
+   not all numbers), so each home feed after a like recounted 10k posts.
+8. Decoding: mongoeco turns every value of a stored document into Python objects before it
+   projects, and asked inspect.signature() about its codec once per document. Fields an
+   inclusion projection cannot read are dropped before decoding (a user read for its name no
+   longer decodes its follow list), and the codec's signature is read once.
 """
+import inspect
+from functools import cached_property
 from importlib.metadata import version
 
 from bson import ObjectId
 from mongoeco.core import query_plan
+from mongoeco.core.json_compat import json_dumps_compact, json_loads
 from mongoeco.engines import sqlite as mongoeco_sqlite
 
 MONGOECO_VERSION = version("mongoeco")
 WRITTEN_TABLE = "glimpse_written_documents"
 COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}
-ALL_TAGGED = "glimpse_all_tagged"  # our fact: every document holds this tagged type at the field
+EVERY_DOCUMENT_HOLDS = "glimpse_every_document_holds"  # our fact: every document holds this type at the field
 TAG_TYPE, TAG_VALUE = mongoeco_sqlite.DocumentCodec._TYPE, mongoeco_sqlite.DocumentCodec._VALUE
 
 
@@ -90,15 +100,38 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                    "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
                    f"AND element_key IN ({placeholders}) AND element_type = 'string'"
                    for table, physical in (("multikey_entries", "multikey_physical_name"),
-                                           ("scalar_index_entries", "scalar_physical_name"))]
+                                           ("scalar_index_entries", "scalar_physical_name"))
+                   if table == "scalar_index_entries" or index.get("multikey")]  # array elements, once there are any
         sql = f"documents.storage_key IN ({' UNION ALL '.join(selects)})"
         params = [collection_id, index["name"], self._multikey_type_score("string"), *values]
-        return sql, params * 2
+        return sql, params * len(selects)
+
+    def _scalar_only_string_index(self, db_name, coll_name, plan):
+        """The index to read for string equality or `$in` at a top-level field whose index has
+        no multikey part because no document holds an array there: its scalar part then has an
+        entry for every string. (The stock clause parses every document's JSON.)"""
+        if isinstance(plan, query_plan.EqualsCondition):
+            values = [plan.value]
+        elif isinstance(plan, query_plan.InCondition):
+            values = list(plan.values)
+        else:
+            return None
+        if (not values or any(type(value) is not str for value in values) or "." in plan.field
+                or plan.field == "_id" or self._find_multikey_index(db_name, coll_name, plan.field) is not None):
+            return None
+        index = self._find_scalar_sort_index(db_name, coll_name, plan.field)  # single-field, not sparse or partial
+        if index is None or self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field):
+            return None
+        return index, values
 
     def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
         keys = self._exact_id_keys(plan)
         if keys is not None:
             return f"documents.storage_key IN ({', '.join('?' * len(keys))})", keys
+        scalar_strings = self._scalar_only_string_index(db_name, coll_name, plan)
+        collection_id = scalar_strings and self._lookup_collection_id(self._require_connection(), db_name, coll_name)
+        if collection_id is not None:
+            return self._indexed_strings_clause(collection_id, *scalar_strings)
         if self._is_scalar_object_id_in(db_name, coll_name, plan):
             # What the stock clause says once per value (type objectid and this value), said once.
             return (f"COALESCE(json_extract(documents.document, ?), '') = 'objectid' "
@@ -172,24 +205,47 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         index = self._find_scalar_sort_index(db_name, coll_name, field)
         if index is None or self._field_traverses_array_in_collection(db_name, coll_name, field):
             return None
-        if self._field_has_uniform_scalar_sort_type_in_collection(db_name, coll_name, field) == "number":
-            element_type = "number"
-        elif self._every_document_holds(db_name, coll_name, field, "datetime"):
-            element_type = "datetime"
-        else:
-            return None
-        return index, element_type, direction
+        # Not mongoeco's own "uniform sort type" fact: it counts the whole collection, and its
+        # "no" (a date field is not all numbers) is forgotten at every write.
+        element_type = next((kind for kind in ("number", "datetime")
+                             if self._every_document_holds(db_name, coll_name, field, kind)), None)
+        return None if element_type is None else (index, element_type, direction)
 
-    def _every_document_holds(self, db_name, coll_name, field, tagged_type: str) -> bool:
-        key = (db_name, coll_name, f"{ALL_TAGGED}:{field}:{tagged_type}")
+    def _every_document_holds(self, db_name, coll_name, field, value_type: str) -> bool:
+        """Whether every document holds a `value_type` ("number", or a tagged type such as
+        "datetime" or "objectid") at `field`; a "no" usually stops at the first document read, a
+        "yes" outlives writes."""
+        key = (db_name, coll_name, f"{EVERY_DOCUMENT_HOLDS}:{field}:{value_type}")
         if key not in self._collection_features_cache:
-            sql, params = _lacks_tagged_type(field, tagged_type)
+            sql, params = _lacks_type(field, value_type)
             row = self._require_connection().execute(
                 f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND ({sql}) LIMIT 1",  # nosec B608 (our own condition)
                 (db_name, coll_name, *params),
             ).fetchone()
             self._collection_features_cache[key] = row is None
         return self._collection_features_cache[key]
+
+    @cached_property
+    def _codec_decode_takes_wrappers(self) -> bool:
+        try:
+            return "preserve_bson_wrappers" in inspect.signature(self._codec.decode).parameters
+        except (TypeError, ValueError):
+            return False
+
+    def _decode_codec_payload(self, payload, *, preserve_bson_wrappers):
+        # The stock method asks inspect.signature() about the codec for every document it decodes.
+        if self._codec_decode_takes_wrappers:
+            return self._codec.decode(payload, preserve_bson_wrappers=preserve_bson_wrappers)
+        return self._codec.decode(payload)
+
+    def _project_sql_scan_rows(self, rows, semantics, reader):
+        # mongoeco turns every value of a document into Python objects, then projects; a user
+        # read for its name decoded all the ObjectIds of its follow list. Drop the fields the
+        # projection cannot read first (a JSON round trip in C), then let mongoeco project.
+        fields = _fields_projected_from(semantics.projection)
+        if fields is not None:
+            rows = ((_only_fields(payload, fields),) for (payload,) in rows)
+        return super()._project_sql_scan_rows(rows, semantics, reader)
 
     def _backfill_scalar_indexes_sync(self, conn) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS glimpse_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -256,6 +312,23 @@ def written_fact_condition(fact: str, value) -> tuple[str, list] | None:
     return None
 
 
+def _fields_projected_from(projection) -> set[str] | None:
+    """The top-level fields an inclusion projection of plain paths reads; None for any other."""
+    if not projection:
+        return None
+    fields = {"_id"}
+    for path, value in projection.items():
+        if path != "_id":
+            if value is not True and value != 1:  # an exclusion, or an operator such as $slice
+                return None
+            fields.add(path.split(".", 1)[0])
+    return fields
+
+
+def _only_fields(payload: str, fields: set[str]) -> str:
+    return json_dumps_compact({key: value for key, value in json_loads(payload).items() if key in fields})
+
+
 def _path(field: str) -> str:
     return mongoeco_sqlite.json_path_for_field(field)
 
@@ -303,6 +376,13 @@ def _lacks_json_type(field: str, expected_type: str):
     return f"(json_type(documents.document, ?) IS NULL OR {sql})", [_path(field), *params]
 
 
+def _lacks_type(field: str, value_type: str):
+    """A JSON type's ("number", "string", "bool") or else a tagged type's condition."""
+    if value_type in COMPARABLE_JSON_TYPES:
+        return _lacks_json_type(field, value_type)
+    return _lacks_tagged_type(field, value_type)
+
+
 ABSENCE_FACTS = {
     "tagged_type": _holds_tagged_type,
     "top_level_array": _holds_json_type("array"),
@@ -312,5 +392,5 @@ ABSENCE_FACTS = {
 }
 UNIFORMITY_FACTS = {
     "uniform_scalar_sort_type": _lacks_json_type,
-    ALL_TAGGED: lambda rest, _value: _lacks_tagged_type(*rest.rsplit(":", 1)),
+    EVERY_DOCUMENT_HOLDS: lambda rest, _value: _lacks_type(*rest.rsplit(":", 1)),
 }
