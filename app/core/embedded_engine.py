@@ -35,6 +35,10 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    projects, and asked inspect.signature() about its codec once per document. Fields an
    inclusion projection cannot read are dropped before decoding (a user read for its name no
    longer decodes its follow list), and the codec's signature is read once.
+9. Writes: all collections share one documents table, and mongoeco's index on a field of one
+   collection covered every row of it, so each insert computed every collection's index
+   expressions (a 255 KB GridFS chunk: 20 ms in SQLite). The indexes are made partial to their
+   collection when created and, for older data, at start (2 ms).
 """
 import inspect
 from functools import cached_property
@@ -48,6 +52,7 @@ from mongoeco.engines import sqlite as mongoeco_sqlite
 MONGOECO_VERSION = version("mongoeco")
 WRITTEN_TABLE = "glimpse_written_documents"
 COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}
+SCOPE_MARKER = "WHERE db_name"  # how a document index scoped to its collection ends
 EVERY_DOCUMENT_HOLDS = "glimpse_every_document_holds"  # our fact: every document holds this type at the field
 TAG_TYPE, TAG_VALUE = mongoeco_sqlite.DocumentCodec._TYPE, mongoeco_sqlite.DocumentCodec._VALUE
 
@@ -262,6 +267,13 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         # have an index for that, so it read all of the collection's entries (5 ms per post at 10k).
         conn.execute("CREATE INDEX IF NOT EXISTS glimpse_multikey_entries_storage "
                      "ON multikey_entries (collection_id, storage_key, index_name)")
+        _scope_document_indexes(conn)
+
+    def _create_index_sync(self, db_name, coll_name, *arguments):
+        name = super()._create_index_sync(db_name, coll_name, *arguments)
+        with self._lock:
+            _scope_document_indexes(self._require_connection(arguments[-1]))  # the last one is the session
+        return name
 
     @staticmethod
     def _record_written_documents(conn) -> None:
@@ -310,6 +322,36 @@ def written_fact_condition(fact: str, value) -> tuple[str, list] | None:
     if value and kind in UNIFORMITY_FACTS:
         return UNIFORMITY_FACTS[kind](rest, value)
     return None
+
+
+def _scope_document_indexes(conn) -> None:
+    """Make each collection's indexes on the shared documents table partial to that collection.
+
+    mongoeco indexes every collection's fields over all rows of the table, so each insert computed
+    every index's expressions, parsing its JSON dozens of times: a 255 KB GridFS chunk took 20 ms
+    in SQLite, 2 ms with the indexes scoped. Every query of a collection names its namespace,
+    which is what lets SQLite use a partial index."""
+    unscoped = [row for row in conn.execute(
+        "SELECT sqlite_master.name, sqlite_master.sql, indexes.db_name, indexes.coll_name FROM sqlite_master "
+        "JOIN indexes ON indexes.physical_name = sqlite_master.name "
+        "WHERE sqlite_master.type = 'index' AND sqlite_master.tbl_name = 'documents'")
+        if SCOPE_MARKER not in row[1]]
+    if not unscoped:
+        return
+    conn.execute("SAVEPOINT glimpse_scope_indexes")  # all or none, inside a transaction or not
+    try:
+        for name, sql, db_name, coll_name in unscoped:
+            conn.execute(f'DROP INDEX "{name}"')  # nosec B608 (a name from sqlite_master)
+            conn.execute(f"{sql} {SCOPE_MARKER} = {_sql_literal(db_name)} AND coll_name = {_sql_literal(coll_name)}")
+    except Exception:
+        conn.execute("ROLLBACK TO glimpse_scope_indexes")
+        raise
+    finally:
+        conn.execute("RELEASE glimpse_scope_indexes")
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _fields_projected_from(projection) -> set[str] | None:
