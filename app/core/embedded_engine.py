@@ -341,7 +341,7 @@ def _scope_document_indexes(conn) -> None:
     conn.execute("SAVEPOINT glimpse_scope_indexes")  # all or none, inside a transaction or not
     try:
         for name, sql, db_name, coll_name in unscoped:
-            conn.execute(f'DROP INDEX "{name}"')  # nosec B608 (a name from sqlite_master)
+            conn.execute(f'DROP INDEX "{name}"')
             conn.execute(f"{sql} {SCOPE_MARKER} = {_sql_literal(db_name)} AND coll_name = {_sql_literal(coll_name)}")
     except Exception:
         conn.execute("ROLLBACK TO glimpse_scope_indexes")
