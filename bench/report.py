@@ -58,8 +58,10 @@ def render(results: dict, quick: bool = False) -> str:
         "(`app/core/embedded_engine.py`) skips that scan for non-numeric `_id`s, where it can find nothing. "
         "It also answers `_id` misses and `$in` by primary key, looks array elements and strings up in the index, "
         "walks a single-field index in order for sorts (stopping at the limit), skips the rebuild of every index "
-        "entry at start-up, and keeps what it knows about a collection's types across writes by checking only "
-        "the written documents (its docstring has the figures).",
+        "entry at start-up, keeps what it knows about a collection's types across writes by checking only "
+        "the written documents, scopes each collection's indexes to its own rows of the table all collections "
+        "share (an insert computed every collection's index expressions), and decodes only the fields a "
+        "projection reads (its docstring has the figures).",
         "",
         "| | per insert (last 100) |",
         "| --- | --- |",

@@ -102,25 +102,27 @@ def test_collection_indexes_cover_only_their_collection_and_still_serve(tmp_path
     def found(client) -> list:
         return sorted(pair["b"] for pair in client.glimpse.pairs.find({"a": 1, "b": {"$lt": 10}}))
 
-    client = pymongo.MongoClient(embedded_mongo.ensure_server(data_dir), serverSelectionTimeoutMS=3000)
-    client.glimpse.pairs.create_index([("a", 1), ("b", 1)])
-    client.glimpse.pairs.insert_many([{"a": n % 3, "b": n} for n in range(30)])
-    client.glimpse.others.insert_one({"a": 1, "b": 1})
-    assert found(client) == [1, 4, 7]
-    plan = client.glimpse.pairs.find({"a": 1, "b": 4}).explain()["details"]["engine_details"]
-    assert any("USING INDEX idx_" in step for step in plan)
-    [definition] = document_indexes()
-    assert definition.endswith(" WHERE db_name = 'glimpse' AND coll_name = 'pairs'")
-    client.close()
-    embedded_mongo.stop_server(data_dir)
-    with closing(sqlite3.connect(database_file)) as database, database:  # as an older server left it
-        name = database.execute("SELECT name FROM sqlite_master WHERE sql = ?", (definition,)).fetchone()[0]
-        database.execute(f'DROP INDEX "{name}"')
-        database.execute(definition.split(" WHERE ")[0])
-    client = pymongo.MongoClient(embedded_mongo.ensure_server(data_dir), serverSelectionTimeoutMS=3000)
-    assert document_indexes() == [definition] and found(client) == [1, 4, 7]
-    client.close()
-    embedded_mongo.stop_server(data_dir)
+    try:
+        client = pymongo.MongoClient(embedded_mongo.ensure_server(data_dir), serverSelectionTimeoutMS=3000)
+        client.glimpse.pairs.create_index([("a", 1), ("b", 1)])
+        client.glimpse.pairs.insert_many([{"a": n % 3, "b": n} for n in range(30)])
+        client.glimpse.others.insert_one({"a": 1, "b": 1})
+        assert found(client) == [1, 4, 7]
+        plan = client.glimpse.pairs.find({"a": 1, "b": 4}).explain()["details"]["engine_details"]
+        assert any("USING INDEX idx_" in step for step in plan)
+        [definition] = document_indexes()
+        assert definition.endswith(" WHERE db_name = 'glimpse' AND coll_name = 'pairs'")
+        client.close()
+        embedded_mongo.stop_server(data_dir)
+        with closing(sqlite3.connect(database_file)) as database, database:  # as an older server left it
+            name = database.execute("SELECT name FROM sqlite_master WHERE sql = ?", (definition,)).fetchone()[0]
+            database.execute(f'DROP INDEX "{name}"')
+            database.execute(definition.split(" WHERE ")[0])
+        client = pymongo.MongoClient(embedded_mongo.ensure_server(data_dir), serverSelectionTimeoutMS=3000)
+        assert document_indexes() == [definition] and found(client) == [1, 4, 7]
+        client.close()
+    finally:
+        embedded_mongo.stop_server(data_dir)
 
 
 def numbers_matching(collection, query) -> list:
