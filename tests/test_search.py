@@ -11,7 +11,9 @@ from helpers import api_upload, bearer, free_port, http, sample_photos, signed_u
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from app.search import get_vector_search
+from app import create_app
+from app.core import embedded_mongo
+from app.search import get_vector_search, warm_up
 from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
 from app.search.vectors import VECTOR_FIELDS, delete_post_vectors, save_post_vectors, set_post_status
 
@@ -135,6 +137,17 @@ def test_a_served_worker_loads_search_as_it_starts(app_config):
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(10)
+
+
+def test_warm_up_readies_search_of_an_app_that_starts_its_own_database(app_config, tmp_path):
+    # With no MONGODB_URI the database address is only known once the app has started the server.
+    data_dir = tmp_path / "owned"
+    app = create_app({**app_config, "MONGODB_URI": "", "GLIMPSE_DATA_DIR": str(data_dir)})
+    try:
+        warm_up(app)
+        assert app.test_client().get("/healthz").get_json()["search"] == "ready"
+    finally:
+        embedded_mongo.stop_server(data_dir)
 
 
 def test_similar_photos_exclude_the_post_itself(client, described):

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def _backend_key() -> tuple[str, str]:
-    return current_app.extensions["glimpse_db"]["uri"], get_db().name
+    db = get_db()  # first: with no MONGODB_URI, this is what starts the embedded server and sets the URI
+    return current_app.extensions["glimpse_db"]["uri"], db.name
 
 
 def get_vector_search() -> VectorSearch:
