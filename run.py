@@ -25,12 +25,19 @@ class GlimpseServer(BaseApplication):
         # gunicorn's control socket sits at one fixed path per user: two servers would collide.
         self.cfg.set("control_socket_disable", True)
         self.cfg.set("post_worker_init", self._start_background_work)
+        self.cfg.set("worker_exit", self._stop_background_work)
 
     @staticmethod
     def _start_background_work(worker):
         app = worker.wsgi
         WorkerPool(app, app.config["JOB_WORKERS"]).start()
         threading.Thread(target=warm_up, args=(app,), name="search-warm-up", daemon=True).start()
+
+    @staticmethod
+    def _stop_background_work(_arbiter, worker):
+        # Job threads left running at exit could be frozen holding a driver lock that pymongo's
+        # exit handlers then wait for: the worker took 20 s to stop. Let them finish their poll.
+        worker.wsgi.extensions["glimpse_workers"].stop()
 
     def load(self):
         return create_app()
