@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 from bson import ObjectId
+from bson.binary import Binary, BinaryVectorDtype
 from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, free_port, http, sample_photos, signed_up_tokens, start_server, wait_until
 from pymongo import MongoClient
@@ -15,7 +16,14 @@ from app import create_app
 from app.core import embedded_mongo
 from app.search import get_vector_search, warm_up
 from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
-from app.search.vectors import VECTOR_FIELDS, delete_post_vectors, save_post_vectors, set_post_status
+from app.search.vectors import (
+    VECTOR_FIELDS,
+    delete_post_vectors,
+    from_bson_vector,
+    save_post_vectors,
+    set_post_status,
+    to_bson_vector,
+)
 
 PHOTO_COUNT = 8
 
@@ -104,6 +112,12 @@ def test_another_process_sees_writes_and_deletes_within_a_second(db):
     delete_post_vectors(db, post["_id"])
     time.sleep(0.6)
     assert other_process.search("text", vector, limit=5) == []
+
+
+def test_stored_vectors_read_back_exactly():
+    values = np.random.default_rng(4).normal(size=384).astype(np.float32)
+    assert np.array_equal(from_bson_vector(to_bson_vector(values)), values)
+    assert from_bson_vector(Binary.from_vector([1, -2, 3], BinaryVectorDtype.INT8)).tolist() == [1.0, -2.0, 3.0]
 
 
 def test_a_failed_load_leaves_nothing_half_loaded(db):

@@ -7,13 +7,14 @@ catches up with the writes and deletes of the others.
 """
 import numpy as np
 from bson import ObjectId
-from bson.binary import Binary, BinaryVectorDtype
+from bson.binary import VECTOR_SUBTYPE, Binary, BinaryVectorDtype
 
 from app.core.clock import utc_now
 
 # name -> dimensions; "visual_text" is the image projected into the text space.
 VECTOR_FIELDS = {"text": 384, "visual_text": 384, "image": 1280}
 FILTER_FIELDS = ("status", "author_id")
+FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"  # dtype byte, then padding (none for float32)
 
 
 def to_bson_vector(values) -> Binary:
@@ -21,8 +22,13 @@ def to_bson_vector(values) -> Binary:
 
 
 def from_bson_vector(value) -> np.ndarray | None:
+    """A stored vector as float32 (read-only when it is the BSON bytes themselves)."""
     if value is None:
         return None
+    if value.subtype == VECTOR_SUBTYPE and value[:2] == FLOAT32_HEADER:
+        # Read in place: as_vector() unpacks into a Python list first, 80x slower (2.5 s of a
+        # web worker's start at 10k posts).
+        return np.frombuffer(value, dtype="<f4", offset=len(FLOAT32_HEADER))
     return np.asarray(value.as_vector().data, dtype=np.float32)
 
 
