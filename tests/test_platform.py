@@ -121,6 +121,11 @@ def test_collection_indexes_cover_only_their_collection_and_still_serve(tmp_path
         client.glimpse.pairs.insert_many([{"a": n % 3, "b": n} for n in range(30)])
         client.glimpse.others.insert_one({"a": 1, "b": 1})
         assert found(client) == [1, 4, 7]
+        hinted = client.glimpse.pairs.find({"a": 1, "b": {"$lt": 10}}).hint([("a", 1), ("b", 1)])
+        assert sorted(pair["b"] for pair in hinted) == [1, 4, 7]
+        assert client.glimpse.pairs.count_documents({"a": 1}, hint=[("a", 1), ("b", 1)]) == 10
+        assert client.glimpse.pairs.update_many({"a": 2}, {"$set": {"c": 1}}, hint=[("a", 1), ("b", 1)]).modified_count == 10
+        assert client.glimpse.pairs.delete_one({"b": 29}, hint=[("a", 1), ("b", 1)]).deleted_count == 1
         plan = client.glimpse.pairs.find({"a": 1, "b": 4}).explain()["details"]["engine_details"]
         assert any("USING INDEX idx_" in step for step in plan)
         [definition] = document_indexes()
