@@ -45,7 +45,6 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    mongoeco reads them only through INDEXED BY.
 """
 import inspect
-import re
 from functools import cached_property
 from importlib.metadata import version
 
@@ -58,7 +57,6 @@ MONGOECO_VERSION = version("mongoeco")
 WRITTEN_TABLE = "glimpse_written_documents"
 COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}
 SCOPE_MARKER = "WHERE db_name"  # how a document index scoped to its collection ends
-HINTED_DOCUMENTS = re.compile(r'\bdocuments INDEXED BY "(?:[^"]|"")+"')
 EVERY_DOCUMENT_HOLDS = "glimpse_every_document_holds"  # our fact: every document holds this type at the field
 TAG_TYPE, TAG_VALUE = mongoeco_sqlite.DocumentCodec._TYPE, mongoeco_sqlite.DocumentCodec._VALUE
 
@@ -121,17 +119,11 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         """The index to read for string equality or `$in` at a top-level field whose index has
         no multikey part because no document holds an array there: its scalar part then has an
         entry for every string. (The stock clause parses every document's JSON.)"""
-        if isinstance(plan, query_plan.EqualsCondition):
-            values = [plan.value]
-        elif isinstance(plan, query_plan.InCondition):
-            values = list(plan.values)
-        else:
-            return None
-        if (not values or any(type(value) is not str for value in values) or "." in plan.field
-                or plan.field == "_id" or self._find_multikey_index(db_name, coll_name, plan.field) is not None):
+        values = _compared_values(plan)
+        if not values or any(type(value) is not str for value in values):
             return None
         index = self._find_scalar_sort_index(db_name, coll_name, plan.field)  # single-field, not sparse or partial
-        if index is None or self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field):
+        if index is None or not self._holds_no_arrays(db_name, coll_name, plan.field):
             return None
         return index, values
 
@@ -152,22 +144,19 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         return super()._translate_query_plan_with_multikey(db_name, coll_name, plan)
 
     def _is_scalar_object_id_in(self, db_name, coll_name, plan) -> bool:
-        """`field: {$in: [ObjectId...]}` on a top-level field that holds no array in any document
-        and has no multikey index: the stock clause repeats an array test for every value."""
-        return (isinstance(plan, query_plan.InCondition) and "." not in plan.field and plan.field != "_id"
-                and bool(plan.values) and all(isinstance(value, ObjectId) for value in plan.values)
-                and self._find_multikey_index(db_name, coll_name, plan.field) is None
-                and not self._field_is_top_level_array_in_collection(db_name, coll_name, plan.field))
+        """`field: {$in: [ObjectId...]}` on a field that holds no array in any document: the
+        stock clause repeats an array test for every value."""
+        return (isinstance(plan, query_plan.InCondition) and bool(plan.values)
+                and all(isinstance(value, ObjectId) for value in plan.values)
+                and self._holds_no_arrays(db_name, coll_name, plan.field))
+
+    def _holds_no_arrays(self, db_name, coll_name, field) -> bool:
+        """A top-level field other than `_id` with no multikey index and no array in any document."""
+        return ("." not in field and field != "_id" and self._find_multikey_index(db_name, coll_name, field) is None
+                and not self._field_is_top_level_array_in_collection(db_name, coll_name, field))
 
     def _exact_id_keys(self, plan) -> list[str] | None:
-        if getattr(plan, "field", None) != "_id":
-            return None
-        if isinstance(plan, query_plan.EqualsCondition):
-            values = (plan.value,)
-        elif isinstance(plan, query_plan.InCondition):
-            values = plan.values
-        else:
-            return None
+        values = _compared_values(plan) if getattr(plan, "field", None) == "_id" else None
         if not values or not all(isinstance(value, ObjectId | str) for value in values):
             return None
         return [self._storage_key(value) for value in values]
@@ -205,11 +194,11 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         )
 
     def _build_select_sql(self, db_name, coll_name, plan, **options):
-        sql, params = super()._build_select_sql(db_name, coll_name, plan, **options)
-        # A hint names its index with INDEXED BY, which SQLite refuses for our partial indexes (it
-        # checks their condition before the namespace parameters are bound: "no query solution").
-        # Unforced, the planner picks the index itself; the answer is the same either way.
-        return HINTED_DOCUMENTS.sub("documents", sql, count=1), params
+        # A hint would name its index with INDEXED BY, which SQLite refuses for our partial indexes
+        # (it checks their condition before the namespace parameters are bound: "no query
+        # solution"). Callers have already refused hints naming no index; unforced, the planner
+        # picks the index itself, and the answer is the same either way.
+        return super()._build_select_sql(db_name, coll_name, plan, **{**options, "hint": None})
 
     def _index_ordered_sort(self, db_name, coll_name, sort):
         """(index, element type, direction) when `sort` can be read off a single-field index: one
@@ -365,6 +354,15 @@ def _scope_document_indexes(conn) -> None:
 
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _compared_values(plan) -> list | None:
+    """The values an equality or `$in` compares its field with; None for other conditions."""
+    if isinstance(plan, query_plan.EqualsCondition):
+        return [plan.value]
+    if isinstance(plan, query_plan.InCondition):
+        return list(plan.values)
+    return None
 
 
 def _fields_projected_from(projection) -> set[str] | None:
