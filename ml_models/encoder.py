@@ -103,12 +103,10 @@ class ImageEncoder:
     def feature_map(self, pixels: np.ndarray) -> np.ndarray:
         """(N,224,224,3) 0..255 RGB -> (N,7,7,C) float32."""
         pixels = np.asarray(pixels, dtype=np.float32)
-        if len(pixels) <= FORWARD_BATCH:
-            return self._forward(pixels).numpy()
         # A few photos per pass: on one CPU thread a photo costs 27 ms alone and 44 ms in a batch
         # of 16 (a big batch's activations no longer fit the caches).
-        return np.concatenate([self._forward(pixels[start:start + FORWARD_BATCH]).numpy()
-                               for start in range(0, len(pixels), FORWARD_BATCH)])
+        passes = [pixels[start:start + FORWARD_BATCH] for start in range(0, len(pixels), FORWARD_BATCH)] or [pixels]
+        return np.concatenate([self._forward(batch).numpy() for batch in passes])
 
     def encode(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both the (N,7,7,C) grid and its (N,C) spatial mean from one forward pass."""

@@ -47,7 +47,8 @@ _recent = _RecentlyPublished()
 def photo_file(db, post_id: str, index: int, rendition: str, viewer: dict | None,
                remember_seconds: float) -> tuple[ObjectId, bool]:
     """(stored file id, whether it is public) for this viewer; NotFoundError when they may not see it."""
-    files, public = (_recent.get(post_id) if remember_seconds > 0 else None), True  # only public posts are remembered
+    files = _recent.get(post_id) if remember_seconds > 0 else None
+    public = True  # only public posts are remembered
     if files is None:
         post = get_visible_post(db, post_id, viewer)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}

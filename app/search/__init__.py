@@ -14,16 +14,16 @@ _backends: dict[tuple[str, str], VectorSearch] = {}  # per database, shared by t
 log = logging.getLogger(__name__)
 
 
-def _backend_key() -> tuple[str, str]:
-    db = get_db()  # first: with no MONGODB_URI, this is what starts the embedded server and sets the URI
+def _backend_key(db) -> tuple[str, str]:
+    # Read after get_db(): with no MONGODB_URI, that is what starts the embedded server and sets the URI.
     return current_app.extensions["glimpse_db"]["uri"], db.name
 
 
 def get_vector_search() -> VectorSearch:
-    key = _backend_key()
+    db = get_db()
+    key = _backend_key(db)
     with _lock:
         if key not in _backends:
-            db = get_db()
             if server_has_search_indexes(db.post_vectors):
                 backend = AtlasVectorSearch(db.post_vectors)
                 backend.ensure_index()
@@ -35,7 +35,7 @@ def get_vector_search() -> VectorSearch:
 
 def search_state() -> str:
     """This process's readiness to search: "ready", "loading" or "not_loaded" (loads on first use)."""
-    backend = _backends.get(_backend_key())
+    backend = _backends.get(_backend_key(get_db()))
     return backend.state if backend is not None else "not_loaded"
 
 
