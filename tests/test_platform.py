@@ -260,6 +260,7 @@ def test_projections_answer_as_mongodb_does(db):
     assert projected({"nested.x": 1, "_id": 0}) == {"nested": {"x": born}}
     assert projected({"friends": True, "n": 1}) == {"_id": 7, "friends": friends, "n": 2}
     assert projected({"name": 0, "nested": 0}) == {"_id": 7, "friends": friends, "n": 2}
+    assert projected({"_id": 0}) == {"name": "a", "friends": friends, "nested": {"x": born, "y": [1, 2]}, "n": 2}
     assert projected({"friends": {"$slice": 1}}) == {"_id": 7, "name": "a", "friends": friends[:1],
                                                      "nested": {"x": born, "y": [1, 2]}, "n": 2}
     assert projected({"friends.$": 1}, {"friends": friends[1]}) == {"_id": 7, "friends": friends[1:]}

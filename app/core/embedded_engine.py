@@ -375,7 +375,7 @@ def _fields_projected_from(projection) -> set[str] | None:
             if value is not True and value != 1:  # an exclusion, or an operator such as $slice
                 return None
             fields.add(path.split(".", 1)[0])
-    return fields
+    return fields if len(fields) > 1 else None  # `{"_id": 0}` alone excludes, it does not include
 
 
 def _only_fields(payload: str, fields: set[str]) -> str:
