@@ -29,7 +29,7 @@ def render(results: dict, quick: bool = False) -> str:
         f"Python {machine['python']}, no GPU, the embedded MongoDB server (mongoeco over SQLite)."
         + (" **Quick run (small data set): not the figures to quote.**" if quick else ""),
         "",
-        "Reproduce with `make bench` (about 35 minutes, most of it seeding; `python -m bench --quick` for a smoke run). Everything runs on "
+        "Reproduce with `make bench` (about 30 minutes, most of it seeding; `python -m bench --quick` for a smoke run). Everything runs on "
         "loopback against a throwaway database; raw numbers are in `docs/benchmarks.json`.",
         "",
         "## Summary",
