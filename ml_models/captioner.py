@@ -1,9 +1,10 @@
-"""Show-and-Tell captioner: pooled CNN features set the state of an LSTM language model,
-which is decoded with beam search and length normalisation."""
+"""Attention captioner: an LSTM language model over the CNN's feature grid, decoded with beam
+search and length normalisation."""
 
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import keras
@@ -43,68 +44,75 @@ class CaptionVocabulary:
 @dataclass
 class CaptionerConfig:
     feature_size: int = 1280
+    grid_size: int = 7
     embedding_size: int = 256
     units: int = 256
     dropout: float = 0.5
     max_words: int = 18
     beam_size: int = 3
     length_penalty: float = 0.7  # score / length**alpha; tuned on dev
-    # "init": the image only sets the LSTM's initial state (Show and Tell); "merge": it also joins
-    # the LSTM output at every step before the softmax (Tanti et al. 2018), a stronger image signal
-    architecture: str = "init"
+
+
+def _attend(query, keys, values):
+    """Scaled dot-product attention of each step's query over the grid cells:
+    (N, T, d), (N, cells, d), (N, cells, d) -> (N, T, d)."""
+    scores = keras.ops.matmul(query, keras.ops.transpose(keys, (0, 2, 1))) / float(keys.shape[-1]) ** 0.5
+    return keras.ops.matmul(keras.ops.softmax(scores, axis=-1), values)
 
 
 class Captioner:
-    """Owns three Keras models sharing layers: ``training`` (teacher forcing), ``init`` (image -> LSTM
-    state) and ``step`` (one word -> next-word log-probabilities), the last two for beam search."""
+    """CNN grid + LSTM with spatial attention: the mean of the grid sets the LSTM's initial state;
+    at each step the LSTM output attends over the 7x7 grid cells (Lu et al. 2017, attention driven by
+    the current hidden state) and the output, the attended context and the whole-image vector are
+    merged before the softmax (Tanti et al. 2018).
+
+    Owns two Keras models sharing layers: ``training`` (teacher forcing) and ``image_side`` (grid ->
+    initial LSTM state, merged image vector, attention keys and values) for beam search, whose
+    word steps run in NumPy (``_DecoderStep``)."""
 
     def __init__(self, vocabulary: CaptionVocabulary, config: CaptionerConfig):
         self.vocabulary = vocabulary
         self.config = config
         c = config
+        cells = c.grid_size * c.grid_size
+        cell_norm = keras.layers.LayerNormalization(name="cell_norm")
         image_dropout = keras.layers.Dropout(c.dropout)
         image_projection = keras.layers.Dense(c.units, activation="relu", name="image_projection")
+        attention_keys = keras.layers.Dense(c.units, name="attention_keys")
+        attention_values = keras.layers.Dense(c.units, name="attention_values")
+        attention_query = keras.layers.Dense(c.units, name="attention_query")
         initial_h = keras.layers.Dense(c.units, activation="tanh", name="initial_h")
         initial_c = keras.layers.Dense(c.units, name="initial_c")
         embedding = keras.layers.Embedding(len(vocabulary), c.embedding_size, name="word_embedding")
         word_dropout = keras.layers.Dropout(c.dropout)
         lstm = keras.layers.LSTM(c.units, return_sequences=True, return_state=True, name="lstm")
         output_dropout = keras.layers.Dropout(c.dropout)
+        merge_image = keras.layers.Dense(c.units, name="merge_image")
+        merge_context = keras.layers.Dense(c.units, name="merge_context")
+        merge_hidden = keras.layers.Dense(c.embedding_size, activation="relu", name="merge_hidden")
         next_word = keras.layers.Dense(len(vocabulary), name="next_word")
 
-        features = keras.Input((c.feature_size,), name="features")
-        image = image_projection(image_dropout(features))
+        def head(lstm_output, image_vector, keys, values):  # (N, T, units) ... -> (N, T, vocab)
+            context = _attend(attention_query(lstm_output), keys, values)
+            joined = (output_dropout(lstm_output) + merge_context(context)
+                      + keras.ops.expand_dims(merge_image(image_vector), 1))
+            return next_word(merge_hidden(joined))
+
+        grid = keras.Input((c.grid_size, c.grid_size, c.feature_size), name="grid")
+        normed = cell_norm(keras.layers.Reshape((cells, c.feature_size))(grid))
+        dropped = image_dropout(normed)
+        image = image_projection(keras.ops.mean(dropped, axis=1))
+        keys, values = attention_keys(dropped), attention_values(dropped)
         state = [initial_h(image), initial_c(image)]
         words = keras.Input((None,), dtype="int32", name="words")
         sequence, _, _ = lstm(word_dropout(embedding(words)), initial_state=state)
-        self.merged = c.architecture == "merge"
-        if self.merged:
-            merge_image = keras.layers.Dense(c.units, name="merge_image")
-            merge_hidden = keras.layers.Dense(c.embedding_size, activation="relu", name="merge_hidden")
-
-            def head(lstm_output, image_vector):  # (N, T, units), (N, units) -> (N, T, vocab)
-                joined = output_dropout(lstm_output) + keras.ops.expand_dims(merge_image(image_vector), 1)
-                return next_word(merge_hidden(joined))
-        else:
-            def head(lstm_output, image_vector):
-                return next_word(output_dropout(lstm_output))
-        self.training = keras.Model([features, words], head(sequence, image), name="captioner")
-        self.init = keras.Model(features, state + [image])
-
-        last_word = keras.Input((1,), dtype="int32")
-        h, c_state, image_in = keras.Input((c.units,)), keras.Input((c.units,)), keras.Input((c.units,))
-        out, new_h, new_c = lstm(embedding(last_word), initial_state=[h, c_state])
-        log_probs = keras.ops.log_softmax(head(out, image_in)[:, 0])
-        step_inputs = [last_word, h, c_state] + ([image_in] if self.merged else [])
-        self.step = keras.Model(step_inputs, [log_probs, new_h, new_c])
-        # One traced graph each, whatever the batch size, instead of eager layer-by-layer calls.
-        # Batch dimensions are declared unknown so that no batch size retraces them.
-        state_spec = tf.TensorSpec((None, c.units))
-        self._init_fn = tf.function(lambda f: self.init(f, training=False),
-                                    autograph=False, input_signature=[tf.TensorSpec((None, c.feature_size))])
-        self._step_fn = tf.function(
-            lambda w, h, c, i: self.step([w, h, c, i] if self.merged else [w, h, c], training=False),
-            autograph=False, input_signature=[tf.TensorSpec((None, 1), tf.int32), state_spec, state_spec, state_spec])
+        self.training = keras.Model([grid, words], head(sequence, image, keys, values), name="captioner")
+        self.image_side = keras.Model(grid, state + [merge_image(image), keys, values])
+        # One traced graph for any batch size (declared unknown, so no batch size retraces it)
+        # instead of eager layer-by-layer calls.
+        self._image_side_fn = tf.function(
+            lambda g: self.image_side(g, training=False), autograph=False,
+            input_signature=[tf.TensorSpec((None, c.grid_size, c.grid_size, c.feature_size))])
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -120,18 +128,24 @@ class Captioner:
         return captioner
 
     # -- inference ---------------------------------------------------------------------------
-    def caption(self, features: np.ndarray, beam_size: int | None = None, length_penalty: float | None = None) -> list[str]:
-        """(N, feature_size) pooled features -> N sentences, capitalised, with a full stop."""
-        word_lists = self.beam_search(features, beam_size or self.config.beam_size,
+    @cached_property
+    def _decoder_step(self) -> "_DecoderStep":
+        # The weights are copied out at the first caption, which is only asked of a trained or
+        # loaded model: the copy costs as much as a word step.
+        return _DecoderStep(self.training)
+
+    def caption(self, grids: np.ndarray, beam_size: int | None = None, length_penalty: float | None = None) -> list[str]:
+        """(N, 7, 7, feature_size) encoder grids -> N sentences, capitalised, with a full stop."""
+        word_lists = self.beam_search(grids, beam_size or self.config.beam_size,
                                       self.config.length_penalty if length_penalty is None else length_penalty)
         return [" ".join(words).capitalize() + "." for words in word_lists]
 
-    def beam_search(self, features: np.ndarray, beam_size: int, length_penalty: float) -> list[list[str]]:
+    def beam_search(self, grids: np.ndarray, beam_size: int, length_penalty: float) -> list[list[str]]:
         """Batched beam search; a finished hypothesis is ranked by log-probability / length**alpha."""
-        images = len(features)
+        images = len(grids)
         vocab = len(self.vocabulary)
-        h, c, image = (np.repeat(s.numpy(), beam_size, axis=0)
-                       for s in self._init_fn(np.asarray(features, dtype=np.float32)))
+        h, c, image, keys, values = (np.repeat(s.numpy(), beam_size, axis=0)
+                                     for s in self._image_side_fn(np.asarray(grids, dtype=np.float32)))
         tokens = np.full((images, beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
         scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
         scores[:, 0] = 0.0  # all beams start identical: keep only one alive at first
@@ -139,12 +153,13 @@ class Captioner:
         never = [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
         end = self.vocabulary.index[END]
         for length in range(1, self.config.max_words + 2):
-            log_probs, h, c = (t.numpy() for t in self._step_fn(tokens[:, :, -1].reshape(-1, 1), h, c, image))
+            log_probs, h, c = self._decoder_step(tokens[:, :, -1].ravel(), h, c, image, keys, values)
             log_probs[:, never] = -np.inf
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf
             total = (scores[:, :, None] + log_probs.reshape(images, beam_size, vocab)).reshape(images, -1)
-            candidates = np.argsort(-total, axis=1)[:, :2 * beam_size]
+            best = np.argpartition(-total, 2 * beam_size - 1, axis=1)[:, :2 * beam_size]
+            candidates = np.take_along_axis(best, np.argsort(-np.take_along_axis(total, best, 1), axis=1), 1)
             new_tokens = np.zeros((images, beam_size, length + 1), dtype=np.int32)
             new_scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
             parents = np.zeros((images, beam_size), dtype=np.int64)
@@ -168,3 +183,41 @@ class Captioner:
             if all(len(f) >= beam_size for f in finished):
                 break
         return [[self.vocabulary.words[t] for t in max(f)[1]] if f else [] for f in finished]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+class _DecoderStep:
+    """One word step of the trained decoder in NumPy, with the Keras layers' current weights: on a
+    few beams the maths takes well under a millisecond, a TensorFlow call several (dispatch), and
+    a caption takes a dozen steps. Inference only: dropout is the identity."""
+
+    def __init__(self, model: keras.Model):
+        def weights(layer_name):
+            return [np.asarray(w, dtype=np.float32) for w in model.get_layer(layer_name).get_weights()]
+
+        (self.embedding,) = weights("word_embedding")
+        self.kernel, self.recurrent_kernel, self.bias = weights("lstm")  # gates in Keras order i, f, c, o
+        self.query, self.query_bias = weights("attention_query")
+        self.merge_context, self.merge_context_bias = weights("merge_context")
+        self.merge_hidden, self.merge_hidden_bias = weights("merge_hidden")
+        self.next_word, self.next_word_bias = weights("next_word")
+
+    def __call__(self, words, h, c, merged_image, keys, values):
+        """(B,) last words, (B, units) LSTM state and merged image vector, (B, cells, units) attention
+        keys and values -> (B, vocab) next-word log-probabilities and the new state."""
+        gates = self.embedding[words] @ self.kernel + h @ self.recurrent_kernel + self.bias
+        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)
+        c = _sigmoid(forget_gate) * c + _sigmoid(input_gate) * np.tanh(candidate)
+        h = _sigmoid(output_gate) * np.tanh(c)
+        query = h @ self.query + self.query_bias
+        scores = np.einsum("bd,bkd->bk", query, keys) / np.sqrt(keys.shape[-1])
+        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+        context = np.einsum("bk,bkd->bd", weights / weights.sum(axis=1, keepdims=True), values)
+        joined = h + context @ self.merge_context + self.merge_context_bias + merged_image
+        hidden = np.maximum(joined @ self.merge_hidden + self.merge_hidden_bias, 0.0)
+        logits = hidden @ self.next_word + self.next_word_bias
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)), h, c

@@ -108,7 +108,7 @@ class PhotoDescriber:
         lap("preprocess")
         grids, pooled = self.encoder.encode(pixels)
         lap("encoder")
-        captions = self.captioner.caption(pooled)
+        captions = self.captioner.caption(grids)
         lap("caption")
         tags = self.tagger.tag(grids)
         lap("tags")

@@ -73,9 +73,10 @@ class _CaptionBatches(keras.utils.PyDataset):
         features = self.features[images]
         if self.flipped_features is not None:
             use_flipped = self.rng.random(len(images)) < 0.5
-            features = np.where(use_flipped[:, None], self.flipped_features[images], features)
+            features = np.where(use_flipped.reshape((-1,) + (1,) * (features.ndim - 1)),
+                                self.flipped_features[images], features)
         targets = self.targets[rows]
-        return (features, self.words[rows]), targets, (targets != 0).astype(np.float32)
+        return (features.astype(np.float32), self.words[rows]), targets, (targets != 0).astype(np.float32)
 
 
 class _SaveWhenBetter(keras.callbacks.Callback):
@@ -104,17 +105,17 @@ def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None
     train = _SplitFeatures(data_dir, "train", limit, cache_dir, encoder, with_flipped=True)
     dev = _SplitFeatures(data_dir, "dev", limit, cache_dir, encoder)
     vocabulary = CaptionVocabulary.from_captions([c for cs in train.captions for c in cs], min_count=1 if limit else 5)
-    config = CaptionerConfig(feature_size=encoder.channels, architecture="merge")
+    config = CaptionerConfig(feature_size=encoder.channels)
     print(f"captioner: {len(train.ids)} train / {len(dev.ids)} dev images, {len(vocabulary)} words")
     captioner = Captioner(vocabulary, config)
     captioner.training.compile(
         optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    train_batches = _CaptionBatches(train.pooled(), train.pooled(flipped=True),
+    train_batches = _CaptionBatches(np.asarray(train.grids), np.asarray(train.flipped_grids),
                                     _caption_sequences(vocabulary, train.captions, config.max_words), batch_size,
                                     config.max_words + 1, shuffle=True)
-    dev_batches = _CaptionBatches(dev.pooled(), None,
+    dev_batches = _CaptionBatches(np.asarray(dev.grids), None,
                                   _caption_sequences(vocabulary, dev.captions, config.max_words), batch_size,
                                   config.max_words + 1, shuffle=False)
     captioner.training.fit(
@@ -134,7 +135,7 @@ def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None
 
 
 def _caption_bleu(captioner, split, length_penalty=None, beam_size=None) -> dict[str, float]:
-    sentences = captioner.caption(split.pooled(), beam_size=beam_size, length_penalty=length_penalty)
+    sentences = captioner.caption(split.grids, beam_size=beam_size, length_penalty=length_penalty)
     return corpus_bleu([tokenize(s) for s in sentences], [[tokenize(c) for c in cs] for cs in split.captions])
 
 

@@ -27,8 +27,7 @@ def test_dog_photo_gets_the_dog_tag(describer, datasets_dir):
 
 
 def test_new_batch_sizes_do_not_retrace_the_graphs(describer, photos):
-    functions = [describer.encoder._forward, describer.captioner._init_fn, describer.captioner._step_fn,
-                 describer.tagger._probabilities]
+    functions = [describer.encoder._forward, describer.captioner._image_side_fn, describer.tagger._probabilities]
     before = [f.experimental_get_tracing_count() for f in functions]
     describer.describe_many([open_image(p) for p in photos[:3]])
     assert [f.experimental_get_tracing_count() for f in functions] == before
