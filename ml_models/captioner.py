@@ -164,6 +164,8 @@ class Captioner:
             new_scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
             parents = np.zeros((images, beam_size), dtype=np.int64)
             for i in range(images):
+                if len(finished[i]) >= beam_size:  # done: its caption must not depend on the rest of the batch
+                    continue
                 alive = 0
                 for flat in candidates[i]:
                     score = total[i, flat]

@@ -66,3 +66,11 @@ def test_paraphrases_are_closer_than_unrelated_sentences(describer):
 def test_describe_accepts_any_image_mode(describer):
     description = describer.describe(Image.new("L", (300, 200), color=128))
     assert description.caption.endswith(".")
+
+
+def test_a_caption_does_not_depend_on_the_batch(describer, flickr8k_dir):
+    # Alone, this photo's beam search finishes early; beside the second (which runs longer) it
+    # once kept searching and found another caption.
+    photo, longer = (open_image(flickr8k_dir / "images" / name)
+                     for name in ("2831723637_30d4456665.jpg", "2090545563_a4e66ec76b.jpg"))
+    assert describer.describe_many([photo, longer])[0].caption == describer.describe(photo).caption
