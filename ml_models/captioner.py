@@ -141,15 +141,17 @@ class Captioner:
         return [" ".join(words).capitalize() + "." for words in word_lists]
 
     def beam_search(self, grids: np.ndarray, beam_size: int, length_penalty: float) -> list[list[str]]:
-        """Batched beam search; a finished hypothesis is ranked by log-probability / length**alpha."""
-        images = len(grids)
+        """Batched beam search; a finished hypothesis is ranked by log-probability / length**alpha.
+        A photo stops searching once it has ``beam_size`` finished hypotheses, so its caption does
+        not depend on the rest of the batch (and its rows leave the batch)."""
         vocab = len(self.vocabulary)
         h, c, image, keys, values = (np.repeat(s.numpy(), beam_size, axis=0)
                                      for s in self._image_side_fn(np.asarray(grids, dtype=np.float32)))
-        tokens = np.full((images, beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
-        scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
+        searching = np.arange(len(grids))  # the photos still searching, in the order of the rows
+        tokens = np.full((len(grids), beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
+        scores = np.full((len(grids), beam_size), -np.inf, dtype=np.float32)
         scores[:, 0] = 0.0  # all beams start identical: keep only one alive at first
-        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(images)]
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(len(grids))]
         never = [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
         end = self.vocabulary.index[END]
         for length in range(1, self.config.max_words + 2):
@@ -157,33 +159,37 @@ class Captioner:
             log_probs[:, never] = -np.inf
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf
-            total = (scores[:, :, None] + log_probs.reshape(images, beam_size, vocab)).reshape(images, -1)
+            photos = len(searching)
+            total = (scores[:, :, None] + log_probs.reshape(photos, beam_size, vocab)).reshape(photos, -1)
             best = np.argpartition(-total, 2 * beam_size - 1, axis=1)[:, :2 * beam_size]
             candidates = np.take_along_axis(best, np.argsort(-np.take_along_axis(total, best, 1), axis=1), 1)
-            new_tokens = np.zeros((images, beam_size, length + 1), dtype=np.int32)
-            new_scores = np.full((images, beam_size), -np.inf, dtype=np.float32)
-            parents = np.zeros((images, beam_size), dtype=np.int64)
-            for i in range(images):
-                if len(finished[i]) >= beam_size:  # done: its caption must not depend on the rest of the batch
-                    continue
+            new_tokens = np.zeros((photos, beam_size, length + 1), dtype=np.int32)
+            new_scores = np.full((photos, beam_size), -np.inf, dtype=np.float32)
+            parents = np.zeros((photos, beam_size), dtype=np.int64)
+            for row, photo in enumerate(searching):
                 alive = 0
-                for flat in candidates[i]:
-                    score = total[i, flat]
+                for flat in candidates[row]:
+                    score = total[row, flat]
                     if not np.isfinite(score) or alive == beam_size:
                         break
                     parent, word = divmod(int(flat), vocab)
                     if word == end:
-                        finished[i].append((score / length ** length_penalty, tokens[i, parent, 1:].tolist()))
+                        finished[photo].append((score / length ** length_penalty, tokens[row, parent, 1:].tolist()))
                     else:
-                        new_tokens[i, alive, :-1] = tokens[i, parent]
-                        new_tokens[i, alive, -1] = word
-                        new_scores[i, alive] = score
-                        parents[i, alive] = parent
+                        new_tokens[row, alive, :-1] = tokens[row, parent]
+                        new_tokens[row, alive, -1] = word
+                        new_scores[row, alive] = score
+                        parents[row, alive] = parent
                         alive += 1
-            rows = (np.arange(images)[:, None] * beam_size + parents).ravel()
-            h, c, tokens, scores = h[rows], c[rows], new_tokens, new_scores
-            if all(len(f) >= beam_size for f in finished):
+            beam_rows = (np.arange(photos)[:, None] * beam_size + parents).ravel()
+            h, c, tokens, scores = h[beam_rows], c[beam_rows], new_tokens, new_scores
+            still = np.array([len(finished[photo]) < beam_size for photo in searching])
+            if not still.any():
                 break
+            if not still.all():
+                kept_rows = np.repeat(still, beam_size)
+                h, c, image, keys, values = (a[kept_rows] for a in (h, c, image, keys, values))
+                searching, tokens, scores = searching[still], tokens[still], scores[still]
         return [[self.vocabulary.words[t] for t in max(f)[1]] if f else [] for f in finished]
 
 
