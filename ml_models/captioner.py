@@ -145,8 +145,8 @@ class Captioner:
         A photo stops searching once it has ``beam_size`` finished hypotheses, so its caption does
         not depend on the rest of the batch (and its rows leave the batch)."""
         vocab = len(self.vocabulary)
-        h, c, image, keys, values = (np.repeat(s.numpy(), beam_size, axis=0)
-                                     for s in self._image_side_fn(np.asarray(grids, dtype=np.float32)))
+        h, c, merged_image, keys, values = (np.repeat(s.numpy(), beam_size, axis=0)
+                                            for s in self._image_side_fn(np.asarray(grids, dtype=np.float32)))
         searching = np.arange(len(grids))  # the photos still searching, in the order of the rows
         tokens = np.full((len(grids), beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
         scores = np.full((len(grids), beam_size), -np.inf, dtype=np.float32)
@@ -155,7 +155,7 @@ class Captioner:
         never = [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
         end = self.vocabulary.index[END]
         for length in range(1, self.config.max_words + 2):
-            log_probs, h, c = self._decoder_step(tokens[:, :, -1].ravel(), h, c, image, keys, values)
+            log_probs, h, c = self._decoder_step(tokens[:, :, -1].ravel(), h, c, merged_image, keys, values)
             log_probs[:, never] = -np.inf
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf
@@ -183,13 +183,13 @@ class Captioner:
                         alive += 1
             beam_rows = (np.arange(photos)[:, None] * beam_size + parents).ravel()
             h, c, tokens, scores = h[beam_rows], c[beam_rows], new_tokens, new_scores
-            still = np.array([len(finished[photo]) < beam_size for photo in searching])
-            if not still.any():
+            still_searching = np.array([len(finished[photo]) < beam_size for photo in searching])
+            if not still_searching.any():
                 break
-            if not still.all():
-                kept_rows = np.repeat(still, beam_size)
-                h, c, image, keys, values = (a[kept_rows] for a in (h, c, image, keys, values))
-                searching, tokens, scores = searching[still], tokens[still], scores[still]
+            if not still_searching.all():
+                kept_rows = np.repeat(still_searching, beam_size)
+                h, c, merged_image, keys, values = (a[kept_rows] for a in (h, c, merged_image, keys, values))
+                searching, tokens, scores = (a[still_searching] for a in (searching, tokens, scores))
         return [[self.vocabulary.words[t] for t in max(f)[1]] if f else [] for f in finished]
 
 
@@ -222,8 +222,8 @@ class _DecoderStep:
         h = _sigmoid(output_gate) * np.tanh(c)
         query = h @ self.query + self.query_bias
         scores = np.einsum("bd,bkd->bk", query, keys) / np.sqrt(keys.shape[-1])
-        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
-        context = np.einsum("bk,bkd->bd", weights / weights.sum(axis=1, keepdims=True), values)
+        attention = np.exp(scores - scores.max(axis=1, keepdims=True))
+        context = np.einsum("bk,bkd->bd", attention / attention.sum(axis=1, keepdims=True), values)
         joined = h + context @ self.merge_context + self.merge_context_bias + merged_image
         hidden = np.maximum(joined @ self.merge_hidden + self.merge_hidden_bias, 0.0)
         logits = hidden @ self.next_word + self.next_word_bias
