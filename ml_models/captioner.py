@@ -130,9 +130,20 @@ class Captioner:
     # -- inference ---------------------------------------------------------------------------
     @cached_property
     def _decoder_step(self) -> "_DecoderStep":
-        # The weights are copied out at the first caption, which is only asked of a trained or
-        # loaded model: the copy costs as much as a word step.
+        # The weights are copied out once (the copy costs as much as a word step), not per call.
         return _DecoderStep(self.training)
+
+    def weights_changed(self) -> None:
+        """Training calls this after it moves the weights, so the next caption reads them afresh."""
+        self.__dict__.pop("_decoder_step", None)
+
+    @cached_property
+    def _never_said(self) -> list[int]:
+        return [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
+
+    def _image_side_rows(self, grids: np.ndarray, copies: int) -> list[np.ndarray]:
+        """The image side of each photo, repeated ``copies`` times (a row per beam or sample)."""
+        return [np.repeat(s.numpy(), copies, axis=0) for s in self._image_side_fn(np.asarray(grids, dtype=np.float32))]
 
     def caption(self, grids: np.ndarray, beam_size: int | None = None, length_penalty: float | None = None) -> list[str]:
         """(N, 7, 7, feature_size) encoder grids -> N sentences, capitalised, with a full stop."""
@@ -145,18 +156,16 @@ class Captioner:
         A photo stops searching once it has ``beam_size`` finished hypotheses, so its caption does
         not depend on the rest of the batch (and its rows leave the batch)."""
         vocab = len(self.vocabulary)
-        h, c, merged_image, keys, values = (np.repeat(s.numpy(), beam_size, axis=0)
-                                            for s in self._image_side_fn(np.asarray(grids, dtype=np.float32)))
+        h, c, merged_image, keys, values = self._image_side_rows(grids, beam_size)
         searching = np.arange(len(grids))  # the photos still searching, in the order of the rows
         tokens = np.full((len(grids), beam_size, 1), self.vocabulary.index[START], dtype=np.int32)
         scores = np.full((len(grids), beam_size), -np.inf, dtype=np.float32)
         scores[:, 0] = 0.0  # all beams start identical: keep only one alive at first
         finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(len(grids))]
-        never = [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
         end = self.vocabulary.index[END]
         for length in range(1, self.config.max_words + 2):
             log_probs, h, c = self._decoder_step(tokens[:, :, -1].ravel(), h, c, merged_image, keys, values)
-            log_probs[:, never] = -np.inf
+            log_probs[:, self._never_said] = -np.inf
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf
             photos = len(searching)
@@ -191,6 +200,27 @@ class Captioner:
                 h, c, merged_image, keys, values = (a[kept_rows] for a in (h, c, merged_image, keys, values))
                 searching, tokens, scores = (a[still_searching] for a in (searching, tokens, scores))
         return [[self.vocabulary.words[t] for t in max(f)[1]] if f else [] for f in finished]
+
+    def sample(self, grids: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+        """``count`` captions per photo drawn word by word from the model (self-critical training):
+        (N * count, max_words + 1) word ids, a photo's samples in consecutive rows, each ending with
+        <end> and then padding."""
+        h, c, merged_image, keys, values = self._image_side_rows(grids, count)
+        end, length = self.vocabulary.index[END], self.config.max_words + 1
+        tokens = np.zeros((len(h), length), dtype=np.int32)
+        words = np.full(len(h), self.vocabulary.index[START], dtype=np.int32)
+        ended = np.zeros(len(h), dtype=bool)
+        for position in range(length):
+            log_probs, h, c = self._decoder_step(words, h, c, merged_image, keys, values)
+            log_probs[:, self._never_said] = -np.inf
+            # Gumbel-max: the argmax of log-probabilities plus Gumbel noise is a draw from them.
+            words = (np.full(len(h), end, dtype=np.int32) if position == length - 1
+                     else np.argmax(log_probs + rng.gumbel(size=log_probs.shape), axis=1).astype(np.int32))
+            tokens[~ended, position] = words[~ended]
+            ended |= words == end
+            if ended.all():
+                break
+        return tokens
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

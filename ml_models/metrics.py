@@ -64,3 +64,43 @@ def recall_at_k(similarity: np.ndarray, target: np.ndarray, ks=(1, 5, 10)) -> di
     target_score = similarity[np.arange(len(target)), target]
     rank = (similarity > target_score[:, None]).sum(axis=1)
     return {f"r@{k}": float((rank < k).mean()) for k in ks}
+
+
+class CiderD:
+    """CIDEr-D (Vedantam et al. 2015) of a caption against its photo's references: per n-gram
+    order 1..4, the cosine of TF-IDF vectors with the caption's counts clipped to the reference's,
+    damped by a Gaussian on the length difference, averaged over references and orders, x10.
+    Document frequencies come from the reference sets given (one document per photo)."""
+
+    sigma = 6.0
+
+    def __init__(self, references: list[list[list[str]]], max_n: int = 4):
+        self.max_n = max_n
+        document_frequency = Counter(gram for refs in references
+                                     for gram in {g for ref in refs for g in self._all_ngrams(ref)})
+        self._log_documents = math.log(len(references))
+        self._log_frequency = {gram: math.log(count) for gram, count in document_frequency.items()}
+        self._references = [[self._vectors(ref) for ref in refs] for refs in references]
+
+    def _all_ngrams(self, tokens: list[str]) -> Counter:
+        return sum((_ngrams(tokens, n) for n in range(1, self.max_n + 1)), Counter())
+
+    def _vectors(self, tokens: list[str]) -> tuple[list[dict], list[float], int]:
+        """Per order: TF-IDF weights by n-gram and their norm; and the length."""
+        weights = [{} for _ in range(self.max_n)]
+        for gram, count in self._all_ngrams(tokens).items():
+            # An n-gram no reference holds gets the largest idf (document frequency 1).
+            weights[len(gram) - 1][gram] = count * (self._log_documents - self._log_frequency.get(gram, 0.0))
+        return weights, [math.sqrt(sum(w * w for w in order.values())) for order in weights], len(tokens)
+
+    def score(self, tokens: list[str], photo: int) -> float:
+        weights, norms, length = self._vectors(tokens)
+        total = 0.0
+        for ref_weights, ref_norms, ref_length in self._references[photo]:
+            damping = math.exp(-((length - ref_length) ** 2) / (2 * self.sigma ** 2))
+            for order in range(self.max_n):
+                if norms[order] and ref_norms[order]:
+                    ref = ref_weights[order]
+                    overlap = sum(min(w, ref[g]) * ref[g] for g, w in weights[order].items() if g in ref)
+                    total += damping * overlap / (norms[order] * ref_norms[order])
+        return 10.0 * total / (self.max_n * len(self._references[photo]))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ml_models.metrics import corpus_bleu, multilabel_scores, recall_at_k
+from ml_models.metrics import CiderD, corpus_bleu, multilabel_scores, recall_at_k
 from ml_models.tag_vocabulary import image_labels, singular
 
 
@@ -9,6 +9,14 @@ def test_bleu_of_a_reference_is_one_and_of_a_stranger_zero():
     reference = "a dog runs on the beach".split()
     assert corpus_bleu([reference], [[reference]])["bleu4"] == pytest.approx(1.0)
     assert corpus_bleu(["cats sleep".split()], [[reference]])["bleu1"] == 0.0
+
+
+def test_cider_d_weighs_rare_ngrams_and_damps_length():
+    cider = CiderD([[["a", "dog"]], [["a", "cat"]]])
+    # "a" is in every photo's references, so only "dog" and the bigram count: two of four orders match.
+    assert cider.score(["a", "dog"], 0) == pytest.approx(5.0)
+    assert cider.score(["a", "cat"], 0) == 0.0
+    assert 0 < cider.score(["a", "dog", "a", "dog"], 0) < 5.0
 
 
 def test_multilabel_scores_and_recall():

@@ -14,7 +14,8 @@ TINY = 12
 
 
 def test_captioner_trains_and_evaluates(flickr8k_dir, encoder, tmp_path):
-    train_captioner(flickr8k_dir, tmp_path, epochs=1, limit=TINY, cache_dir=tmp_path, encoder=encoder)
+    train_captioner(flickr8k_dir, tmp_path, epochs=1, limit=TINY, cache_dir=tmp_path, encoder=encoder,
+                    self_critical_epochs=1)
     assert Captioner.load(tmp_path).vocabulary.words[:3] == ["<pad>", "<start>", "<end>"]
     assert set(evaluate_captioner(flickr8k_dir, weights_dir=tmp_path, limit=TINY, cache_dir=tmp_path,
                                   encoder=encoder)) == {"bleu1", "bleu2", "bleu3", "bleu4"}
