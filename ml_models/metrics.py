@@ -13,27 +13,62 @@ def _ngrams(tokens: list[str], n: int) -> Counter:
 def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_n: int = 4) -> dict[str, float]:
     """Papineni et al. corpus BLEU-1..max_n: clipped n-gram counts summed over the corpus,
     brevity penalty against the reference closest in length (as nltk does)."""
-    matches = [0] * max_n
-    totals = [0] * max_n
-    hypothesis_length = reference_length = 0
+    totals = _BleuCounts(max_n)
     for hypothesis, refs in zip(hypotheses, references, strict=False):
-        hypothesis_length += len(hypothesis)
-        reference_length += min((abs(len(r) - len(hypothesis)), len(r)) for r in refs)[1]
+        totals.add(hypothesis, refs, _reference_ngram_counts(refs, max_n))
+    return totals.scores()
+
+
+class SentenceBleu:
+    """The mean of BLEU-1..4 of one caption against its photo's references, whose n-gram counts are
+    gathered once: a training reward that follows the figure the captioner is judged on."""
+
+    def __init__(self, references: list[list[list[str]]], max_n: int = 4):
+        self.max_n = max_n
+        self._references = [(refs, _reference_ngram_counts(refs, max_n)) for refs in references]
+
+    def score(self, tokens: list[str], photo: int) -> float:
+        counts = _BleuCounts(self.max_n)
+        counts.add(tokens, *self._references[photo])
+        scores = counts.scores()
+        return sum(scores.values()) / len(scores)
+
+
+def _reference_ngram_counts(refs: list[list[str]], max_n: int) -> list[Counter]:
+    """Per order, each n-gram's largest count in any one reference (what a hypothesis is clipped to)."""
+    most = [Counter() for _ in range(max_n)]
+    for ref in refs:
         for n in range(1, max_n + 1):
-            counts = _ngrams(hypothesis, n)
-            max_ref_counts = Counter()
-            for ref in refs:
-                max_ref_counts |= _ngrams(ref, n)
-            matches[n - 1] += sum(min(c, max_ref_counts[g]) for g, c in counts.items())
-            totals[n - 1] += max(len(hypothesis) - n + 1, 0)
-    brevity = 1.0 if hypothesis_length > reference_length else math.exp(1 - reference_length / max(hypothesis_length, 1))
-    scores = {}
-    log_precision_sum = 0.0
-    for n in range(1, max_n + 1):
-        precision = matches[n - 1] / totals[n - 1] if totals[n - 1] else 0.0
-        log_precision_sum += math.log(precision) if precision > 0 else -math.inf
-        scores[f"bleu{n}"] = brevity * math.exp(log_precision_sum / n)
-    return scores
+            most[n - 1] |= _ngrams(ref, n)
+    return most
+
+
+class _BleuCounts:
+    """Clipped n-gram matches, n-gram totals and lengths, summed over the hypotheses added."""
+
+    def __init__(self, max_n: int):
+        self.max_n = max_n
+        self.matches, self.totals = [0] * max_n, [0] * max_n
+        self.hypothesis_length = self.reference_length = 0
+
+    def add(self, hypothesis: list[str], refs: list[list[str]], reference_counts: list[Counter]) -> None:
+        self.hypothesis_length += len(hypothesis)
+        self.reference_length += min((abs(len(r) - len(hypothesis)), len(r)) for r in refs)[1]
+        for n in range(1, self.max_n + 1):
+            clip = reference_counts[n - 1]
+            self.matches[n - 1] += sum(min(c, clip[g]) for g, c in _ngrams(hypothesis, n).items())
+            self.totals[n - 1] += max(len(hypothesis) - n + 1, 0)
+
+    def scores(self) -> dict[str, float]:
+        brevity = (1.0 if self.hypothesis_length > self.reference_length
+                   else math.exp(1 - self.reference_length / max(self.hypothesis_length, 1)))
+        scores = {}
+        log_precision_sum = 0.0
+        for n in range(1, self.max_n + 1):
+            precision = self.matches[n - 1] / self.totals[n - 1] if self.totals[n - 1] else 0.0
+            log_precision_sum += math.log(precision) if precision > 0 else -math.inf
+            scores[f"bleu{n}"] = brevity * math.exp(log_precision_sum / n)
+        return scores
 
 
 def multilabel_scores(labels: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray) -> dict[str, float]:

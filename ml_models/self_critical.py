@@ -2,7 +2,7 @@
 
 Teacher forcing only ever shows the model the human captions' next words; it never sees a whole
 caption of its own. Here the model captions each training photo several times by sampling, each
-sample is rewarded with its CIDEr-D against the photo's references, and the sample's
+sample is rewarded with its CIDEr-D plus its BLEU against the photo's references, and the sample's
 log-probability is pushed up or down by how far its reward beats the mean reward of the photo's
 other samples (the baseline of Luo 2020, which needs no extra greedy decode).
 """
@@ -12,16 +12,18 @@ import numpy as np
 import tensorflow as tf
 
 from ml_models.captioner import END, START, Captioner
-from ml_models.metrics import CiderD
+from ml_models.metrics import CiderD, SentenceBleu
 
 
 class SelfCriticalTrainer:
-    def __init__(self, captioner: Captioner, references: list[list[list[str]]], learning_rate: float = 5e-5,
+    def __init__(self, captioner: Captioner, references: list[list[list[str]]], learning_rate: float = 3e-5,
                  samples: int = 5, seed: int = 0):
         """``references``: each training photo's tokenised human captions, by photo index."""
         self.captioner, self.samples = captioner, samples
-        # <end> counts as a word, so a caption cut off mid-phrase scores below a finished one.
+        # CIDEr-D rewards what the references agree on, and counts <end> as a word, so a caption cut
+        # off mid-phrase scores below a finished one; BLEU is the figure the captioner is judged on.
         self.cider = CiderD([[ref + [END] for ref in refs] for refs in references])
+        self.bleu = SentenceBleu(references)
         self.optimizer = keras.optimizers.Adam(learning_rate, clipnorm=5.0)
         self.rng = np.random.default_rng(seed)
         c = captioner.config
@@ -43,8 +45,9 @@ class SelfCriticalTrainer:
 
     def _rewards(self, tokens: np.ndarray, photos: np.ndarray) -> np.ndarray:
         words = self.captioner.vocabulary.words
-        return np.array([self.cider.score([words[t] for t in row if t], photo) for row, photo in zip(tokens, photos, strict=True)],
-                        dtype=np.float32)
+        captions = [[words[t] for t in row if t] for row in tokens]  # each ends with <end>
+        return np.array([self.cider.score(caption, photo) + self.bleu.score(caption[:-1], photo)
+                         for caption, photo in zip(captions, photos, strict=True)], dtype=np.float32)
 
     def _policy_gradient_step(self, grids, inputs, targets, advantages):
         model = self.captioner.training

@@ -105,7 +105,7 @@ def _caption_sequences(vocabulary, captions_per_image, max_words):
 
 
 def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None, cache_dir=None,
-                    batch_size=128, encoder=None, self_critical_epochs=8) -> dict[str, float]:
+                    batch_size=128, encoder=None, self_critical_epochs=4) -> dict[str, float]:
     """Train on the train split with teacher forcing, early-stopped on dev loss; then fine-tune
     self-critically (``self_critical_epochs``, kept while dev BLEU rises); tune the beam's size and
     length penalty on dev BLEU (the mean of BLEU-1 and BLEU-4)."""
@@ -133,13 +133,18 @@ def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None
                    _SaveWhenBetter(captioner.save, Path(out_dir))],
     )
     captioner = _self_critical_training(captioner, train, dev, self_critical_epochs, Path(out_dir))
+    return _tune_beam(captioner, dev, Path(out_dir))
+
+
+def _tune_beam(captioner, dev, out_dir) -> dict[str, float]:
+    """Choose the beam size and length penalty on dev, save them with the model; their dev BLEU."""
     scores_by_setting = {(beam, alpha): _caption_bleu(captioner, dev, alpha, beam)
                          for beam in _BEAM_SIZES for alpha in _LENGTH_PENALTIES}
     for (beam, alpha), scores in scores_by_setting.items():
         print(f"beam {beam}, length penalty {alpha}: " + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
     best = max(scores_by_setting, key=lambda setting: _goal_score(scores_by_setting[setting]))
     captioner.config.beam_size, captioner.config.length_penalty = best
-    captioner.save(Path(out_dir))
+    captioner.save(out_dir)
     return scores_by_setting[best]
 
 
@@ -154,7 +159,7 @@ def _self_critical_training(captioner, train, dev, epochs, out_dir, photos_per_b
         rewards = [trainer.train_batch(_some_flipped(grids, flipped_grids, photos, rng), photos)
                    for photos in np.array_split(order, math.ceil(len(order) / photos_per_batch))]
         scores = _caption_bleu(captioner, dev)
-        print(f"self-critical epoch {epoch}: mean CIDEr-D of samples {np.mean(rewards):.3f}, dev " +
+        print(f"self-critical epoch {epoch}: mean reward of samples {np.mean(rewards):.3f}, dev " +
               " ".join(f"{k}={v:.3f}" for k, v in scores.items()), flush=True)
         if _goal_score(scores) > best:
             best, epochs_without_gain = _goal_score(scores), 0

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ml_models.metrics import CiderD, corpus_bleu, multilabel_scores, recall_at_k
+from ml_models.metrics import CiderD, SentenceBleu, corpus_bleu, multilabel_scores, recall_at_k
 from ml_models.tag_vocabulary import image_labels, singular
 
 
@@ -9,6 +9,15 @@ def test_bleu_of_a_reference_is_one_and_of_a_stranger_zero():
     reference = "a dog runs on the beach".split()
     assert corpus_bleu([reference], [[reference]])["bleu4"] == pytest.approx(1.0)
     assert corpus_bleu(["cats sleep".split()], [[reference]])["bleu1"] == 0.0
+
+
+def test_sentence_bleu_is_the_mean_of_bleu_1_to_4_against_the_photos_references():
+    references = [["a dog runs on the beach".split(), "a dog on sand".split()], ["two cats sleep".split()]]
+    bleu = SentenceBleu(references)
+    assert bleu.score("a dog runs on the beach".split(), 0) == pytest.approx(1.0)
+    assert bleu.score("a dog runs on the beach".split(), 1) == 0.0
+    caption = "a dog on the beach".split()
+    assert bleu.score(caption, 0) == pytest.approx(sum(corpus_bleu([caption], [references[0]]).values()) / 4)
 
 
 def test_cider_d_weighs_rare_ngrams_and_damps_length():
