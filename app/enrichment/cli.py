@@ -53,7 +53,8 @@ def _add_evaluation_command(name: str, function_name: str, summary: str) -> None
 
 
 for _name, _function, _summary in (
-    ("train-captioner", "train_captioner", "Train the CNN+LSTM captioner on the train split, early-stopped on dev."),
+    ("train-captioner", "train_captioner",
+     "Train the CNN+LSTM captioner on the train split (early-stopped on dev), then fine-tune it self-critically."),
     ("train-tagger", "train_tagger", "Train the ViT tagger on the train split; threshold tuned on dev."),
     ("train-projection", "train_projection", "Train the image-to-text projection used by search (contrastive)."),
 ):

@@ -3,7 +3,15 @@ model (no data needed)."""
 
 import numpy as np
 
-from ml_models.captioner import END, START, Captioner, CaptionerConfig, CaptionVocabulary, _DecoderStep
+from ml_models.captioner import (
+    END,
+    START,
+    Captioner,
+    CaptionerConfig,
+    CaptionVocabulary,
+    _block_repeated_trigrams,
+    _DecoderStep,
+)
 from ml_models.dataset import tokenize
 from ml_models.self_critical import SelfCriticalTrainer, advantages
 
@@ -40,6 +48,14 @@ def test_numpy_steps_match_the_keras_model_word_for_word():
     for position in range(words.shape[1]):
         log_probs, h, c = step(words[:, position], h, c, merged_image, keys, values)
         assert np.allclose(log_probs, expected[:, position], atol=1e-4), f"differs at word {position}"
+
+
+def test_beam_search_may_not_repeat_a_three_word_phrase():
+    # "in a bath in a" may not go on with "bath"; "in a bath" may go on with anything.
+    words = np.array([[7, 3, 9, 7, 3], [7, 3, 9, 4, 5]])
+    log_probs = np.zeros((2, 12))
+    _block_repeated_trigrams(log_probs, words)
+    assert np.isneginf(log_probs[0, 9]) and np.isneginf(log_probs).sum() == 1
 
 
 def test_samples_are_drawn_from_the_models_distribution():
