@@ -27,7 +27,7 @@ class SelfCriticalTrainer:
         self.optimizer = keras.optimizers.Adam(learning_rate, clipnorm=5.0)
         self.rng = np.random.default_rng(seed)
         c = captioner.config
-        self._gradient_step = tf.function(self._policy_gradient_step, input_signature=[
+        self._gradient_step = tf.function(self._policy_gradient_step, autograph=False, input_signature=[
             tf.TensorSpec((None, c.grid_size, c.grid_size, c.feature_size)), tf.TensorSpec((None, None), tf.int32),
             tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,))])
 
