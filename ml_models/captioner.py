@@ -138,6 +138,10 @@ class Captioner:
         self.__dict__.pop("_decoder_step", None)
 
     @cached_property
+    def _articles(self) -> list[int]:
+        return [self.vocabulary.index[w] for w in ("a", "an", "the") if w in self.vocabulary.index]
+
+    @cached_property
     def _never_said(self) -> list[int]:
         return [self.vocabulary.index[w] for w in (PAD, START, UNKNOWN)]
 
@@ -166,7 +170,7 @@ class Captioner:
         for length in range(1, self.config.max_words + 2):
             log_probs, h, c = self._decoder_step(tokens[:, :, -1].ravel(), h, c, merged_image, keys, values)
             log_probs[:, self._never_said] = -np.inf
-            _block_repeated_trigrams(log_probs, tokens.reshape(len(log_probs), -1)[:, 1:])
+            _forbid_repetition(log_probs, tokens.reshape(len(log_probs), -1)[:, 1:], self._articles)
             if length > self.config.max_words:  # out of room: only ending is allowed
                 log_probs[:, :end] = log_probs[:, end + 1:] = -np.inf
             photos = len(searching)
@@ -224,16 +228,20 @@ class Captioner:
         return tokens
 
 
-def _block_repeated_trigrams(log_probs: np.ndarray, words: np.ndarray) -> None:
-    """Forbid each hypothesis the words that would repeat one of its three-word phrases ("in a
-    bathtub in a bathtub"): a beam otherwise keeps a repetition whose words each score well."""
+def _forbid_repetition(log_probs: np.ndarray, words: np.ndarray, articles: list[int]) -> None:
+    """Forbid each hypothesis the next words that would repeat one of its three-word phrases ("in a
+    bathtub in a bathtub") or, after an article, one of its article-noun pairs ("riding a bike on a
+    bike"): a beam otherwise keeps a repetition whose words each score well. ``words``: (rows, length)."""
     length = words.shape[1]
-    if length < 3:
-        return
-    # Earlier bigrams (w_i, w_i+1) equal to the last one: w_i+2 would repeat a trigram.
-    earlier = (words[:, :length - 2] == words[:, length - 2:length - 1]) & (words[:, 1:length - 1] == words[:, length - 1:])
-    rows, starts = np.nonzero(earlier)
-    log_probs[rows, words[rows, starts + 2]] = -np.inf
+    if length >= 3:
+        # Earlier bigrams (w_i, w_i+1) equal to the last one: w_i+2 would repeat a trigram.
+        earlier = (words[:, :length - 2] == words[:, length - 2:length - 1]) & (words[:, 1:length - 1] == words[:, length - 1:])
+        rows, starts = np.nonzero(earlier)
+        log_probs[rows, words[rows, starts + 2]] = -np.inf
+    if length >= 2:
+        for row in np.flatnonzero(np.isin(words[:, -1], articles)):
+            before = words[row, :-1]
+            log_probs[row, before[1:][before[:-1] == words[row, -1]]] = -np.inf
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ from ml_models.captioner import (
     Captioner,
     CaptionerConfig,
     CaptionVocabulary,
-    _block_repeated_trigrams,
     _DecoderStep,
+    _forbid_repetition,
 )
 from ml_models.dataset import tokenize
 from ml_models.self_critical import SelfCriticalTrainer, advantages
@@ -50,11 +50,16 @@ def test_numpy_steps_match_the_keras_model_word_for_word():
         assert np.allclose(log_probs, expected[:, position], atol=1e-4), f"differs at word {position}"
 
 
-def test_beam_search_may_not_repeat_a_three_word_phrase():
+def test_beam_search_may_not_repeat_a_three_word_phrase_or_an_article_and_its_noun():
     # "in a bath in a" may not go on with "bath"; "in a bath" may go on with anything.
     words = np.array([[7, 3, 9, 7, 3], [7, 3, 9, 4, 5]])
     log_probs = np.zeros((2, 12))
-    _block_repeated_trigrams(log_probs, words)
+    _forbid_repetition(log_probs, words, articles=[])
+    assert np.isneginf(log_probs[0, 9]) and np.isneginf(log_probs).sum() == 1
+    # "a bike on a" may not go on with "bike"; "a bike on" may.
+    words = np.array([[3, 9, 4, 3], [8, 3, 9, 4]])
+    log_probs = np.zeros((2, 12))
+    _forbid_repetition(log_probs, words, articles=[3])
     assert np.isneginf(log_probs[0, 9]) and np.isneginf(log_probs).sum() == 1
 
 
