@@ -49,14 +49,14 @@ class SelfCriticalTrainer:
         return np.array([self.cider.score(caption, photo) + self.bleu.score(caption[:-1], photo)
                          for caption, photo in zip(captions, photos, strict=True)], dtype=np.float32)
 
-    def _policy_gradient_step(self, grids, inputs, targets, advantages):
+    def _policy_gradient_step(self, grids, inputs, targets, sample_advantages):
         model = self.captioner.training
         with tf.GradientTape() as tape:
             # No dropout: the samples were drawn from the model without it.
             log_probs = tf.nn.log_softmax(model([grids, inputs], training=False))
             sampled = tf.gather(log_probs, targets, batch_dims=2)
             in_caption = tf.cast(targets != 0, tf.float32)
-            loss = -tf.reduce_sum(sampled * in_caption * advantages[:, None]) / tf.reduce_sum(in_caption)
+            loss = -tf.reduce_sum(sampled * in_caption * sample_advantages[:, None]) / tf.reduce_sum(in_caption)
         gradients = tape.gradient(loss, model.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
 
