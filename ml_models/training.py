@@ -42,6 +42,10 @@ class _SplitFeatures:
         return np.asarray(grids, dtype=np.float32).mean(axis=(1, 2))
 
 
+def _scores_line(scores: dict[str, float]) -> str:
+    return " ".join(f"{name}={value:.3f}" for name, value in scores.items())
+
+
 def _encoder_for(encoder):
     return encoder or ImageEncoder()
 
@@ -141,7 +145,7 @@ def _tune_beam(captioner, dev, out_dir) -> dict[str, float]:
     scores_by_setting = {(beam, alpha): _caption_bleu(captioner, dev, alpha, beam)
                          for beam in _BEAM_SIZES for alpha in _LENGTH_PENALTIES}
     for (beam, alpha), scores in scores_by_setting.items():
-        print(f"beam {beam}, length penalty {alpha}: " + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+        print(f"beam {beam}, length penalty {alpha}: " + _scores_line(scores))
     best = max(scores_by_setting, key=lambda setting: _goal_score(scores_by_setting[setting]))
     captioner.config.beam_size, captioner.config.length_penalty = best
     captioner.save(out_dir)
@@ -160,7 +164,7 @@ def _self_critical_training(captioner, train, dev, epochs, out_dir, photos_per_b
                    for photos in np.array_split(order, math.ceil(len(order) / photos_per_batch))]
         scores = _caption_bleu(captioner, dev)
         print(f"self-critical epoch {epoch}: mean reward of samples {np.mean(rewards):.3f}, dev " +
-              " ".join(f"{k}={v:.3f}" for k, v in scores.items()), flush=True)
+              _scores_line(scores), flush=True)
         if _goal_score(scores) > best:
             best, epochs_without_gain = _goal_score(scores), 0
             captioner.save(out_dir)
@@ -185,7 +189,7 @@ def evaluate_captioner(data_dir, split="dev", weights_dir=None, limit=None, cach
     """Corpus BLEU-1..4 of beam-search captions against each image's five human captions."""
     captioner = Captioner.load(Path(weights_dir or DEFAULT_WEIGHTS_DIR))
     scores = _caption_bleu(captioner, _SplitFeatures(data_dir, split, limit, cache_dir, _encoder_for(encoder)))
-    print(" ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+    print(_scores_line(scores))
     return scores
 
 
@@ -254,7 +258,7 @@ def train_tagger(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=40, limit=None, c
     tagger.config.threshold = float(max(by_threshold, key=lambda t: by_threshold[t]["micro_f1"]))
     tagger.save(Path(out_dir))
     result = by_threshold[tagger.config.threshold] | {"threshold": tagger.config.threshold}
-    print(" ".join(f"{k}={v:.3f}" for k, v in result.items()))
+    print(_scores_line(result))
     return result
 
 
@@ -264,7 +268,7 @@ def evaluate_tagger(data_dir, split="dev", weights_dir=None, limit=None, cache_d
     features = _SplitFeatures(data_dir, split, limit, cache_dir, _encoder_for(encoder))
     result = multilabel_scores(_tag_labels(features.captions, tagger.tags), tagger.scores(features.grids),
                                tagger.config.threshold)
-    print(" ".join(f"{k}={v:.3f}" for k, v in result.items()))
+    print(_scores_line(result))
     return result
 
 
@@ -306,7 +310,7 @@ def _search_recall(projection, split, caption_embeddings) -> dict[str, float]:
     images = projection.project(split.pooled())
     queries = np.asarray(caption_embeddings, dtype=np.float32).reshape(-1, images.shape[1])
     result = recall_at_k(queries @ images.T, np.repeat(np.arange(len(images)), caption_embeddings.shape[1]))
-    print(" ".join(f"{k}={v:.3f}" for k, v in result.items()))
+    print(_scores_line(result))
     return result
 
 
