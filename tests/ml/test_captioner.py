@@ -33,6 +33,15 @@ def log_probabilities(captioner, grids, words) -> np.ndarray:
     return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
 
 
+def caption_rows(vocabulary, captions, width=7) -> np.ndarray:
+    """Captions as sampled rows: word ids, <end>, then padding."""
+    rows = np.zeros((len(captions), width), dtype=np.int32)
+    for row, caption in enumerate(captions):
+        ids = vocabulary.encode(caption, width - 1)[1:]
+        rows[row, :len(ids)] = ids
+    return rows
+
+
 def test_numpy_steps_match_the_keras_model_word_for_word():
     captioner = random_captioner()
     vocabulary = captioner.vocabulary
@@ -73,8 +82,7 @@ def test_samples_are_drawn_from_the_models_distribution():
         stop = list(row).index(end)
         assert row[:stop].all() and not row[stop + 1:].any()  # words, <end>, then only padding
     first = log_probabilities(captioner, grids, np.array([[captioner.vocabulary.index[START]]]))[0, 0]
-    never = [captioner.vocabulary.index[w] for w in ("<pad>", "<start>", "<unk>")]
-    first[never] = -np.inf
+    first[captioner._never_said] = -np.inf
     expected = np.exp(first) / np.exp(first).sum()
     seen = np.bincount(samples[:, 0], minlength=len(expected)) / len(samples)
     assert np.abs(seen - expected).max() < 0.03
@@ -85,9 +93,7 @@ def test_a_self_critical_step_makes_better_rewarded_samples_likelier():
     trainer = SelfCriticalTrainer(captioner, [[tokenize(c) for c in CAPTIONS]], learning_rate=1e-3)
     grids = np.random.default_rng(1).random((1, 7, 7, 32), dtype=np.float32)
     vocabulary = captioner.vocabulary
-    good, bad = (vocabulary.encode(caption, 6)[1:] for caption in ("a dog runs on the grass", "water water the"))
-    tokens = np.zeros((2, 7), dtype=np.int32)
-    tokens[0, :len(good)], tokens[1, :len(bad)] = good, bad
+    tokens = caption_rows(vocabulary, ["a dog runs on the grass", "water water the"])
     inputs = np.concatenate([np.full((2, 1), vocabulary.index[START], dtype=np.int32), tokens[:, :-1]], axis=1)
 
     def caption_log_probabilities():
@@ -109,9 +115,6 @@ def test_a_samples_advantage_is_against_its_own_photos_other_samples():
 def test_a_reference_caption_earns_more_reward_than_a_cut_off_one():
     captioner = random_captioner()
     trainer = SelfCriticalTrainer(captioner, [[tokenize(c)] for c in CAPTIONS])
-    vocabulary = captioner.vocabulary
-    whole, cut = (vocabulary.encode(caption, 6)[1:] for caption in ("a dog runs on the grass", "a dog runs on the"))
-    tokens = np.zeros((2, 7), dtype=np.int32)
-    tokens[0, :len(whole)], tokens[1, :len(cut)] = whole, cut
+    tokens = caption_rows(captioner.vocabulary, ["a dog runs on the grass", "a dog runs on the"])
     rewards = trainer._rewards(tokens, np.array([0, 0]))
     assert rewards[0] > rewards[1] > 0
