@@ -16,6 +16,7 @@ from helpers import free_port, start_server
 from app import create_app
 from app.core import embedded_mongo
 from app.core.db import migrate
+from app.core.embedded_engine import IdleConnections, ReusableConnection
 from app.jobs import queue
 
 
@@ -216,6 +217,38 @@ def test_in_over_object_ids_answers_as_mongodb_does(db):
     assert numbers_matching(db.things, {"who": {"$in": [first, third]}}) == [0]
     db.things.insert_one({"n": 4, "who": [third, second]})
     assert numbers_matching(db.things, {"who": {"$in": [first, third]}}) == [0, 4]
+
+
+def test_each_read_of_many_documents_sees_the_data_as_it_began(db):
+    # Our engine hands a finished read's SQLite connection to the next read; each read must
+    # still begin a snapshot of its own.
+    db.pages.insert_many([{"n": n} for n in range(10)])
+    for expected in (list(range(10)), list(range(10))):  # the second read reuses the first's connection
+        assert numbers_matching(db.pages, {}) == expected
+    cursor = db.pages.find({}, batch_size=2)
+    seen = [next(cursor)["n"] for _ in range(2)]
+    db.pages.insert_one({"n": 10})
+    assert sorted(seen + [page["n"] for page in cursor]) == list(range(10))
+    assert numbers_matching(db.pages, {}) == list(range(11))
+
+
+def test_a_closed_connection_is_kept_rolled_back_until_the_pool_is_full(tmp_path):
+    idle = IdleConnections(kept=1)
+    first, second = (sqlite3.connect(tmp_path / "kept.sqlite3", factory=ReusableConnection) for _ in range(2))
+    first.idle_connections = second.idle_connections = idle
+    first.execute("CREATE TABLE numbers (n)")
+    first.execute("INSERT INTO numbers VALUES (1)")  # opens a transaction, left unfinished
+    first.close()
+    second.close()
+    assert idle.take() is first and not first.in_transaction
+    assert first.execute("SELECT COUNT(*) FROM numbers").fetchone() == (0,)
+    assert idle.take() is None
+    with pytest.raises(sqlite3.ProgrammingError):  # no room left for it: really closed
+        second.execute("SELECT 1")
+    first.close()
+    idle.close_all()
+    with pytest.raises(sqlite3.ProgrammingError):
+        first.execute("SELECT 1")
 
 
 def test_a_decimal_written_after_a_query_still_equals_the_same_number(db):
