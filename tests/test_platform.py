@@ -251,6 +251,22 @@ def test_a_closed_connection_is_kept_rolled_back_until_the_pool_is_full(tmp_path
         first.execute("SELECT 1")
 
 
+def test_decimals_still_compare_as_numbers_where_other_fields_skip_the_decimal_scan(db):
+    # Our engine asks whether a field holds decimals only where the query could compare it with a
+    # number (not for equality with strings or ObjectIds).
+    db.things.insert_many([{"_id": "a", "n": 1, "s": "x", "v": 1},
+                           {"_id": Decimal128("2"), "n": 2, "s": "y", "v": Decimal128("2")},
+                           {"_id": 3, "n": 3, "s": "z", "v": 3}])
+
+    assert numbers_matching(db.things, {"_id": {"$in": ["a", "b"]}}) == [1]
+    assert numbers_matching(db.things, {"s": "x"}) == [1]
+    assert numbers_matching(db.things, {"_id": 2}) == numbers_matching(db.things, {"v": 2}) == [2]
+    assert numbers_matching(db.things, {"v": {"$gte": 2}}) == [2, 3]
+    assert numbers_matching(db.things, {"$or": [{"s": "z"}, {"v": {"$lt": 3}}]}) == [1, 2, 3]
+    assert numbers_matching(db.things, {"s": "y", "v": {"$lte": 2}}) == [2]
+    assert numbers_matching(db.things, {"_id": {"$in": ["a", 2]}}) == [1, 2]
+
+
 def test_a_decimal_written_after_a_query_still_equals_the_same_number(db):
     # Our engine keeps "no decimals in this field" across writes unless a written document has one.
     db.prices.insert_many([{"name": "low", "price": 1}, {"name": "high", "price": 2}])

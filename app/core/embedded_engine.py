@@ -47,6 +47,11 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    its first statement parsed the whole schema and re-read the index catalog (1.5-2.5 ms of a
    3-6 ms read; a home feed makes four such reads). A closed reader's connection is rolled
    back and kept for the next one instead; each read still begins its own transaction.
+11. Before each query mongoeco asks, per field the query names and per decimal tag (three), whether
+   any document holds a decimal there, scanning the collection (2 s for likes' `_id` at 100k,
+   three times over, by every thread that asks before the first answers: the first minute after
+   a restart stalled for seconds). Decimals only change how numbers compare; a field the query
+   only tests for equality with strings or ObjectIds needs no such scan.
 """
 import inspect
 import sqlite3
@@ -66,6 +71,7 @@ COMPARABLE_JSON_TYPES = {"number": ("integer", "real"), "string": ("text",), "bo
 SCOPE_MARKER = "WHERE db_name"  # how a document index scoped to its collection ends
 EVERY_DOCUMENT_HOLDS = "glimpse_every_document_holds"  # our fact: every document holds this type at the field
 TAG_TYPE, TAG_VALUE = mongoeco_sqlite.DocumentCodec._TYPE, mongoeco_sqlite.DocumentCodec._VALUE
+DECIMAL_TAGS = ("decimal", "decimal128", "decimal128_public")  # how mongoeco tags the decimal types
 IDLE_CONNECTIONS_KEPT = 8  # about the server's reader threads; each holds its own page cache
 
 
@@ -235,6 +241,25 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         if not values or not all(isinstance(value, ObjectId | str) for value in values):
             return None
         return [self._storage_key(value) for value in values]
+
+    def _plan_requires_python_for_decimal_numeric(self, db_name, coll_name, plan) -> bool:
+        if self._plan_contains_decimal_operand(plan):
+            return True
+        try:
+            return any(self._field_contains_tagged_value_type_in_collection(db_name, coll_name, field, tag)
+                       for field in self._fields_compared_with_numbers(plan) for tag in DECIMAL_TAGS)
+        except RuntimeError:  # as mongoeco: a plan compiled on an unconnected engine
+            return False
+
+    def _fields_compared_with_numbers(self, plan) -> set[str]:
+        """The fields of `plan` save those it only tests for equality with strings or ObjectIds,
+        values no decimal can equal."""
+        if isinstance(plan, query_plan.AndCondition | query_plan.OrCondition):
+            return set().union(*(self._fields_compared_with_numbers(clause) for clause in plan.clauses))
+        values = _compared_values(plan)
+        if values and all(isinstance(value, str | ObjectId) for value in values):
+            return set()
+        return set(self._plan_fields(plan))
 
     def _sort_requires_python(self, db_name, coll_name, plan, sort) -> bool:
         if self._index_ordered_sort(db_name, coll_name, sort) is None:
