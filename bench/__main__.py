@@ -131,8 +131,10 @@ def measure_app(results: dict, sizes: dict, photos: list[Path], log) -> None:
         results["http"] = http_figures(port, login(port, seeded["users"][:1])[0], seeded["post_ids"][-1], photo, log)
         # Fresh tokens: the sequential part can outlast an access token on slow hardware.
         tokens = login(port, seeded["users"][:50])
-        log(f"load: {len(tokens)} users for {sizes['seconds']} s")
-        results["load"] = load.run_load("127.0.0.1", port, tokens, seeded["post_ids"], photo, sizes["seconds"])
+        for name, think_seconds in (("load", load.THINK_SECONDS), ("load_no_pauses", None)):
+            log(f"load: {len(tokens)} users for {sizes['seconds']} s, pausing {think_seconds or 'never'}")
+            results[name] = load.run_load("127.0.0.1", port, tokens, seeded["post_ids"], photo, sizes["seconds"],
+                                          think_seconds)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         server = None
