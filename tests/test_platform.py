@@ -4,6 +4,8 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -99,6 +101,24 @@ def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):
     client.close()
     assert embedded_mongo.stop_server(data_dir)
     assert not embedded_mongo.stop_server(data_dir)
+
+
+def test_stopping_a_server_that_does_not_stop_kills_it(tmp_path):
+    # A long query can hold up the embedded server's shutdown: stop_server must not report a
+    # server stopped while it still runs.
+    port = free_port()
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, socket, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+         f"listener = socket.create_server(('127.0.0.1', {port})); print('up', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert stubborn.stdout.readline() == "up\n"
+        (tmp_path / embedded_mongo.STATE_FILE).write_text(json.dumps({"pid": stubborn.pid, "port": port}))
+        assert embedded_mongo.stop_server(tmp_path, grace_seconds=0.5)
+        assert stubborn.wait(5) == -signal.SIGKILL
+    finally:
+        stubborn.kill()
+        stubborn.wait()
 
 
 def test_collection_indexes_cover_only_their_collection_and_still_serve(tmp_path):

@@ -48,16 +48,25 @@ def ensure_server(data_dir: str | os.PathLike) -> str:
         return uri_for_port(_spawn(data_dir))
 
 
-def stop_server(data_dir: str | os.PathLike) -> bool:
-    """Stop the data folder's server; False when none was running."""
+def stop_server(data_dir: str | os.PathLike, grace_seconds: float = 10) -> bool:
+    """Stop the data folder's server; False when none was running.
+
+    A server still busy after `grace_seconds` (a long query holds its shutdown) is killed: SQLite's
+    journal makes that safe, and the caller was told it stopped."""
     data_dir = Path(data_dir)
     state = _live_state(data_dir)
     if not state:
         return False
-    os.kill(state["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _pid_alive(state["pid"]):
-        time.sleep(0.05)
+    for signum, seconds in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 10)):
+        try:
+            os.kill(state["pid"], signum)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and _pid_alive(state["pid"]):
+            time.sleep(0.05)
+        if not _pid_alive(state["pid"]):
+            break
     return True
 
 
