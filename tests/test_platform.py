@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pymongo
 import pytest
 from bson import Decimal128, ObjectId
-from helpers import free_port, start_server
+from helpers import api_login, bearer, free_port, signed_up_tokens, start_server
 
 from app import create_app
 from app.core import embedded_mongo
@@ -397,6 +397,20 @@ def test_migrate_gives_older_posts_their_tag_names(db):
     db.posts.insert_many([{"tags": [{"name": "dog", "score": 0.9}, {"name": "beach", "score": 0.5}]}, {"caption": "x"}])
     migrate(db)
     assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
+
+
+def test_migrate_signs_everybody_out_once_when_older_ended_tokens_are_still_live(client, db):
+    # Ended tokens were kept in a collection of their own, without their user.
+    tokens = signed_up_tokens(client)
+    db.revoked_tokens.insert_one({"_id": "some-jti", "expires_at": datetime.now(UTC) + timedelta(hours=1)})
+    migrate(db)
+    assert "revoked_tokens" not in db.list_collection_names()
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 401
+    fresh = api_login(client).get_json()["access_token"]
+    db.revoked_tokens.insert_one({"_id": "long-gone", "expires_at": datetime.now(UTC) - timedelta(hours=1)})
+    migrate(db)
+    assert "revoked_tokens" not in db.list_collection_names()
+    assert client.get("/api/v1/me", headers=bearer(fresh)).status_code == 200
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(db):

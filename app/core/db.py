@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from app.core import embedded_mongo
+from app.core.clock import utc_now
 
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
 _clients: dict[str, pymongo.MongoClient] = {}
@@ -20,9 +21,6 @@ INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("username_lower", ASCENDING)], unique=True, name="username_unique"),
         IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
-    ],
-    "revoked_tokens": [
-        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
     ],
     "rate_limits": [
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
@@ -147,6 +145,12 @@ def ensure_indexes(db) -> None:
 def migrate(db) -> None:
     """Bring documents written by earlier versions up to the current shape (idempotent)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
+    # Ended tokens were kept in a collection of their own, without their user, so they cannot move
+    # onto the user documents: rather than let them work again, sign everybody out once.
+    if "revoked_tokens" in db.list_collection_names():
+        if db.revoked_tokens.find_one({"expires_at": {"$gt": utc_now()}}, {"_id": 1}):
+            db.users.update_many({}, {"$inc": {"session_version": 1}})
+        db.revoked_tokens.drop()
 
 
 def ping() -> None:
