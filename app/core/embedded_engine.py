@@ -128,15 +128,13 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         self._idle_connections = IdleConnections(IDLE_CONNECTIONS_KEPT)
 
     def _create_sqlite_connection(self) -> sqlite3.Connection:
-        if self._path == ":memory:":  # each connection would be a database of its own
-            return super()._create_sqlite_connection()
         connection = self._idle_connections.take()
         if connection is None:
-            # mongoeco's own settings; only the class differs.
-            connection = sqlite3.connect(self._path, check_same_thread=False, factory=ReusableConnection)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.idle_connections = self._idle_connections
+            connection = super()._create_sqlite_connection()
+            if self._path != ":memory:":  # there each connection is a database of its own
+                # mongoeco's connection with mongoeco's settings; only what close() does changes.
+                connection.__class__ = ReusableConnection
+                connection.idle_connections = self._idle_connections
         return connection
 
     def _disconnect_sync(self) -> None:
