@@ -1,11 +1,11 @@
 """Account routes of the JSON API."""
 from flask import current_app, jsonify, request
-from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
 from app.api.common import json_body
 from app.auth import limits, services
-from app.auth.tokens import issue_api_tokens, revoke, revoke_encoded
+from app.auth.tokens import issue_api_tokens, revoke_current, revoke_encoded
 from app.core.db import get_db
 from app.core.mail import queue_mail
 
@@ -36,7 +36,7 @@ def refresh():
 @bp.post("/auth/logout")
 @jwt_required(locations=["headers"])
 def logout():
-    revoke(get_jwt())
+    revoke_current()
     body = request.get_json(silent=True) or {}
     if isinstance(body.get("refresh_token"), str):
         revoke_encoded(body["refresh_token"], of_user=current_user)

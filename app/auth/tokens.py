@@ -93,12 +93,9 @@ def end_web_session(response):
     return response
 
 
-def revoke(payload: dict) -> None:
-    """End a token: its jti joins the user's ended tokens (jti -> when the token would have expired
-    anyway); those already past that time are dropped in the same write."""
-    user = find_user_by_id(get_db(), payload["sub"])
-    if user is None:
-        return
+def revoke(payload: dict, user: dict) -> None:
+    """End one of `user`'s tokens: its jti joins the user's ended tokens (jti -> when the token would
+    have expired anyway); those already past that time are dropped in the same write."""
     now = utc_now()
     update = {"$set": {f"ended_tokens.{payload['jti']}": datetime.fromtimestamp(payload["exp"], UTC)}}
     expired = [jti for jti, expires_at in user.get("ended_tokens", {}).items() if expires_at <= now]
@@ -114,11 +111,11 @@ def revoke_encoded(encoded_token: str, *, of_user: dict) -> None:
     except (JWTExtendedException, PyJWTError):
         return
     if payload.get("sub") == str(of_user["_id"]):
-        revoke(payload)
+        revoke(payload, of_user)
 
 
 def revoke_current() -> None:
-    revoke(get_jwt())
+    revoke(get_jwt(), current_user)
 
 
 def _load_page_user() -> None:
