@@ -164,6 +164,26 @@ def test_collection_indexes_cover_only_their_collection_and_still_serve(tmp_path
         embedded_mongo.stop_server(data_dir)
 
 
+def test_writes_leave_no_change_history_behind(tmp_path):
+    # Glimpse opens no change streams; mongoeco kept every write for them in an outbox and handed
+    # each on under a lease of its own, which cost half of a post update.
+    data_dir = tmp_path / "data"
+    try:
+        client = pymongo.MongoClient(embedded_mongo.ensure_server(data_dir), serverSelectionTimeoutMS=3000)
+        things = client.glimpse.things
+        things.insert_many([{"n": n} for n in range(5)])
+        for n in range(5):
+            things.update_one({"n": n}, {"$inc": {"n": 10}})
+        things.delete_one({"n": 10})
+        assert numbers_matching(things, {}) == [11, 12, 13, 14]
+        with closing(sqlite3.connect(data_dir / embedded_mongo.DATABASE_FILE)) as database:
+            assert database.execute("SELECT COUNT(*) FROM change_outbox").fetchone() == (0,)
+            assert database.execute("SELECT COUNT(*) FROM change_outbox_consumers").fetchone() == (0,)
+        client.close()
+    finally:
+        embedded_mongo.stop_server(data_dir)
+
+
 def numbers_matching(collection, query) -> list:
     """The `n` of every document the query finds, sorted."""
     return sorted(document["n"] for document in collection.find(query))

@@ -52,7 +52,12 @@ mongoeco's answers and changes how it finds them; tests/test_platform.py checks 
    three times over, by every thread that asks before the first answers: the first minute after
    a restart stalled for seconds). Decimals only change how numbers compare; a field the query
    only tests for equality with strings or ObjectIds needs no such scan.
+12. Writes: mongoeco recorded every write in a change outbox for change streams, then handed it on
+   under a lease (two more commits, a heartbeat thread, counts over the 10k-entry outbox): half of
+   a post update's time. Glimpse opens no change streams, so nothing is handed on, and with no
+   reader registered each write empties the outbox again (a post update: 15.8 -> 7.7 ms).
 """
+import dataclasses
 import inspect
 import sqlite3
 import threading
@@ -122,6 +127,8 @@ class ReusableConnection(SQLiteConnection):
 
 
 class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
+    # Item 12: no change streams, so no outbox to deliver from.
+    capabilities = dataclasses.replace(mongoeco_sqlite.SQLiteEngine.capabilities, change_delivery="none")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
