@@ -419,6 +419,17 @@ def test_migrate_gives_older_posts_their_tag_names(db):
     assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
 
 
+def test_migrate_drops_the_indexes_earlier_versions_made_and_keeps_the_current_ones(db):
+    db.posts.create_index([("tags.name", 1)], name="by_tag")
+    db.posts.create_index([("status", 1), ("hot", -1)], name="hottest")
+    db.likes.create_index([("post_id", 1), ("user_id", 1)], unique=True, name="one_like_each")
+    current = {collection: set(db[collection].index_information()) for collection in ("posts", "likes")}
+    migrate(db)
+    assert set(db.posts.index_information()) == current["posts"] - {"by_tag", "hottest"}
+    assert set(db.likes.index_information()) == current["likes"] - {"one_like_each"}
+    assert {"by_author", "by_tag_name", "hot"} <= set(db.posts.index_information())
+
+
 def test_migrate_signs_everybody_out_once_when_older_ended_tokens_are_still_live(client, db):
     # Ended tokens were kept in a collection of their own, without their user.
     tokens = signed_up_tokens(client)

@@ -84,6 +84,16 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# Indexes earlier versions created and nothing reads any more: each still takes space and is kept
+# up to date at every write. Likes, follows and saves are now unique by their _id.
+RETIRED_INDEXES: dict[str, list[str]] = {
+    "posts": ["by_tag", "hottest"],
+    "likes": ["one_like_each"],
+    "follows": ["one_follow_each"],
+    "saves": ["one_save_each"],
+}
+
+
 def init_app(app: Flask) -> None:
     app.extensions["glimpse_db"] = {"uri": None, "indexes_ready": False, "lock": threading.Lock()}
 
@@ -145,6 +155,10 @@ def ensure_indexes(db) -> None:
 def migrate(db) -> None:
     """Bring documents written by earlier versions up to the current shape (idempotent)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
+    for collection, names in RETIRED_INDEXES.items():
+        present = db[collection].index_information()
+        for name in set(names) & set(present):
+            db[collection].drop_index(name)
     # Ended tokens were kept in a collection of their own, without their user, so they cannot move
     # onto the user documents: rather than let them work again, sign everybody out once.
     if "revoked_tokens" in db.list_collection_names():
