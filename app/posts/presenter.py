@@ -1,10 +1,13 @@
 """Posts as the API and the pages show them: one shape, built in batches (no query per post)."""
+from concurrent.futures import ThreadPoolExecutor
+
 from flask import url_for
 
 from app.social.keys import like_key
 
 RENDITION_NAMES = ("original", "large", "thumb")
 AUTHOR_FIELDS = {"username": 1, "avatar_file_id": 1}  # what author_summary reads; users carry their follow list
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="post-lookups")  # threads start on first use
 
 
 def author_summary(user: dict | None) -> dict | None:
@@ -33,17 +36,33 @@ def present_photo(post: dict, photo: dict) -> dict:
 
 
 def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
-    author_ids = {post["author_id"] for post in posts if post.get("author_id")}
-    authors = ({user["_id"]: user for user in db.users.find({"_id": {"$in": list(author_ids)}}, AUTHOR_FIELDS)}
-               if author_ids else {})
-    liked, saved = set(), set()
-    if viewer is not None and posts:
-        post_ids = [post["_id"] for post in posts]
-        like_ids = [like_key(post_id, viewer["_id"]) for post_id in post_ids]
-        liked = {row["post_id"] for row in db.likes.find({"_id": {"$in": like_ids}}, {"post_id": 1})}
-        saved = {row["post_id"] for row in db.saves.find({"user_id": viewer["_id"], "post_id": {"$in": post_ids}}, {"post_id": 1})}
+    post_ids = [post["_id"] for post in posts]
+    author_ids = list({post["author_id"] for post in posts if post.get("author_id")})
+    viewer_id = viewer["_id"] if viewer is not None else None  # read here: `viewer` may be a request-bound proxy
+    # Independent reads: asked side by side, a page waits for the slowest rather than for all three.
+    authors = _LOOKUPS.submit(_authors_by_id, db, author_ids)
+    liked = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
+    saved = _saved_post_ids(db, viewer_id, post_ids)
+    authors, liked = authors.result(), liked.result()
     return [present_post(post, authors.get(post.get("author_id")), liked_by_me=post["_id"] in liked,
                          saved_by_me=post["_id"] in saved) for post in posts]
+
+
+def _authors_by_id(db, author_ids: list) -> dict:
+    return {user["_id"]: user for user in db.users.find({"_id": {"$in": author_ids}}, AUTHOR_FIELDS)} if author_ids else {}
+
+
+def _liked_post_ids(db, viewer_id, post_ids: list) -> set:
+    if viewer_id is None or not post_ids:
+        return set()
+    like_ids = [like_key(post_id, viewer_id) for post_id in post_ids]
+    return {row["post_id"] for row in db.likes.find({"_id": {"$in": like_ids}}, {"post_id": 1})}
+
+
+def _saved_post_ids(db, viewer_id, post_ids: list) -> set:
+    if viewer_id is None or not post_ids:
+        return set()
+    return {row["post_id"] for row in db.saves.find({"user_id": viewer_id, "post_id": {"$in": post_ids}}, {"post_id": 1})}
 
 
 def present_post(post: dict, author: dict | None, *, liked_by_me: bool = False, saved_by_me: bool = False) -> dict:
