@@ -65,8 +65,8 @@ def render(results: dict, quick: bool = False) -> str:
         "the written documents, scopes each collection's indexes to its own rows of the table all collections "
         "share (an insert computed every collection's index expressions), decodes only the fields a "
         "projection reads, hands a finished read's SQLite connection to the next read instead of opening one "
-        "per read, and scans for decimals only at fields a query compares with numbers (its docstring has "
-        "the figures).",
+        "per read, scans for decimals only at fields a query compares with numbers, and hands no write on "
+        "to change streams, which Glimpse does not open (its docstring has the figures).",
         "",
         "| | per insert (last 100) |",
         "| --- | --- |",
@@ -141,7 +141,7 @@ def _load_section(run: dict, sizes: dict) -> list[str]:
         f"{run['requests']:,} requests, {run['rps']:.1f} req/s, {run['errors']} errors "
         f"(gunicorn, 2 worker processes x 8 threads, on the same 2 cores as the load generator). Uploads are "
         "stored and queued for describing, but no job worker runs during the test: describing a photo is "
-        "measured on its own below (about 150 ms of one core each).",
+        "measured on its own (summary above).",
         "",
         "| action | requests | errors | p50 | p95 | p99 |",
         "| --- | --- | --- | --- | --- | --- |",
