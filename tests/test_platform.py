@@ -18,7 +18,7 @@ from helpers import api_login, bearer, free_port, signed_up_tokens, start_server
 from app import create_app
 from app.core import embedded_mongo
 from app.core.db import migrate
-from app.core.embedded_engine import IdleConnections, ReusableConnection
+from app.core.embedded_engine import SORT_MATCHES_BELOW, IdleConnections, ReusableConnection
 from app.jobs import queue
 
 
@@ -390,6 +390,44 @@ def test_sorts_read_off_an_index_answer_as_mongodb_does(db):
     plan = db.events.find({"even": True}).sort([("at", -1), ("_id", -1)]).limit(3).explain()["details"]
     assert any("scalar_index_entries" in step for step in plan["engine_details"])
     assert not any("TEMP B-TREE" in step for step in plan["engine_details"])
+
+
+def test_a_sort_of_the_few_posts_of_some_authors_answers_as_mongodb_does(db):
+    # Where the filter asks for ObjectIds at a field an index leads with (the home and profile
+    # feeds' authors) and fewer than SORT_MATCHES_BELOW documents hold them, our engine finds them
+    # through that index and sorts them, instead of walking the sort index past all the others.
+    db.events.create_index([("author", 1), ("at", -1)])
+    db.events.create_index([("at", -1)])
+    authors = [ObjectId() for _ in range(4)]
+    start = datetime(2026, 1, 1)
+    db.events.insert_many([{"n": n, "author": authors[n % 4], "at": start + timedelta(seconds=n // 3)}
+                           for n in range(40)])
+
+    def found(query, skip=0, limit=0):
+        return [event["n"] for event in db.events.find(query).sort([("at", -1), ("_id", -1)]).skip(skip).limit(limit)]
+
+    def expected(wanted, skip=0, limit=None):
+        ordered = sorted((event for event in db.events.find() if event["author"] in wanted),
+                         key=lambda event: (event["at"], event["_id"]), reverse=True)
+        return [event["n"] for event in ordered][skip:None if limit is None else skip + limit]
+
+    some = {"$in": authors[:2]}
+    assert found({"author": some}, limit=5) == expected(authors[:2], limit=5)
+    assert found({"author": some}, skip=3, limit=4) == expected(authors[:2], skip=3, limit=4)
+    assert found({"author": authors[3]}) == expected(authors[3:])
+    last = db.events.find_one({"n": expected(authors[:2], limit=5)[-1]})
+    next_page = {"$and": [{"author": some}, {"$or": [{"at": {"$lt": last["at"]}},
+                                                       {"at": last["at"], "_id": {"$lt": last["_id"]}}]}]}
+    assert found(next_page, limit=5) == expected(authors[:2], skip=5, limit=5)
+
+    def plan(query) -> list[str]:
+        return db.events.find(query).sort([("at", -1), ("_id", -1)]).limit(5).explain()["details"]["engine_details"]
+
+    assert any("TEMP B-TREE" in step for step in plan({"author": some}))
+    db.events.insert_many([{"n": n, "author": authors[0], "at": start + timedelta(seconds=n)}
+                           for n in range(40, 40 + SORT_MATCHES_BELOW)])
+    assert not any("TEMP B-TREE" in step for step in plan({"author": some}))  # many: the walk again
+    assert found({"author": some}, limit=5) == expected(authors[:2], limit=5)
 
 
 def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_document(db):
