@@ -430,6 +430,43 @@ def test_a_sort_of_the_few_posts_of_some_authors_answers_as_mongodb_does(db):
     assert found({"author": some}, limit=5) == expected(authors[:2], limit=5)
 
 
+def test_a_sort_of_the_few_matches_of_an_or_of_indexed_conditions_answers_as_mongodb_does(db):
+    # Keyword search's shape: tags (arrays of strings), or authors (ObjectIds), newest first.
+    # With few matches our engine reads their keys off the indexes and sorts them; walking the
+    # sort index instead passed every document when nothing matched.
+    db.events.create_index([("tags", 1)])
+    db.events.create_index([("author", 1), ("at", -1)])
+    db.events.create_index([("at", -1)])
+    authors = [ObjectId() for _ in range(3)]
+    start = datetime(2026, 1, 1)
+    db.events.insert_many([{"n": n, "author": authors[n % 3], "at": start + timedelta(seconds=n // 2),
+                            "tags": ["sun", "sea"][: n % 3], "status": "shown" if n % 5 else "hidden"}
+                           for n in range(60)])
+    query = {"status": "shown", "$or": [{"tags": {"$in": ["sea", "snow"]}}, {"author": authors[0]}]}
+
+    def found(skip=0, limit=0):
+        return [event["n"] for event in db.events.find(query).sort([("at", -1), ("_id", -1)]).skip(skip).limit(limit)]
+
+    def expected(skip=0, limit=None):
+        wanted = [event for event in db.events.find() if event["status"] == "shown"
+                  and ({"sea", "snow"} & {*event["tags"]} or event["author"] == authors[0])]
+        ordered = sorted(wanted, key=lambda event: (event["at"], event["_id"]), reverse=True)
+        return [event["n"] for event in ordered][skip:None if limit is None else skip + limit]
+
+    def plan() -> list[str]:
+        return db.events.find(query).sort([("at", -1), ("_id", -1)]).limit(5).explain()["details"]["engine_details"]
+
+    assert found(limit=5) == expected(limit=5)
+    assert found(skip=7, limit=6) == expected(skip=7, limit=6)
+    assert found() == expected()
+    assert db.events.count_documents(query) == len(expected())
+    assert any("TEMP B-TREE" in step for step in plan())
+    db.events.insert_many([{"n": n, "author": ObjectId(), "at": start + timedelta(seconds=n), "tags": ["snow"],
+                            "status": "shown"} for n in range(60, 60 + SORT_MATCHES_BELOW)])
+    assert not any("TEMP B-TREE" in step for step in plan())  # many: the walk again
+    assert found(limit=5) == expected(limit=5)
+
+
 def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_document(db):
     # The walk is only taken while every document holds a number (or every one a date) at the
     # field and an ObjectId as _id; writes that end that must send the next sort back to the full sort.
