@@ -15,7 +15,7 @@ from app.auth.services import create_user
 from app.core.clock import utc_now
 from app.media.images import process_upload
 from app.media.storage import store_photo
-from app.posts.services import hot_score, tag_fields
+from app.posts.services import author_fields, hot_score, tag_fields
 from app.search.vectors import VECTOR_FIELDS, to_bson_vector
 from app.social.keys import follow_key, like_key
 
@@ -54,7 +54,7 @@ def seed(db, fs, photo_paths, *, users: int, posts: int, likes: int, follows_per
         post_id = ObjectId()
         like_count = int(counts[number])
         documents.append({
-            "_id": post_id, "author_id": chance.choice(accounts)["_id"], "status": "published",
+            "_id": post_id, **author_fields(chance.choice(accounts)), "status": "published",
             "caption": f"benchmark photo {number} #bench{number % 50}", "hashtags": [f"bench{number % 50}"],
             "alt_text": "", "alt_text_source": None, **tag_fields([{"name": f"tag{number % 300}", "score": 0.9}]),
             "removed_tags": [], "photos": [stored[number % len(stored)]], "like_count": like_count, "comment_count": 0,

@@ -90,6 +90,19 @@ def test_profile_page_lists_posts_and_settings_change_the_bio(browser_client, ph
     assert "Night owl" in client.get("/u/alice").get_data(as_text=True)
 
 
+def test_a_new_avatar_from_settings_shows_on_the_authors_earlier_posts(browser_client, photo, db):
+    client = browser_client
+    response = client.post("/upload", content_type="multipart/form-data",
+                           data=form(client, caption="Before the avatar", photos=[(BytesIO(photo.read_bytes()), "a.jpg")]))
+    assert response.status_code == 302
+    response = client.post("/settings/profile", content_type="multipart/form-data",
+                           data=form(client, bio="", photos=[(BytesIO(photo.read_bytes()), "me.jpg")]))
+    assert response.status_code == 302
+    avatar_id = db.users.find_one({"username": "alice"})["avatar_file_id"]
+    for page in ("/", "/u/alice"):
+        assert f'src="/avatars/{avatar_id}"' in client.get(page).get_data(as_text=True)
+
+
 def test_owner_deletes_post_from_its_page(browser_client, photo, db):
     client = browser_client
     token = client.post("/api/v1/auth/login", json={"login": "alice", "password": "correct horse battery"},

@@ -494,6 +494,15 @@ def test_migrate_gives_older_posts_their_tag_names(db):
     assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
 
 
+def test_migrate_gives_older_posts_their_authors_name_and_avatar(db):
+    avatar_id = ObjectId()
+    author_id = db.users.insert_one({"username": "Alice", "avatar_file_id": avatar_id}).inserted_id
+    db.posts.insert_many([{"n": 0, "author_id": author_id}, {"n": 1, "author_id": None}])
+    migrate(db)
+    assert [(post["author_username"], post["author_avatar_file_id"]) for post in db.posts.find().sort("n")] \
+        == [("Alice", avatar_id), (None, None)]
+
+
 def test_migrate_drops_the_indexes_earlier_versions_made_and_keeps_the_current_ones(db):
     db.posts.create_index([("tags.name", 1)], name="by_tag")
     db.posts.create_index([("status", 1), ("hot", -1)], name="hottest")

@@ -7,6 +7,10 @@ from bson import ObjectId
 from conftest import DATASETS_DIR
 from helpers import api_signup, api_upload, bearer, page_login, sample_photos, signed_up_tokens
 
+from app.core.db import get_fs
+from app.media.images import process_upload
+from app.posts.services import create_post
+
 
 @pytest.fixture
 def photos():
@@ -137,3 +141,16 @@ def test_renditions_served_from_memory_are_identical_ranged_and_gone_with_their_
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     client.delete(f"/api/v1/posts/{post['id']}", headers=bearer(alice))
     assert client.get(url).status_code == 404
+
+
+def test_a_post_stored_while_its_author_changes_avatar_shows_the_new_one(app, client, alice, photos, db):
+    # set_avatar writes the user, then the author's posts: a post stored in between, from the user
+    # as read before, must not keep the old avatar (its file is deleted next).
+    author = db.users.find_one({"username": "alice"})
+    new_avatar = ObjectId()
+    db.users.update_one({"_id": author["_id"]}, {"$set": {"avatar_file_id": new_avatar}})
+    with app.app_context():
+        photo = process_upload(photos[0].read_bytes(), max_bytes=25 << 20, max_pixels=50_000_000)
+        post = create_post(db, get_fs(), author=author, photos=[photo], caption="In between")
+    assert post["author_avatar_file_id"] == new_avatar
+    assert db.posts.find_one({"_id": post["_id"]})["author_avatar_file_id"] == new_avatar

@@ -116,12 +116,23 @@ def test_saved_collections(client, users, photo):
 def test_profile_bio_avatar_and_posts(client, users, photo):
     alice = users["alice"]
     assert client.patch("/api/v1/me", headers=bearer(alice), json={"bio": "I take photos"}).status_code == 200
-    response = client.put("/api/v1/me/avatar", headers=bearer(alice), content_type="multipart/form-data",
-                          data={"photos": [(BytesIO(photo[0].read_bytes()), "me.jpg")]})
-    assert response.status_code == 200
-    avatar = response.get_json()["avatar_url"]
+    older = post_as(client, alice, photo)
+    assert client.get(f"/api/v1/posts/{older}").get_json()["author"]["avatar_url"] is None
+
+    def set_avatar():
+        response = client.put("/api/v1/me/avatar", headers=bearer(alice), content_type="multipart/form-data",
+                              data={"photos": [(BytesIO(photo[0].read_bytes()), "me.jpg")]})
+        assert response.status_code == 200
+        return response.get_json()["avatar_url"]
+
+    avatar = set_avatar()
     assert client.get(avatar).status_code == 200
-    post_as(client, alice, photo)
+    newer = post_as(client, alice, photo)
     profile = client.get("/api/v1/users/alice").get_json()
     assert profile["bio"] == "I take photos" and profile["avatar_url"] == avatar
-    assert len(client.get("/api/v1/users/alice/posts").get_json()["results"]) == 1
+    posts = client.get("/api/v1/users/alice/posts").get_json()["results"]
+    assert [(post["id"], post["author"]["avatar_url"]) for post in posts] == [(newer, avatar), (older, avatar)]
+    replaced = set_avatar()
+    assert client.get(avatar).status_code == 404
+    assert {post["author"]["avatar_url"] for post in client.get("/api/v1/feed", headers=bearer(alice)).get_json()["results"]} \
+        == {replaced}

@@ -155,6 +155,12 @@ def ensure_indexes(db) -> None:
 def migrate(db) -> None:
     """Bring documents written by earlier versions up to the current shape (idempotent)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
+    # Posts keep their author's name and avatar (app/posts/services.py, author_fields).
+    for author_id in db.posts.distinct("author_id", {"author_username": {"$exists": False}}):
+        author = db.users.find_one({"_id": author_id}, {"username": 1, "avatar_file_id": 1}) if author_id else None
+        db.posts.update_many({"author_id": author_id, "author_username": {"$exists": False}},
+                             {"$set": {"author_username": author and author["username"],
+                                       "author_avatar_file_id": author and author.get("avatar_file_id")}})
     for collection, names in RETIRED_INDEXES.items():
         present = db[collection].index_information()
         for name in set(names) & set(present):

@@ -7,7 +7,7 @@ from app.social.keys import like_key
 
 RENDITION_NAMES = ("original", "large", "thumb")
 AUTHOR_FIELDS = {"username": 1, "avatar_file_id": 1}  # what author_summary reads; users carry their follow list
-_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="post-lookups")  # threads start on first use
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post-lookups")  # threads start on first use
 
 
 def author_summary(user: dict | None) -> dict | None:
@@ -37,19 +37,21 @@ def present_photo(post: dict, photo: dict) -> dict:
 
 def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
     post_ids = [post["_id"] for post in posts]
-    author_ids = list({post["author_id"] for post in posts if post.get("author_id")})
     viewer_id = viewer["_id"] if viewer is not None else None  # read here: `viewer` may be a request-bound proxy
-    # Independent reads: asked side by side, a page waits for the slowest rather than for all three.
-    authors = _LOOKUPS.submit(_authors_by_id, db, author_ids)
+    # Independent reads: asked side by side, a page waits for the slower rather than for both.
     liked = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
     saved = _saved_post_ids(db, viewer_id, post_ids)
-    authors, liked = authors.result(), liked.result()
-    return [present_post(post, authors.get(post.get("author_id")), liked_by_me=post["_id"] in liked,
+    liked = liked.result()
+    return [present_post(post, post_author(post), liked_by_me=post["_id"] in liked,
                          saved_by_me=post["_id"] in saved) for post in posts]
 
 
-def _authors_by_id(db, author_ids: list) -> dict:
-    return {user["_id"]: user for user in db.users.find({"_id": {"$in": author_ids}}, AUTHOR_FIELDS)} if author_ids else {}
+def post_author(post: dict) -> dict | None:
+    """The author as the post keeps it (author_fields), in the shape of a user document."""
+    if post.get("author_username") is None:  # anonymous
+        return None
+    return {"_id": post["author_id"], "username": post["author_username"],
+            "avatar_file_id": post.get("author_avatar_file_id")}
 
 
 def _liked_post_ids(db, viewer_id, post_ids: list) -> set:

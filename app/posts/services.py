@@ -89,7 +89,7 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
     try:
         stored = [store_photo(fs, photo, post_id=post_id, index=index) for index, photo in enumerate(photos)]
         post = {
-            "_id": post_id, "author_id": author["_id"] if author else None, "status": status,
+            "_id": post_id, **author_fields(author), "status": status,
             "caption": caption, "hashtags": hashtags_in(caption),
             "alt_text": "", "alt_text_source": None, **tag_fields([]), "removed_tags": [],
             "photos": stored, "like_count": 0, "comment_count": 0, "hot": hot_score(0, now),
@@ -99,7 +99,28 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
     except BaseException:
         delete_post_files(db, post_id)
         raise
+    if author is not None:
+        post = _with_current_avatar(db, post)
     return post
+
+
+def author_fields(author: dict | None) -> dict:
+    """What a post keeps of its author, so that a page of posts needs no read of their users: the
+    username, which never changes, and the avatar, which set_avatar changes on every post too."""
+    if author is None:
+        return {"author_id": None, "author_username": None, "author_avatar_file_id": None}
+    return {"author_id": author["_id"], "author_username": author["username"],
+            "author_avatar_file_id": author.get("avatar_file_id")}
+
+
+def _with_current_avatar(db, post: dict) -> dict:
+    """A new avatar set while this post was being stored may have been set on the author's posts
+    before this one was in: read it again now that it is (set_avatar writes the user first)."""
+    author = db.users.find_one({"_id": post["author_id"]}, {"avatar_file_id": 1}) or {}
+    if author.get("avatar_file_id") == post["author_avatar_file_id"]:
+        return post
+    db.posts.update_one({"_id": post["_id"]}, {"$set": {"author_avatar_file_id": author.get("avatar_file_id")}})
+    return {**post, "author_avatar_file_id": author.get("avatar_file_id")}
 
 
 def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,

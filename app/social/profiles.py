@@ -27,6 +27,8 @@ def set_avatar(db, fs, user: dict, uploads: list[bytes], limits: UploadLimits) -
     file_id = fs.put(rendition.data, content_type=rendition.content_type,
                      metadata={"user_id": user["_id"], "kind": "avatar"})
     db.users.update_one({"_id": user["_id"]}, {"$set": {"avatar_file_id": file_id, "updated_at": utc_now()}})
+    # Posts show their author's avatar from their own copy (app/posts/services.py, author_fields).
+    db.posts.update_many({"author_id": user["_id"]}, {"$set": {"author_avatar_file_id": file_id}})
     if user.get("avatar_file_id"):
         fs.delete(user["avatar_file_id"])
     return {**user, "avatar_file_id": file_id}
