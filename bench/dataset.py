@@ -15,7 +15,8 @@ from app.auth.services import create_user
 from app.core.clock import utc_now
 from app.media.images import process_upload
 from app.media.storage import store_photo
-from app.posts.services import author_fields, hot_score, tag_fields
+from app.posts.authors import author_fields
+from app.posts.services import hot_score, tag_fields
 from app.search.vectors import VECTOR_FIELDS, to_bson_vector
 from app.social.keys import follow_key, like_key
 

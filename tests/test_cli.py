@@ -1,6 +1,7 @@
 """`flask seed` and `flask import-photos` with real photos."""
 import shutil
 
+from bson import ObjectId
 from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, sample_photos, signed_up_tokens
 
@@ -36,18 +37,22 @@ def test_doctor_finds_and_repairs_what_is_out_of_place(runner, db, client):
     token = signed_up_tokens(client, "alice")["access_token"]
     bob = signed_up_tokens(client, "bob")["access_token"]
     post = api_upload(client, token, sample_photos(DATASETS_DIR, 1)).get_json()
+    bobs_post = api_upload(client, bob, sample_photos(DATASETS_DIR, 1)).get_json()
     client.put("/api/v1/users/alice/follow", headers=bearer(bob))
     assert runner.invoke(args=["doctor", "--grace-minutes", "0"]).output.strip().endswith("clean")
     # What a crash or a bug could leave behind:
-    db.posts.delete_one({"_id": db.posts.find_one()["_id"]})  # files left without their post
+    db.posts.delete_one({"_id": ObjectId(post["id"])})  # files left without their post
     db.likes.insert_one({"_id": "x:y", "post_id": db.fs.files.find_one()["metadata"]["post_id"], "user_id": None})
     db.users.update_one({"username": "bob"}, {"$set": {"following_ids": []}})
+    db.posts.update_one({"_id": ObjectId(bobs_post["id"])}, {"$set": {"author_avatar_file_id": ObjectId()}})
     report = runner.invoke(args=["doctor", "--grace-minutes", "0"])
     assert report.exit_code == 1
     assert "orphan_files: 3" in report.output and "dangling_likes: 1" in report.output
     assert "following_out_of_step: 1" in report.output and "stale_jobs: 1" in report.output
+    assert "authors_out_of_step: 1" in report.output
     repaired = runner.invoke(args=["doctor", "--repair", "--grace-minutes", "0"])
     assert repaired.exit_code == 0 and repaired.output.strip().endswith("clean"), repaired.output
-    assert db.fs.files.count_documents({}) == 0 and db.fs.chunks.count_documents({}) == 0
+    assert db.fs.files.count_documents({"metadata.post_id": ObjectId(post["id"])}) == 0
+    assert db.fs.chunks.count_documents({"files_id": {"$nin": db.fs.files.distinct("_id")}}) == 0
     assert len(db.users.find_one({"username": "bob"})["following_ids"]) == 1
-    assert db.posts.count_documents({}) == 0 and post["id"]
+    assert [(row["_id"], row["author_avatar_file_id"]) for row in db.posts.find()] == [(ObjectId(bobs_post["id"]), None)]

@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from app.core import embedded_mongo
 from app.core.clock import utc_now
+from app.posts.authors import copy_author_to_posts
 
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
 _clients: dict[str, pymongo.MongoClient] = {}
@@ -156,11 +157,9 @@ def migrate(db) -> None:
     """Bring documents written by earlier versions up to the current shape (idempotent)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
     # Posts keep their author's name and avatar (app/posts/services.py, author_fields).
-    for author_id in db.posts.distinct("author_id", {"author_username": {"$exists": False}}):
-        author = db.users.find_one({"_id": author_id}, {"username": 1, "avatar_file_id": 1}) if author_id else None
-        db.posts.update_many({"author_id": author_id, "author_username": {"$exists": False}},
-                             {"$set": {"author_username": author and author["username"],
-                                       "author_avatar_file_id": author and author.get("avatar_file_id")}})
+    older = {"author_username": {"$exists": False}}
+    for author_id in db.posts.distinct("author_id", older):
+        copy_author_to_posts(db, author_id, older)
     for collection, names in RETIRED_INDEXES.items():
         present = db[collection].index_information()
         for name in set(names) & set(present):

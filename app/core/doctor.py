@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.core.clock import utc_now
+from app.posts.authors import copy_author_to_posts
 from app.posts.services import remove_post_everywhere
 
 GRACE = timedelta(minutes=10)
@@ -79,36 +80,68 @@ def following_out_of_step(db) -> Finding:
     return Finding("following_out_of_step", "users whose followed ids disagree with the follows", wrong)
 
 
+def authors_out_of_step(db) -> Finding:
+    """Users whose posts keep (author_fields) a name or avatar other than theirs."""
+    users = {user["_id"]: (user["username"], user.get("avatar_file_id"))
+             for user in db.users.find({}, {"username": 1, "avatar_file_id": 1})}
+    wrong = {post["author_id"] for post in db.posts.find({"author_id": {"$ne": None}},
+                                                         {"author_id": 1, "author_username": 1, "author_avatar_file_id": 1})
+             if (post.get("author_username"), post.get("author_avatar_file_id")) != users.get(post["author_id"], (None, None))}
+    return Finding("authors_out_of_step", "users whose posts show another name or avatar than theirs", sorted(wrong))
+
+
 def examine(db, grace: timedelta = GRACE) -> list[Finding]:
     checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
-              following_out_of_step(db)]
+              following_out_of_step(db), authors_out_of_step(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
+
+
+def _delete_files(db, file_ids: list) -> None:
+    db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})
+    db.fs.files.delete_many({"_id": {"$in": file_ids}})
+
+
+def _delete_chunks(db, file_ids: list) -> None:
+    db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})
+
+
+def _remove_posts(db, post_ids: list) -> None:
+    for post_id in post_ids:
+        remove_post_everywhere(db, post_id)
+
+
+def _settle_jobs(db, job_ids: list) -> None:
+    posts = {str(post_id) for post_id in _post_ids(db)}
+    for job in db.jobs.find({"_id": {"$in": job_ids}}):
+        if job["kind"] == "enrich_post" and job["payload"].get("post_id") not in posts:
+            db.jobs.delete_one({"_id": job["_id"]})
+        else:  # give it back to the queue rather than lose it
+            db.jobs.update_one({"_id": job["_id"]}, {"$set": {"status": "queued", "lease_until": None,
+                                                              "run_at": utc_now()}})
+
+
+def _recount_following(db, user_ids: list) -> None:
+    for user_id in user_ids:
+        followed = [row["followee_id"] for row in db.follows.find({"follower_id": user_id}, {"followee_id": 1})]
+        db.users.update_one({"_id": user_id}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
+
+
+def _copy_authors(db, user_ids: list) -> None:
+    for user_id in user_ids:
+        copy_author_to_posts(db, user_id)
+
+
+REPAIRS = {"orphan_files": _delete_files, "orphan_chunks": _delete_chunks, "posts_without_files": _remove_posts,
+           "stale_jobs": _settle_jobs, "following_out_of_step": _recount_following,
+           "authors_out_of_step": _copy_authors}
 
 
 def repair(db, finding: Finding) -> None:
     if not finding.ids:
         return
-    if finding.check == "orphan_files":
-        db.fs.chunks.delete_many({"files_id": {"$in": finding.ids}})
-        db.fs.files.delete_many({"_id": {"$in": finding.ids}})
-    elif finding.check == "orphan_chunks":
-        db.fs.chunks.delete_many({"files_id": {"$in": finding.ids}})
-    elif finding.check == "posts_without_files":
-        for post_id in finding.ids:
-            remove_post_everywhere(db, post_id)
-    elif finding.check == "stale_jobs":
-        posts = {str(post_id) for post_id in _post_ids(db)}
-        for job in db.jobs.find({"_id": {"$in": finding.ids}}):
-            if job["kind"] == "enrich_post" and job["payload"].get("post_id") not in posts:
-                db.jobs.delete_one({"_id": job["_id"]})
-            else:  # give it back to the queue rather than lose it
-                db.jobs.update_one({"_id": job["_id"]}, {"$set": {"status": "queued", "lease_until": None,
-                                                                  "run_at": utc_now()}})
-    elif finding.check == "following_out_of_step":
-        for user_id in finding.ids:
-            followed = [row["followee_id"] for row in db.follows.find({"follower_id": user_id}, {"followee_id": 1})]
-            db.users.update_one({"_id": user_id}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
+    if finding.check in REPAIRS:
+        REPAIRS[finding.check](db, finding.ids)
     else:
         collection = finding.check.removeprefix("dangling_")
         db[collection].delete_many({"_id": {"$in": finding.ids}})

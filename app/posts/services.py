@@ -12,6 +12,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.jobs import enqueue
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
+from app.posts.authors import author_fields
 from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
@@ -102,15 +103,6 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
     if author is not None:
         post = _with_current_avatar(db, post)
     return post
-
-
-def author_fields(author: dict | None) -> dict:
-    """What a post keeps of its author, so that a page of posts needs no read of their users: the
-    username, which never changes, and the avatar, which set_avatar changes on every post too."""
-    if author is None:
-        return {"author_id": None, "author_username": None, "author_avatar_file_id": None}
-    return {"author_id": author["_id"], "author_username": author["username"],
-            "author_avatar_file_id": author.get("avatar_file_id")}
 
 
 def _with_current_avatar(db, post: dict) -> dict:

@@ -5,6 +5,7 @@ from bson import ObjectId
 from app.core.clock import utc_now
 from app.core.errors import ValidationError
 from app.media.images import process_upload
+from app.posts.authors import copy_author_to_posts
 from app.posts.services import UploadLimits
 
 BIO_MAX_LENGTH = 300
@@ -27,8 +28,7 @@ def set_avatar(db, fs, user: dict, uploads: list[bytes], limits: UploadLimits) -
     file_id = fs.put(rendition.data, content_type=rendition.content_type,
                      metadata={"user_id": user["_id"], "kind": "avatar"})
     db.users.update_one({"_id": user["_id"]}, {"$set": {"avatar_file_id": file_id, "updated_at": utc_now()}})
-    # Posts show their author's avatar from their own copy (app/posts/services.py, author_fields).
-    db.posts.update_many({"author_id": user["_id"]}, {"$set": {"author_avatar_file_id": file_id}})
+    copy_author_to_posts(db, user["_id"])  # before the old file goes: posts show their own copy
     if user.get("avatar_file_id"):
         fs.delete(user["avatar_file_id"])
     return {**user, "avatar_file_id": file_id}
