@@ -178,7 +178,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         clauses, params = [], []
         for element_type, element_key in signatures:
             clauses.append(
-                f"EXISTS (SELECT 1 FROM multikey_entries INDEXED BY {physical_name} "  # nosec B608 (quoted identifier)
+                f"EXISTS (SELECT 1 FROM multikey_entries INDEXED BY {physical_name} "  # nosec B608  # quoted identifier
                 "WHERE collection_id = ? AND index_name = ? AND type_score = ? AND element_key = ? "
                 "AND storage_key = documents.storage_key AND element_type = ?)"
             )
@@ -197,7 +197,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         the stock clause tests the value in each document's JSON and probes the index per
         document; this reads the index once for the matching keys."""
         placeholders = ", ".join("?" * len(values))
-        selects = [f"SELECT storage_key FROM {table} INDEXED BY {self._quote_identifier(str(index[physical]))} "  # nosec B608 (quoted identifiers)
+        selects = [f"SELECT storage_key FROM {table} INDEXED BY {self._quote_identifier(str(index[physical]))} "  # nosec B608  # quoted identifiers
                    "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
                    f"AND element_key IN ({placeholders}) AND element_type = 'string'"
                    for table, physical in (("multikey_entries", "multikey_physical_name"),
@@ -238,7 +238,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             return self._indexed_strings_select(collection_id, *strings)
         object_ids = self._scalar_object_ids(db_name, coll_name, plan)
         if object_ids and self._index_leads_with(db_name, coll_name, plan.field):
-            return ("SELECT storage_key FROM documents WHERE db_name = ? AND coll_name = ? "  # nosec B608 (quoted literals)
+            return ("SELECT storage_key FROM documents WHERE db_name = ? AND coll_name = ? "  # nosec B608  # quoted literals
                     f"AND {_object_id_in_sql(plan.field, object_ids)}",
                     [db_name, coll_name, *(str(value) for value in object_ids)])
         return None
@@ -348,7 +348,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             keys = self._storage_keys_select(db_name, coll_name, clause)
             if keys is not None:
                 (matches,) = self._require_connection().execute(
-                    f"SELECT COUNT(*) FROM ({keys[0]} LIMIT ?)", [*keys[1], SORT_MATCHES_BELOW]).fetchone()  # nosec B608 (as built above)
+                    f"SELECT COUNT(*) FROM ({keys[0]} LIMIT ?)", [*keys[1], SORT_MATCHES_BELOW]).fetchone()  # nosec B608  # as built above
                 if matches < SORT_MATCHES_BELOW:
                     return True
         return False
@@ -386,7 +386,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         if key not in self._collection_features_cache:
             sql, params = _lacks_type(field, value_type)
             row = self._require_connection().execute(
-                f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND ({sql}) LIMIT 1",  # nosec B608 (our own condition)
+                f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND ({sql}) LIMIT 1",  # nosec B608  # our own condition
                 (db_name, coll_name, *params),
             ).fetchone()
             self._collection_features_cache[key] = row is None
@@ -446,7 +446,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             conn.execute(f"CREATE TRIGGER IF NOT EXISTS glimpse_note_{event.lower()} AFTER {event} ON documents "
                          f"BEGIN INSERT OR IGNORE INTO {WRITTEN_TABLE} VALUES "
                          "(NEW.db_name, NEW.coll_name, NEW.storage_key); END")
-        conn.execute(f"DELETE FROM {WRITTEN_TABLE}")  # nosec B608 (constant); the engine's cache starts empty
+        conn.execute(f"DELETE FROM {WRITTEN_TABLE}")  # nosec B608  # constant; the engine's cache starts empty
 
     def _invalidate_collection_features_cache(self, db_name=None, coll_name=None) -> None:
         conn = getattr(self._thread_local, "connection", None)  # the writer's, inside its transaction
@@ -460,7 +460,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         super()._invalidate_collection_features_cache(db_name, coll_name)
         for key, (value, (sql, params)) in kept.items():
             row = conn.execute(
-                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "  # nosec B608 (constants and our own conditions)
+                f"SELECT 1 FROM {WRITTEN_TABLE} AS written CROSS JOIN documents "  # nosec B608  # constants and our own conditions
                 "ON documents.db_name = written.db_name AND documents.coll_name = written.coll_name "
                 "AND documents.storage_key = written.storage_key "
                 f"WHERE written.db_name = ? AND written.coll_name = ? AND ({sql}) LIMIT 1",
@@ -468,7 +468,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             ).fetchone()
             if row is None:
                 self._collection_features_cache[key] = value
-        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",  # nosec B608 (constant)
+        conn.execute(f"DELETE FROM {WRITTEN_TABLE} WHERE db_name = ? AND coll_name = ?",  # nosec B608  # constant
                      (db_name, coll_name))
 
 
