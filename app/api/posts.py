@@ -35,8 +35,8 @@ def create_post():
     post = posts.publish_photos(db, get_fs(), author=current_user, uploads=uploaded_photos(),
                                 caption=request.form.get("caption", ""), limits=upload_limits())
     wake_workers(current_app._get_current_object())
-    # A new post is its author's, and nobody has liked or saved it yet: nothing to look up.
-    return jsonify(present_post(post, current_user)), 201
+    # Nobody has liked or saved a new post yet, and it keeps its author: nothing to look up.
+    return jsonify(present_post(post)), 201
 
 
 @bp.get("/posts/<post_id>")

@@ -156,7 +156,7 @@ def ensure_indexes(db) -> None:
 def migrate(db) -> None:
     """Bring documents written by earlier versions up to the current shape (idempotent)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
-    # Posts keep their author's name and avatar (app/posts/services.py, author_fields).
+    # Posts keep their author's name and avatar (app/posts/authors.py).
     older = {"author_username": {"$exists": False}}
     for author_id in db.posts.distinct("author_id", older):
         copy_author_to_posts(db, author_id, older)

@@ -17,3 +17,14 @@ def copy_author_to_posts(db, author_id, which: dict | None = None) -> None:
     kept = author_fields(db.users.find_one({"_id": author_id}))
     db.posts.update_many({"author_id": author_id, **(which or {})},
                          {"$set": {key: kept[key] for key in ("author_username", "author_avatar_file_id")}})
+
+
+def with_current_avatar(db, post: dict) -> dict:
+    """The just-stored `post`, with its author's avatar as it is now. set_avatar writes the user,
+    then copies onto their posts: a post stored in between, from the user as read before, was
+    missed by the copy, and its author's read now sees the new avatar."""
+    current = (db.users.find_one({"_id": post["author_id"]}, {"avatar_file_id": 1}) or {}).get("avatar_file_id")
+    if current == post["author_avatar_file_id"]:
+        return post
+    db.posts.update_one({"_id": post["_id"]}, {"$set": {"author_avatar_file_id": current}})
+    return {**post, "author_avatar_file_id": current}

@@ -42,8 +42,7 @@ def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
     liked = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
     saved = _saved_post_ids(db, viewer_id, post_ids)
     liked = liked.result()
-    return [present_post(post, post_author(post), liked_by_me=post["_id"] in liked,
-                         saved_by_me=post["_id"] in saved) for post in posts]
+    return [present_post(post, liked_by_me=post["_id"] in liked, saved_by_me=post["_id"] in saved) for post in posts]
 
 
 def post_author(post: dict) -> dict | None:
@@ -67,9 +66,9 @@ def _saved_post_ids(db, viewer_id, post_ids: list) -> set:
     return {row["post_id"] for row in db.saves.find({"user_id": viewer_id, "post_id": {"$in": post_ids}}, {"post_id": 1})}
 
 
-def present_post(post: dict, author: dict | None, *, liked_by_me: bool = False, saved_by_me: bool = False) -> dict:
+def present_post(post: dict, *, liked_by_me: bool = False, saved_by_me: bool = False) -> dict:
     return {
-        "id": str(post["_id"]), "status": post["status"], "author": author_summary(author),
+        "id": str(post["_id"]), "status": post["status"], "author": author_summary(post_author(post)),
         "caption": post["caption"], "alt_text": post.get("alt_text", ""),
         "alt_text_source": post.get("alt_text_source"),
         "tags": post.get("tags", []), "hashtags": post.get("hashtags", []),

@@ -12,7 +12,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.jobs import enqueue
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
-from app.posts.authors import author_fields
+from app.posts.authors import author_fields, with_current_avatar
 from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
@@ -101,18 +101,8 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
         delete_post_files(db, post_id)
         raise
     if author is not None:
-        post = _with_current_avatar(db, post)
+        post = with_current_avatar(db, post)
     return post
-
-
-def _with_current_avatar(db, post: dict) -> dict:
-    """A new avatar set while this post was being stored may have been set on the author's posts
-    before this one was in: read it again now that it is (set_avatar writes the user first)."""
-    author = db.users.find_one({"_id": post["author_id"]}, {"avatar_file_id": 1}) or {}
-    if author.get("avatar_file_id") == post["author_avatar_file_id"]:
-        return post
-    db.posts.update_one({"_id": post["_id"]}, {"$set": {"author_avatar_file_id": author.get("avatar_file_id")}})
-    return {**post, "author_avatar_file_id": author.get("avatar_file_id")}
 
 
 def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
