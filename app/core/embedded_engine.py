@@ -1,7 +1,9 @@
 """mongoeco's SQLite engine with the costs we measured at 10k posts / 100k likes taken out.
 
 Only the embedded server process imports this module (it needs mongoeco). Each override keeps
-mongoeco's answers and changes how it finds them; tests/test_platform.py checks the answers.
+mongoeco's answers and changes how it finds them; tests/test_platform.py checks the answers. Each
+is marked @override: tests/test_embedded_engine_guard.py checks that it still overrides a method
+mongoeco calls.
 
 1. Inserts: mongoeco re-reads the whole collection on each insert to catch numeric _ids that are
    equal but stored differently (1 and 1.0). For ObjectIds and strings the storage-key lookup it
@@ -74,6 +76,7 @@ import sqlite3
 import threading
 from functools import cached_property
 from importlib.metadata import version
+from typing import override
 
 from bson import ObjectId
 from mongoeco.core import query_plan
@@ -134,6 +137,7 @@ class ReusableConnection(SQLiteConnection):
 
     idle_connections: IdleConnections | None = None
 
+    @override
     def close(self) -> None:
         if self.idle_connections is None or not self.idle_connections.keep(self):
             self.close_for_good()
@@ -146,10 +150,12 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
     # Item 12: no change streams, so no outbox to deliver from.
     capabilities = dataclasses.replace(mongoeco_sqlite.SQLiteEngine.capabilities, change_delivery="none")
 
+    @override
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._idle_connections = IdleConnections(IDLE_CONNECTIONS_KEPT)
 
+    @override
     def _create_sqlite_connection(self) -> sqlite3.Connection:
         connection = self._idle_connections.take()
         if connection is None:
@@ -160,11 +166,13 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                 connection.idle_connections = self._idle_connections
         return connection
 
+    @override
     def _disconnect_sync(self) -> None:
         super()._disconnect_sync()
         if self._connection_count == 0:
             self._idle_connections.close_all()
 
+    @override
     def _validate_document_against_unique_indexes(self, db_name, coll_name, document, *, scan_payload_id=False,
                                                   **options):
         if scan_payload_id and not mongoeco_sqlite.id_contains_numeric_value(document.get("_id")):
@@ -172,6 +180,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         return super()._validate_document_against_unique_indexes(
             db_name, coll_name, document, scan_payload_id=scan_payload_id, **options)
 
+    @override
     def _translate_multikey_exists_clause(self, collection_id, db_name, coll_name, index, signatures):
         # type_score is a function of element_type: adding it changes no answer.
         physical_name = self._quote_identifier(str(index["multikey_physical_name"]))
@@ -247,6 +256,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         return any(index["fields"][0] == field and not index.get("sparse") and not index.get("partial_filter_expression")
                    for index in self._load_indexes(db_name, coll_name))
 
+    @override
     def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
         keys = self._exact_id_keys(plan)
         if keys is not None:
@@ -281,6 +291,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             return None
         return [self._storage_key(value) for value in values]
 
+    @override
     def _plan_requires_python_for_decimal_numeric(self, db_name, coll_name, plan) -> bool:
         if self._plan_contains_decimal_operand(plan):
             return True
@@ -300,12 +311,14 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             return set()
         return set(self._plan_fields(plan))
 
+    @override
     def _sort_requires_python(self, db_name, coll_name, plan, sort) -> bool:
         if self._index_ordered_sort(db_name, coll_name, sort) is None:
             return super()._sort_requires_python(db_name, coll_name, plan, sort)
         # The sort keys hold one scalar type in every document, which is what the stock scans prove.
         return self._plan_has_array_traversing_paths(db_name, coll_name, plan)
 
+    @override
     def _build_scalar_sort_select_sql(self, db_name, coll_name, plan, *, select_clause, sort, skip, limit, hint):
         ordered = None if hint is not None else self._index_ordered_sort(db_name, coll_name, sort)
         collection_id = ordered and self._lookup_collection_id(self._require_connection(), db_name, coll_name)
@@ -353,6 +366,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                     return True
         return False
 
+    @override
     def _build_select_sql(self, db_name, coll_name, plan, **options):
         # A hint would name its index with INDEXED BY, which SQLite refuses for our partial indexes
         # (it checks their condition before the namespace parameters are bound: "no query
@@ -399,12 +413,14 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
         except (TypeError, ValueError):
             return False
 
+    @override
     def _decode_codec_payload(self, payload, *, preserve_bson_wrappers):
         # The stock method asks inspect.signature() about the codec for every document it decodes.
         if self._codec_decode_takes_wrappers:
             return self._codec.decode(payload, preserve_bson_wrappers=preserve_bson_wrappers)
         return self._codec.decode(payload)
 
+    @override
     def _project_sql_scan_rows(self, rows, semantics, reader):
         # mongoeco turns every value of a document into Python objects, then projects; a user
         # read for its name decoded all the ObjectIds of its follow list. Drop the fields the
@@ -414,6 +430,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
             rows = ((_only_fields(payload, fields),) for (payload,) in rows)
         return super()._project_sql_scan_rows(rows, semantics, reader)
 
+    @override
     def _backfill_scalar_indexes_sync(self, conn) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS glimpse_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         done = conn.execute("SELECT value FROM glimpse_meta WHERE key = 'scalar_backfill'").fetchone()
@@ -431,6 +448,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                      "ON multikey_entries (collection_id, storage_key, index_name)")
         _scope_document_indexes(conn)
 
+    @override
     def _create_index_sync(self, db_name, coll_name, *arguments):
         name = super()._create_index_sync(db_name, coll_name, *arguments)
         with self._lock:
@@ -448,6 +466,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                          "(NEW.db_name, NEW.coll_name, NEW.storage_key); END")
         conn.execute(f"DELETE FROM {WRITTEN_TABLE}")  # nosec B608  # constant; the engine's cache starts empty
 
+    @override
     def _invalidate_collection_features_cache(self, db_name=None, coll_name=None) -> None:
         conn = getattr(self._thread_local, "connection", None)  # the writer's, inside its transaction
         if db_name is None or coll_name is None or conn is None:
