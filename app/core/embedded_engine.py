@@ -3,7 +3,7 @@
 Only the embedded server process imports this module (it needs mongoeco). Each override keeps
 mongoeco's answers and changes how it finds them; tests/test_platform.py checks the answers. Each
 is marked @override: tests/test_embedded_engine_guard.py checks that it still overrides a method
-mongoeco calls.
+mongoeco calls, and that the app's query shapes answer as on mongoeco's own engine.
 
 1. Inserts: mongoeco re-reads the whole collection on each insert to catch numeric _ids that are
    equal but stored differently (1 and 1.0). For ObjectIds and strings the storage-key lookup it

@@ -34,8 +34,11 @@ def uri_for_port(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
-def ensure_server(data_dir: str | os.PathLike) -> str:
-    """Return the URI of the data folder's server, starting it first if nobody has."""
+def ensure_server(data_dir: str | os.PathLike, *, stock_engine: bool = False) -> str:
+    """Return the URI of the data folder's server, starting it first if nobody has.
+
+    A server it starts runs Glimpse's engine, or mongoeco's own with `stock_engine` (tests
+    compare the answers of the two)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     state = _live_state(data_dir)
@@ -45,7 +48,7 @@ def ensure_server(data_dir: str | os.PathLike) -> str:
         state = _live_state(data_dir)
         if state:
             return uri_for_port(state["port"])
-        return uri_for_port(_spawn(data_dir))
+        return uri_for_port(_spawn(data_dir, stock_engine))
 
 
 def stop_server(data_dir: str | os.PathLike, grace_seconds: float = 10) -> bool:
@@ -115,13 +118,15 @@ def _exclusive_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _spawn(data_dir: Path) -> int:
+def _spawn(data_dir: Path, stock_engine: bool) -> int:
     previous = _read_state(data_dir) or {}
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     command = [sys.executable, "-m", "app.core.embedded_mongo", str(data_dir)]
     if previous.get("port"):
         # Same port as last time, so clients that outlived a crashed server reconnect by themselves.
         command += ["--port", str(previous["port"])]
+    if stock_engine:
+        command.append("--stock-engine")
     project_root = Path(__file__).resolve().parents[2]
     with open(data_dir / LOG_FILE, "ab") as log:
         # Our own interpreter and module, no shell.
@@ -142,22 +147,29 @@ def _spawn(data_dir: Path) -> int:
     )
 
 
-def _engine(path: Path):
-    from app.core.embedded_engine import GlimpseSQLiteEngine  # noqa: PLC0415  (imports mongoeco: server only)
+def _engine(path: Path, stock: bool):
+    # Both import mongoeco, which only the server process needs.
+    if stock:
+        from mongoeco.engines.sqlite import SQLiteEngine as engine_class  # noqa: PLC0415
+    else:
+        from app.core.embedded_engine import GlimpseSQLiteEngine as engine_class  # noqa: PLC0415
+    return engine_class(str(path))
 
-    return GlimpseSQLiteEngine(str(path))
 
-
-async def _serve(data_dir: Path, port: int) -> None:
+async def _serve(data_dir: Path, port: int, stock_engine: bool) -> None:
     from mongoeco.wire.proxy import AsyncMongoEcoProxyServer  # noqa: PLC0415  (as above)
 
-    server = AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE), host="127.0.0.1", port=port)
+    def server_on(wanted_port: int) -> AsyncMongoEcoProxyServer:
+        return AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE, stock_engine), host="127.0.0.1",
+                                        port=wanted_port)
+
+    server = server_on(port)
     try:
         address = await server.start()
     except OSError:
         if port == 0:
             raise
-        server = AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE), host="127.0.0.1", port=0)
+        server = server_on(0)
         address = await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -176,9 +188,10 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="Serve a data folder's embedded MongoDB.")
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--stock-engine", action="store_true", help="mongoeco's own engine, without Glimpse's changes")
     args = parser.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(args.data_dir.resolve(), args.port))
+    asyncio.run(_serve(args.data_dir.resolve(), args.port, args.stock_engine))
 
 
 if __name__ == "__main__":
