@@ -17,6 +17,7 @@ from helpers import api_login, bearer, free_port, signed_up_tokens, start_server
 
 from app import create_app
 from app.core import embedded_mongo
+from app.core.clock import utc_now
 from app.core.db import migrate
 from app.core.embedded_engine import SORT_MATCHES_BELOW, IdleConnections, ReusableConnection
 from app.jobs import queue
@@ -270,6 +271,19 @@ def test_each_read_of_many_documents_sees_the_data_as_it_began(db):
     db.pages.insert_one({"n": 10})
     assert sorted(seen + [page["n"] for page in cursor]) == list(range(10))
     assert numbers_matching(db.pages, {}) == list(range(11))
+
+
+def test_writes_after_documents_expire_are_seen_by_every_read(db):
+    # The embedded server removes expired documents when a read meets them, after its own commit;
+    # what it then noted for its caches must not open a transaction that nothing ever commits.
+    db.expiring.create_index("expires_at", expireAfterSeconds=0)
+    db.expiring.insert_many([{"n": n, "expires_at": utc_now() + timedelta(minutes=5)} for n in (0, 1)])
+    db.expiring.update_one({"n": 0}, {"$set": {"expires_at": utc_now() - timedelta(seconds=1)}})
+    assert numbers_matching(db.expiring, {}) == [1]
+    db.expiring.insert_one({"n": 2, "expires_at": utc_now() + timedelta(minutes=5)})
+    db.elsewhere.insert_one({"n": 3})
+    assert numbers_matching(db.expiring, {}) == [1, 2]
+    assert numbers_matching(db.elsewhere, {}) == [3]
 
 
 def test_a_closed_connection_is_kept_rolled_back_until_the_pool_is_full(tmp_path):

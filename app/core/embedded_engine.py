@@ -469,7 +469,9 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
     @override
     def _invalidate_collection_features_cache(self, db_name=None, coll_name=None) -> None:
         conn = getattr(self._thread_local, "connection", None)  # the writer's, inside its transaction
-        if db_name is None or coll_name is None or conn is None:
+        # Removing expired documents calls this after its commit: a statement here would then open
+        # a transaction nobody commits, hiding every later write from other connections.
+        if db_name is None or coll_name is None or conn is None or not conn.in_transaction:
             super()._invalidate_collection_features_cache(db_name, coll_name)
             return
         kept = {}
