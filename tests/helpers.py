@@ -28,6 +28,13 @@ def api_login(client, login="alice", password=PASSWORD):
     return client.post("/api/v1/auth/login", json={"login": login, "password": password})
 
 
+def client_from(app, address: str):
+    """A test client whose requests come from `address`, as a proxy trusted by TRUSTED_PROXIES=1 says."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    return client
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

@@ -22,8 +22,8 @@ def signup():
 @bp.post("/auth/login")
 def login():
     body = json_body("login", "password")
-    limits.limit_login(request.remote_addr, body["login"])
-    user = services.authenticate(get_db(), body["login"], body["password"])
+    user = limits.sign_in(get_db(), body["login"], body["password"], client_address=request.remote_addr,
+                          rounds=current_app.config["BCRYPT_ROUNDS"])
     return jsonify(issue_api_tokens(user))
 
 

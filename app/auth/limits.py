@@ -1,18 +1,52 @@
-"""How often each account action may be tried, per client address and per account."""
-from app.core.ratelimit import hit
+"""How often each account action may be tried, per client address and per account.
+
+Signing in limits what an attacker can do, not what the owner can: only failures count, and an
+account under attack refuses only the addresses that have failed against it.
+"""
+from app.auth import services
+from app.core.errors import AuthenticationError
+from app.core.ratelimit import client_subject, count_one, counted, hit, refuse
 
 MINUTE, HOUR = 60, 3600
+LOGIN_WINDOW_SECONDS = 15 * MINUTE
+# An address with this many failed sign-ins (any accounts) is refused for the rest of its window.
+LOGIN_FAILURES_PER_ADDRESS = 30
+# An account with this many failed sign-ins (any addresses) refuses every address that has failed
+# against it, for the rest of either window; an address that has not may still try.
+LOGIN_FAILURES_PER_ACCOUNT = 10
 
 
-def limit_login(client_ip: str, login: str) -> None:
-    hit("login-ip", client_ip, limit=30, window_seconds=5 * MINUTE)
-    hit("login-account", login.strip() or "-", limit=10, window_seconds=15 * MINUTE)
+def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) -> dict:
+    """The user `login` names if `password` is theirs. A refused address (429) gets no answer about
+    the password: it is not checked."""
+    user = services.find_user_by_login(db, login)
+    # Prefixed: a name nobody holds may spell a user's id.
+    account = f"user {user['_id']}" if user else f"login {services.normalised_login(login)}"
+    address = client_subject(client_address)
+    pair = f"{account} {address}"
+    _refuse_locked_out(address, account, pair)
+    if not services.password_matches(db, user, password, rounds=rounds):
+        for scope, subject in (("login-fail-address", address), ("login-fail-account", account),
+                               ("login-fail-account-address", pair)):
+            count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
+        raise AuthenticationError(services.WRONG_CREDENTIALS)
+    return services.require_active(user)
+
+
+def _refuse_locked_out(address: str, account: str, pair: str) -> None:
+    address_failures, address_wait = counted("login-fail-address", address)
+    if address_failures >= LOGIN_FAILURES_PER_ADDRESS:
+        refuse(address_wait)
+    account_failures, account_wait = counted("login-fail-account", account)
+    pair_failures, pair_wait = counted("login-fail-account-address", pair)
+    if account_failures >= LOGIN_FAILURES_PER_ACCOUNT and pair_failures:
+        refuse(min(account_wait, pair_wait))
 
 
 def limit_signup(client_ip: str) -> None:
-    hit("signup-ip", client_ip, limit=10, window_seconds=HOUR)
+    hit("signup-ip", client_subject(client_ip), limit=10, window_seconds=HOUR)
 
 
 def limit_password_forgot(client_ip: str, email: str) -> None:
-    hit("forgot-ip", client_ip, limit=10, window_seconds=HOUR)
+    hit("forgot-ip", client_subject(client_ip), limit=10, window_seconds=HOUR)
     hit("forgot-account", email.strip() or "-", limit=3, window_seconds=HOUR)

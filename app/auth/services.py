@@ -1,6 +1,7 @@
 """Accounts: sign-up, sign-in, password reset. Plain functions over the database, no request."""
 import hashlib
 import re
+from functools import lru_cache
 
 import bcrypt
 from bson import ObjectId
@@ -24,8 +25,7 @@ RESET_TOKEN_MAX_AGE_SECONDS = 3600
 # A namespace for signatures, not a secret.
 RESET_TOKEN_SALT = "glimpse-password-reset"  # nosec B105
 ROLES = ("user", "moderator", "admin")
-# Checked against when the login names nobody, so both answers take as long (no enumeration).
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4))
+WRONG_CREDENTIALS = "Wrong username, email or password."
 
 
 def password_problem(password: str) -> str | None:
@@ -48,7 +48,11 @@ def validate_signup(username: str, email: str, password: str) -> dict[str, str]:
 
 
 def hash_password(password: str, rounds: int) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+    return _hash(password.encode(), rounds)
+
+
+def _hash(secret: bytes, rounds: int) -> str:
+    return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=rounds)).decode()
 
 
 def create_user(db, *, username: str, email: str, password: str, rounds: int, role: str = "user") -> dict:
@@ -75,8 +79,14 @@ def create_user(db, *, username: str, email: str, password: str, rounds: int, ro
     return user
 
 
+def normalised_login(login: str) -> str:
+    return login.strip().lower()
+
+
 def find_user_by_login(db, login: str) -> dict | None:
-    login = login.strip().lower()
+    login = normalised_login(login)
+    if not login:
+        return None
     field = "email_lower" if "@" in login else "username_lower"
     return db.users.find_one({field: login})
 
@@ -92,12 +102,34 @@ def find_user_by_username(db, username: str) -> dict | None:
     return db.users.find_one({"username_lower": username.lower()})
 
 
-def authenticate(db, login: str, password: str) -> dict:
-    user = find_user_by_login(db, login) if login else None
-    stored = user["password_hash"].encode() if user else _DUMMY_HASH
-    matches = bcrypt.checkpw(password.encode()[:PASSWORD_MAX_BYTES], stored)
+@lru_cache
+def _dummy_hash(rounds: int) -> bytes:
+    # Checked against when the login names nobody, at the cost real hashes have, so both answers
+    # take as long (no enumeration by timing). Made once per cost: hashing costs as much as checking.
+    return _hash(b"not-a-real-password", rounds).encode()
+
+
+def _cost(password_hash: str) -> int:
+    return int(password_hash.split("$")[2])  # "$2b$12$<salt and hash>"
+
+
+def password_matches(db, user: dict | None, password: str, *, rounds: int) -> bool:
+    """Whether `password` is the user's, checked at full cost even when there is no user. A hash of
+    another cost than `rounds` is remade at `rounds` once its password is known, so every account's
+    wrong password soon costs what an unknown name costs."""
+    stored = user["password_hash"] if user else None
+    candidate = password.encode()[:PASSWORD_MAX_BYTES]  # as bcrypt always saw it (bcrypt 5 refuses more)
+    matches = bcrypt.checkpw(candidate, stored.encode() if stored else _dummy_hash(rounds))
     if not (user and matches):
-        raise AuthenticationError("Wrong username, email or password.")
+        return False
+    if _cost(stored) != rounds:
+        # Only over the hash just checked: a reset that changed it meanwhile wins.
+        db.users.update_one({"_id": user["_id"], "password_hash": stored},
+                            {"$set": {"password_hash": _hash(candidate, rounds)}})
+    return True
+
+
+def require_active(user: dict) -> dict:
     if user["status"] != "active":
         raise AuthenticationError("This account is suspended.")
     return user

@@ -52,8 +52,8 @@ def login():
         return render_template("auth/login.html", form={}, next=next_url)
     form = _form("login", "password")
     try:
-        limits.limit_login(request.remote_addr, form["login"])
-        user = services.authenticate(get_db(), form["login"], form["password"])
+        user = limits.sign_in(get_db(), form["login"], form["password"], client_address=request.remote_addr,
+                              rounds=current_app.config["BCRYPT_ROUNDS"])
     except (AuthenticationError, RateLimitedError) as error:
         return _form_failed("auth/login.html", error, {"login": form["login"]}, next=next_url)
     return start_web_session(redirect(next_url), user)

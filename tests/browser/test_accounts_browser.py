@@ -3,6 +3,7 @@ sign in again."""
 
 
 import pytest
+from helpers import PASSWORD, api_login, api_signup, client_from
 from playwright.sync_api import expect
 
 NEW_PASSWORD = "a new and longer passphrase"
@@ -10,7 +11,8 @@ NEW_PASSWORD = "a new and longer passphrase"
 
 @pytest.fixture
 def app_config(app_config):
-    return {**app_config, "MAIL_SERVER": ""}  # mail is caught and shown at /dev/mail, as on `make run`
+    # Mail is caught and shown at /dev/mail, as on `make run`; a trusted proxy names other clients.
+    return {**app_config, "MAIL_SERVER": "", "TRUSTED_PROXIES": 1}
 
 
 def test_signup_logout_reset_from_caught_mail_and_login(live_server, page, app):
@@ -51,5 +53,21 @@ def test_signup_logout_reset_from_caught_mail_and_login(live_server, page, app):
     expect(page.get_by_role("alert")).to_contain_text("Wrong username, email or password.")
 
     page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
+
+
+def test_owner_signs_in_while_another_address_hammers_the_account(live_server, page, app):
+    api_signup(client_from(app, "198.51.100.7"), "bob")
+    attacker = client_from(app, "203.0.113.66")
+    statuses = []
+    while not statuses or statuses[-1] != 429:
+        assert len(statuses) < 20, statuses
+        statuses.append(api_login(attacker, "bob", f"guess {len(statuses)}").status_code)
+    assert api_login(attacker, "bob", PASSWORD).status_code == 429
+
+    page.goto(live_server + "/login")  # from 127.0.0.1, which has not failed
+    page.get_by_label("Username or email").fill("bob")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
