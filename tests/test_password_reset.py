@@ -76,7 +76,16 @@ def test_forgot_does_not_reveal_whether_an_account_exists(client, db, mailbox, w
     mailbox.wait_for("alice@example.com")
     time.sleep(0.5)
     assert [message["To"] for message in mailbox.messages] == ["alice@example.com"]
-    assert db.jobs.count_documents({}) == 1
+    assert db.jobs.count_documents({"kind": "send_mail"}) == 1
+
+
+def test_asking_for_a_reset_does_the_same_work_whether_or_not_the_account_exists(client, db):
+    api_signup(client, "alice")
+    assert forgot(client, "alice@example.com").status_code == forgot(client, "nobody@example.com").status_code == 202
+    # Without workers nothing has been looked up yet: each request queued one job that names only the address.
+    jobs = list(db.jobs.find({}, {"_id": 0, "kind": 1, "payload": 1}))
+    assert [(job["kind"], list(job["payload"])) for job in jobs] == [("password_reset_mail", ["email"])] * 2
+    assert sorted(job["payload"]["email"] for job in jobs) == ["alice@example.com", "nobody@example.com"]
 
 
 def test_forgot_is_rate_limited_per_email(client):

@@ -5,9 +5,9 @@ from flask_jwt_extended import current_user, jwt_required
 from app.api import bp
 from app.api.common import json_body
 from app.auth import limits, services
+from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import issue_api_tokens, revoke_current, revoke_encoded
 from app.core.db import get_db
-from app.core.mail import queue_mail
 
 
 @bp.post("/auth/signup")
@@ -47,10 +47,7 @@ def logout():
 def password_forgot():
     body = json_body("email")
     limits.limit_password_forgot(request.remote_addr, body["email"])
-    services.request_password_reset(
-        get_db(), body["email"], secret=current_app.config["SECRET_KEY"],
-        base_url=current_app.config["BASE_URL"], send=queue_mail,
-    )
+    request_password_reset(body["email"])
     return jsonify({"message": "If that address belongs to an account, a reset link is on its way."}), 202
 
 

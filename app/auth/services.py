@@ -201,8 +201,8 @@ def reset_password(db, secret: str, token: str, new_password: str, rounds: int) 
     return user
 
 
-def request_password_reset(db, email: str, *, secret: str, base_url: str, send) -> None:
-    """Mail a reset link if the address belongs to an active account; say nothing either way."""
+def send_password_reset(db, email: str, *, secret: str, base_url: str, send) -> None:
+    """Mail a reset link if the address belongs to an active account; nothing otherwise."""
     user = db.users.find_one({"email_lower": email.strip().lower()})
     if user is None or user["status"] != "active":
         return

@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from app.auth import limits, services
+from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import (
     end_web_session,
     login_required,
@@ -10,7 +11,6 @@ from app.auth.tokens import (
 )
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
-from app.core.mail import queue_mail
 from app.core.urls import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -76,10 +76,7 @@ def forgot_password():
         limits.limit_password_forgot(request.remote_addr, form["email"])
     except RateLimitedError as error:
         return _form_failed("auth/forgot.html", error, form)
-    services.request_password_reset(
-        get_db(), form["email"], secret=current_app.config["SECRET_KEY"],
-        base_url=current_app.config["BASE_URL"], send=queue_mail,
-    )
+    request_password_reset(form["email"])
     return render_template("auth/forgot_sent.html", email=form["email"])
 
 
