@@ -1,10 +1,5 @@
 """Accounts through the JSON API, against the real wire server."""
-from datetime import timedelta
-
-from flask_jwt_extended import decode_token
 from helpers import PASSWORD, api_login, api_signup, bearer, signed_up_tokens
-
-from app.core.clock import utc_now
 
 
 def test_signup_returns_the_user_without_secrets(client, db):
@@ -73,25 +68,35 @@ def test_refresh_token_is_not_an_access_token_and_trades_for_new_tokens(client):
     assert client.get("/api/v1/me", headers=bearer(refreshed.get_json()["access_token"])).status_code == 200
 
 
-def test_logout_revokes_access_and_refresh_tokens(client, db):
-    tokens = signed_up_tokens(client)
-    headers = bearer(tokens["access_token"])
-    assert client.post("/api/v1/auth/logout", headers=headers, json={"refresh_token": tokens["refresh_token"]}).status_code == 204
-    assert client.get("/api/v1/me", headers=headers).status_code == 401
-    assert client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
-    assert len(db.users.find_one({"username": "alice"})["ended_tokens"]) == 2
+def refresh(client, refresh_token: str):
+    return client.post("/api/v1/auth/refresh", headers=bearer(refresh_token))
 
 
-def test_logout_forgets_ended_tokens_past_their_expiry_and_keeps_the_rest(app, client, db):
+def test_logout_ends_the_whole_session_and_no_other(client, db):
     tokens = signed_up_tokens(client)
-    hour = timedelta(hours=1)
-    db.users.update_one({"username": "alice"}, {"$set": {"ended_tokens.old": utc_now() - hour,
-                                                          "ended_tokens.recent": utc_now() + hour}})
+    other = api_login(client).get_json()  # a second sign-in of the same account
     assert client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
-    ended = db.users.find_one({"username": "alice"})["ended_tokens"]
-    with app.app_context():
-        assert set(ended) == {"recent", decode_token(tokens["access_token"])["jti"]}
-    assert client.get("/api/v1/me", headers=bearer(api_login(client).get_json()["access_token"])).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 401
+    assert refresh(client, tokens["refresh_token"]).status_code == 401
+    assert len(db.users.find_one({"username": "alice"})["sessions"]) == 1
+    assert client.get("/api/v1/me", headers=bearer(other["access_token"])).status_code == 200
+    assert refresh(client, other["refresh_token"]).status_code == 200
+
+
+def test_refresh_rotates_and_a_used_refresh_token_presented_again_ends_its_session(client):
+    tokens = signed_up_tokens(client)
+    other = api_login(client).get_json()
+    rotated = refresh(client, tokens["refresh_token"])
+    assert rotated.status_code == 200
+    newest = rotated.get_json()
+    assert newest["refresh_token"] != tokens["refresh_token"]
+    assert client.get("/api/v1/me", headers=bearer(newest["access_token"])).status_code == 200
+    # Someone holds a copy of the used token: the session ends for whoever holds its newest tokens too.
+    assert refresh(client, tokens["refresh_token"]).status_code == 401
+    for access_token in (newest["access_token"], tokens["access_token"]):
+        assert client.get("/api/v1/me", headers=bearer(access_token)).status_code == 401
+    assert refresh(client, newest["refresh_token"]).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(other["access_token"])).status_code == 200
 
 
 def test_public_profile(client):

@@ -9,7 +9,7 @@ from io import BytesIO
 import pytest
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, decode_token
 from helpers import api_signup, api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
 from PIL import Image
 
@@ -115,9 +115,12 @@ def test_tampered_unsigned_expired_and_foreign_tokens_are_refused(app, client):
     alice = signed_up_tokens(client, "alice")["access_token"]
     bob_id = client.post("/api/v1/auth/signup", json={"username": "bob", "email": "bob@example.com",
                                                       "password": "correct horse battery"}).get_json()["id"]
-    bob = {"_id": ObjectId(bob_id), "session_version": 0}
+    bob = {"_id": ObjectId(bob_id)}
     with app.app_context():
         expired = create_access_token(identity=bob, expires_delta=timedelta(seconds=-5))
+        # Signed with our key, but naming no session of bob's: none at all, or alice's.
+        sessionless = create_access_token(identity=bob)
+        in_alices_session = create_access_token(identity=bob, additional_claims={"sid": decode_token(alice)["sid"]})
     signing_key = app.config["JWT_SECRET_KEY"]
     app.config["JWT_SECRET_KEY"] = "some-other-secret-key-for-this-one-token!!"
     with app.app_context():
@@ -127,6 +130,7 @@ def test_tampered_unsigned_expired_and_foreign_tokens_are_refused(app, client):
         "tampered": forge(alice, sub=bob_id),
         "alg none": forge(alice, sub=bob_id, header={"alg": "none"}).rsplit(".", 1)[0] + ".",
         "expired": expired, "wrong key": wrong_key, "garbage": "a.b.c",
+        "no session": sessionless, "another's session": in_alices_session,
     }
     for name, token in forged.items():
         response = client.get("/api/v1/me", headers=bearer(token))
@@ -185,3 +189,4 @@ def test_csrf_less_posts_change_nothing(app, client, db):
     assert client.put(f"/api/v1/posts/{post['id']}/like").status_code == 403  # cookie, no header
     assert (db.likes.count_documents({}), db.comments.count_documents({}), db.follows.count_documents({})) == (0, 0, 0)
     assert db.users.find_one({"username": "alice"})["bio"] == ""
+

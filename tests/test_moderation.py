@@ -152,6 +152,7 @@ def test_suspension_locks_out_existing_tokens_and_cookies_at_once(app, client, d
     assert client.get("/api/v1/users/victim").status_code == 404
     assert client.put("/api/v1/admin/users/victim/suspension", headers=bearer(staff["root"]), json={}).status_code == 422
     assert client.delete("/api/v1/admin/users/victim/suspension", headers=bearer(staff["root"]), json={}).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer(victim["access_token"])).status_code == 401  # its sessions stay ended
     assert api_login(client, "victim", PASSWORD).status_code == 200
 
 

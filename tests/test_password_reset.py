@@ -15,6 +15,8 @@ def forgot(client, email="alice@example.com"):
 
 def test_whole_reset_flow_over_the_api(client, mailbox, workers):
     tokens = signed_up_tokens(client, "alice")
+    browser = client.application.test_client()
+    assert page_login(browser, "alice").status_code == 302
     assert forgot(client).status_code == 202
     message = mailbox.wait_for("alice@example.com")
     assert message["Subject"] == "Reset your Glimpse password"
@@ -28,6 +30,7 @@ def test_whole_reset_flow_over_the_api(client, mailbox, workers):
     # Every session from before the reset has ended.
     assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 401
     assert client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+    assert "nav-profile" not in browser.get("/").get_data(as_text=True)
 
 
 def test_reset_token_is_single_use(client, mailbox, workers):

@@ -1,7 +1,12 @@
-"""Cookies for pages, bearer tokens for the API, and CSRF on everything a cookie can do."""
+"""Cookies for pages, bearer tokens for the API, sessions, and CSRF on everything a cookie can do."""
 import re
+from datetime import timedelta
 
-from helpers import PASSWORD, api_signup, bearer, csrf_from, page_login, signed_up_tokens
+from flask_jwt_extended import decode_token
+from helpers import PASSWORD, api_login, api_signup, bearer, csrf_from, page_login, signed_up_tokens
+
+from app.auth import sessions
+from app.core.clock import utc_now
 
 
 def signed_in_as(html: str) -> str | None:
@@ -76,6 +81,72 @@ def test_page_login_by_email_and_logout_revokes_the_cookie(client):
     client.set_cookie("access_token_cookie", stolen)
     assert signed_in_as(client.get("/").get_data(as_text=True)) is None
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_signing_in_again_in_the_same_browser_ends_the_session_it_replaces(client):
+    api_signup(client.application.test_client(), "alice")
+    page_login(client, "alice")
+    replaced = client.get_cookie("access_token_cookie").value
+    assert page_login(client, "alice").status_code == 302
+    assert signed_in_as(client.get("/").get_data(as_text=True)) == "alice"
+    replay = client.application.test_client()
+    replay.set_cookie("access_token_cookie", replaced)
+    assert signed_in_as(replay.get("/").get_data(as_text=True)) is None
+
+
+def user_and_session_ids(app, db, tokens: dict, username="alice"):
+    with app.app_context():
+        return db.users.find_one({"username": username})["_id"], decode_token(tokens["access_token"])["sid"]
+
+
+def test_a_new_session_drops_expired_ones_and_the_least_recently_seen_beyond_the_limit(app, client, db):
+    api_signup(client, "alice")
+    now, limit = utc_now(), sessions.MAX_SESSIONS_PER_USER
+    stored = {f"s{n}": {"kind": "api", "created_at": now, "last_seen_at": now - timedelta(minutes=n + 1),
+                        "expires_at": now + timedelta(days=1), "user_agent": "", "ip": "", "refresh_jti": f"j{n}"}
+              for n in range(limit)}
+    stored["expired"] = {**stored["s0"], "expires_at": now - timedelta(seconds=1)}
+    db.users.update_one({"username": "alice"}, {"$set": {"sessions": stored}})
+    new = api_login(client, "alice").get_json()
+    user_id, sid = user_and_session_ids(app, db, new)
+    kept = db.users.find_one({"_id": user_id})["sessions"]
+    assert len(kept) == limit and sid in kept
+    assert "expired" not in kept and f"s{limit - 1}" not in kept and f"s{limit - 2}" in kept
+    listed = sessions.list_sessions(db.users.find_one({"_id": user_id}))
+    assert [session["id"] for session in listed[:2]] == [sid, "s0"]
+    assert listed[0]["kind"] == "api" and listed[0]["ip"] == "127.0.0.1"
+
+
+def test_last_seen_is_written_at_most_once_every_few_minutes(app, client, db):
+    tokens = signed_up_tokens(client)
+    user_id, sid = user_and_session_ids(app, db, tokens)
+    path = f"sessions.{sid}.last_seen_at"
+    for age, written in ((sessions.LAST_SEEN_EVERY / 2, False), (sessions.LAST_SEEN_EVERY * 2, True)):
+        earlier = utc_now() - age
+        db.users.update_one({"_id": user_id}, {"$set": {path: earlier}})
+        assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+        assert (db.users.find_one({"_id": user_id})["sessions"][sid]["last_seen_at"] > earlier) is written
+
+
+def test_ending_all_sessions_can_keep_one(app, client, db):
+    signed = [signed_up_tokens(client), api_login(client).get_json(), api_login(client).get_json()]
+    user_id, kept = user_and_session_ids(app, db, signed[1])
+    sessions.end_all_sessions(db, user_id, keep=kept)
+    assert [client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code for tokens in signed] \
+        == [401, 200, 401]
+    sessions.end_all_sessions(db, user_id)
+    assert client.get("/api/v1/me", headers=bearer(signed[1]["access_token"])).status_code == 401
+
+
+def test_of_two_refreshes_with_one_token_the_second_ends_the_session(app, client, db):
+    tokens = signed_up_tokens(client)
+    with app.app_context():
+        claims = decode_token(tokens["refresh_token"])
+    user_id = db.users.find_one({"username": "alice"})["_id"]
+    rotate = (db, user_id, claims["sid"], claims["jti"])
+    assert sessions.rotate_refresh_token(*rotate, lifetime=timedelta(days=1)) is not None
+    assert sessions.rotate_refresh_token(*rotate, lifetime=timedelta(days=1)) is None
+    assert claims["sid"] not in db.users.find_one({"_id": user_id})["sessions"]
 
 
 def test_page_login_with_wrong_password_says_so(client):

@@ -1,5 +1,6 @@
 """Admin actions on accounts: moderator role, suspension. Each one is audited."""
 from app.auth.services import find_user_by_username
+from app.auth.sessions import end_all_sessions
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.moderation import audit
@@ -40,7 +41,9 @@ def set_suspended(db, admin: dict, username: str, suspended: bool, reason: str) 
     reason = clean_reason(reason, required=suspended)
     status = "suspended" if suspended else "active"
     if user["status"] != status:
-        db.users.update_one({"_id": user["_id"]}, {"$set": {"status": status}, "$inc": {"session_version": 1}})
+        db.users.update_one({"_id": user["_id"]}, {"$set": {"status": status}})
+        if suspended:
+            end_all_sessions(db, user["_id"])
         audit.record(db, actor=admin, action="suspend" if suspended else "reinstate", target_type="user",
                      target_id=user["_id"], reason=reason, before={"status": user["status"]}, after={"status": status})
     return {**user, "status": status}

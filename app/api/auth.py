@@ -1,12 +1,12 @@
 """Account routes of the JSON API."""
 from flask import current_app, jsonify, request
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import jwt_required
 
 from app.api import bp
 from app.api.common import json_body
 from app.auth import limits, services
 from app.auth.reset_mail import request_password_reset
-from app.auth.tokens import issue_api_tokens, revoke_current, revoke_encoded
+from app.auth.tokens import end_current_session, issue_api_tokens, refresh_api_tokens
 from app.core.db import get_db
 
 
@@ -30,16 +30,13 @@ def login():
 @bp.post("/auth/refresh")
 @jwt_required(refresh=True, locations=["headers"])
 def refresh():
-    return jsonify(issue_api_tokens(current_user))
+    return jsonify(refresh_api_tokens())
 
 
 @bp.post("/auth/logout")
-@jwt_required(locations=["headers"])
+@jwt_required(locations=["headers"], verify_type=False)  # either token of the session signs it out
 def logout():
-    revoke_current()
-    body = request.get_json(silent=True) or {}
-    if isinstance(body.get("refresh_token"), str):
-        revoke_encoded(body["refresh_token"], of_user=current_user)
+    end_current_session()
     return "", 204
 
 

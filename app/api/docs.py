@@ -228,13 +228,15 @@ PATHS = {
     }},
     "/auth/refresh": {"post": {
         "summary": "Trade a refresh token (as bearer) for new tokens", "tags": ["auth"], "security": BEARER,
+        "description": "The answer carries a new refresh token and the one sent is spent. Sending a spent "
+                       "refresh token again ends its session: every token of that sign-in stops working.",
         "responses": {"200": {"description": "Bearer tokens", **_json(_ref("Tokens"))},
-                      "401": _error("Missing, expired or revoked refresh token")},
+                      "401": _error("Missing, expired or spent refresh token, or the session has ended")},
     }},
     "/auth/logout": {"post": {
-        "summary": "Revoke the access token (and the refresh token, if sent)", "tags": ["auth"],
+        "summary": "End the session: every token of this sign-in stops working", "tags": ["auth"],
+        "description": "Send either the access or the refresh token as bearer.",
         "security": BEARER,
-        "requestBody": {"required": False, **_json({"type": "object", "properties": {"refresh_token": STRING}})},
         "responses": {"204": {"description": "Signed out"}, "401": _error("Not signed in")},
     }},
     "/auth/password/forgot": {"post": {

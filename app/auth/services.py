@@ -9,6 +9,7 @@ from bson.errors import InvalidId
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pymongo.errors import DuplicateKeyError
 
+from app.auth.sessions import end_all_sessions
 from app.core.clock import utc_now
 from app.core.errors import (
     AuthenticationError,
@@ -67,8 +68,6 @@ def create_user(db, *, username: str, email: str, password: str, rounds: int, ro
         "email": email, "email_lower": email.lower(),
         "password_hash": hash_password(password, rounds),
         "role": role, "status": "active",
-        # Bumped when every existing session must end (password reset, suspension).
-        "session_version": 0,
         "bio": "", "created_at": now,
     }
     try:
@@ -194,10 +193,11 @@ def reset_password(db, secret: str, token: str, new_password: str, rounds: int) 
     # Matching the old hash makes a concurrent second use of the same token lose the race.
     result = db.users.find_one_and_update(
         {"_id": user["_id"], "password_hash": user["password_hash"]},
-        {"$set": {"password_hash": hash_password(new_password, rounds)}, "$inc": {"session_version": 1}},
+        {"$set": {"password_hash": hash_password(new_password, rounds)}},
     )
     if result is None:
         raise InvalidTokenError("This reset link has already been used. Ask for a new one.")
+    end_all_sessions(db, user["_id"])  # whoever knew the old password is signed out everywhere
     return user
 
 

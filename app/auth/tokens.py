@@ -1,11 +1,11 @@
-"""JWTs: bearer tokens for the JSON API, HttpOnly cookies for pages, one revocation check for both.
+"""JWTs: bearer tokens for the JSON API, HttpOnly cookies for pages, one session check for both.
 
-A token is refused when its jti is among its account's ended tokens (logout), when the account's
-session_version moved on since it was issued (password reset, suspension) or when the account is
-not active. All three live on the user document, which every authenticated request reads anyway:
-one database round trip, not two.
+Each token names the session (app/auth/sessions.py) of the sign-in that issued it; it is refused when
+its account is not active or that session has ended or expired. A web sign-in gives one cookie token
+that lasts as long as its session; an API sign-in gives a short access token and a refresh token that
+is traded, once, for the next pair.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -13,7 +13,6 @@ from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
     current_user,
-    decode_token,
     get_jwt,
     set_access_cookies,
     unset_jwt_cookies,
@@ -22,14 +21,15 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
+from app.auth import sessions
 from app.auth.services import find_user_by_id
-from app.core.clock import utc_now
 from app.core.db import get_db
-from app.core.errors import error_response
+from app.core.errors import AuthenticationError, error_response
 from app.core.extensions import jwt
 
 API_ACCESS_MINUTES = 15
 API_REFRESH_DAYS = 30
+SESSION_ENDED = "This session has ended. Sign in again."
 
 
 def init_app(app: Flask) -> None:
@@ -46,76 +46,90 @@ def init_app(app: Flask) -> None:
     )
     jwt.init_app(app)
     jwt.user_identity_loader(lambda user: str(user["_id"]))
-    jwt.additional_claims_loader(lambda user: {"sv": user.get("session_version", 0)})
-    jwt.token_in_blocklist_loader(_token_revoked)
-    jwt.user_lookup_loader(lambda _header, payload: g.pop("token_user", None) or find_user_by_id(get_db(), payload["sub"]))
+    jwt.token_in_blocklist_loader(lambda _header, payload: _token_user(payload) is None)
+    jwt.user_lookup_loader(lambda _header, payload: _token_user(payload))
     for loader in (jwt.unauthorized_loader, jwt.invalid_token_loader):
         loader(lambda reason: _unauthorized(f"Sign in first ({reason})."))
     jwt.expired_token_loader(lambda _h, _p: _unauthorized("Your session has expired. Sign in again."))
-    jwt.revoked_token_loader(lambda _h, _p: _unauthorized("This session has ended. Sign in again."))
+    jwt.revoked_token_loader(lambda _h, _p: _unauthorized(SESSION_ENDED))
     jwt.user_lookup_error_loader(lambda _h, _p: _unauthorized("This account no longer exists."))
     jwt.needs_fresh_token_loader(lambda _h, _p: _unauthorized("Sign in again."))
     app.before_request(_load_page_user)
     app.after_request(_clear_dead_session_cookie)
 
 
-def _token_revoked(_header: dict, payload: dict) -> bool:
-    user = find_user_by_id(get_db(), payload["sub"])
-    if (user is None or user["status"] != "active" or user.get("session_version", 0) != payload.get("sv")
-            or payload["jti"] in user.get("ended_tokens", {})):
-        return True
-    g.token_user = user  # spare the user lookup that comes next
-    return False
+def _token_user(payload: dict) -> dict | None:
+    """The active user whose live session issued the token, or None. Checked once per request and
+    token: flask-jwt-extended asks twice (revoked? whose?)."""
+    checked = g.get("checked_token")
+    if checked is None or checked[0] != payload["jti"]:
+        checked = g.checked_token = (payload["jti"], _session_user(payload))
+    return checked[1]
+
+
+def _session_user(payload: dict) -> dict | None:
+    db = get_db()
+    user = find_user_by_id(db, payload["sub"])
+    if user is None or user["status"] != "active":
+        return None
+    refresh_jti = payload["jti"] if payload["type"] == "refresh" else None
+    return user if sessions.check_session(db, user, payload.get("sid"), refresh_jti=refresh_jti) else None
 
 
 def _unauthorized(message: str):
     return error_response(401, "unauthorized", message)
 
 
-def issue_api_tokens(user: dict) -> dict:
+def _client() -> dict:
+    return {"user_agent": request.user_agent.string, "ip": request.remote_addr or ""}
+
+
+def _api_tokens(user: dict, sid: str, refresh_jti: str) -> dict:
     return {
-        "access_token": create_access_token(identity=user),
-        "refresh_token": create_refresh_token(identity=user),
+        "access_token": create_access_token(identity=user, additional_claims={"sid": sid}),
+        "refresh_token": create_refresh_token(identity=user, additional_claims={"sid": sid, "jti": refresh_jti}),
         "token_type": "Bearer",  # nosec B105
         "expires_in": API_ACCESS_MINUTES * 60,
     }
 
 
+def issue_api_tokens(user: dict) -> dict:
+    """An API sign-in: a new session and its first pair of tokens."""
+    session = sessions.start_session(get_db(), user, "api", lifetime=timedelta(days=API_REFRESH_DAYS), **_client())
+    return _api_tokens(user, session["id"], session["refresh_jti"])
+
+
+def refresh_api_tokens() -> dict:
+    """Trade the request's refresh token for the session's next pair; the one traded is spent."""
+    claims = get_jwt()
+    refresh_jti = sessions.rotate_refresh_token(get_db(), current_user["_id"], claims["sid"], claims["jti"],
+                                                lifetime=timedelta(days=API_REFRESH_DAYS))
+    if refresh_jti is None:
+        raise AuthenticationError(SESSION_ENDED)
+    return _api_tokens(current_user, claims["sid"], refresh_jti)
+
+
+def end_current_session() -> None:
+    """Sign out: the session of the request's token ends, and with it every token of that sign-in."""
+    sessions.end_session(get_db(), current_user["_id"], get_jwt()["sid"])
+
+
 def start_web_session(response, user: dict):
+    """A page sign-in: the cookie names a new session, which replaces the one this browser had."""
+    if g.user is not None:
+        end_current_session()
     days = current_app.config["WEB_SESSION_DAYS"]
-    token = create_access_token(identity=user, expires_delta=timedelta(days=days))
+    session = sessions.start_session(get_db(), user, "web", lifetime=timedelta(days=days), **_client())
+    token = create_access_token(identity=user, expires_delta=timedelta(days=days), additional_claims={"sid": session["id"]})
     set_access_cookies(response, token, max_age=days * 86400)
     return response
 
 
 def end_web_session(response):
+    if g.user is not None:
+        end_current_session()
     unset_jwt_cookies(response)
     return response
-
-
-def revoke(payload: dict, user: dict) -> None:
-    """End one of `user`'s tokens: its jti joins the user's ended tokens (jti -> when the token would
-    have expired anyway); those already past that time are dropped in the same write."""
-    now = utc_now()
-    update = {"$set": {f"ended_tokens.{payload['jti']}": datetime.fromtimestamp(payload["exp"], UTC)}}
-    expired = [jti for jti, expires_at in user.get("ended_tokens", {}).items() if expires_at <= now]
-    if expired:
-        update["$unset"] = {f"ended_tokens.{jti}": "" for jti in expired}
-    get_db().users.update_one({"_id": user["_id"]}, update)
-
-
-def revoke_encoded(encoded_token: str, *, of_user: dict) -> None:
-    """Revoke a token handed to us in a body (a refresh token at logout), if it is the user's."""
-    try:
-        payload = decode_token(encoded_token, allow_expired=True)
-    except (JWTExtendedException, PyJWTError):
-        return
-    if payload.get("sub") == str(of_user["_id"]):
-        revoke(payload, of_user)
-
-
-def revoke_current() -> None:
-    revoke(get_jwt(), current_user)
 
 
 def _load_page_user() -> None:

@@ -3,12 +3,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from app.auth import limits, services
 from app.auth.reset_mail import request_password_reset
-from app.auth.tokens import (
-    end_web_session,
-    login_required,
-    revoke_current,
-    start_web_session,
-)
+from app.auth.tokens import end_web_session, login_required, start_web_session
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
 from app.core.urls import safe_next
@@ -62,7 +57,6 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    revoke_current()
     flash("You are signed out.", "info")
     return end_web_session(redirect(url_for("main.index")))
 

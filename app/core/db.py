@@ -11,7 +11,6 @@ from flask import Flask, current_app
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from app.core import embedded_mongo
-from app.core.clock import utc_now
 from app.posts.authors import copy_author_to_posts
 
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
@@ -164,12 +163,11 @@ def migrate(db) -> None:
         present = db[collection].index_information()
         for name in set(names) & set(present):
             db[collection].drop_index(name)
-    # Ended tokens were kept in a collection of their own, without their user, so they cannot move
-    # onto the user documents: rather than let them work again, sign everybody out once.
-    if "revoked_tokens" in db.list_collection_names():
-        if db.revoked_tokens.find_one({"expires_at": {"$gt": utc_now()}}, {"_id": 1}):
-            db.users.update_many({}, {"$inc": {"session_version": 1}})
-        db.revoked_tokens.drop()
+    # Tokens now name their session (app/auth/sessions.py); those of earlier versions name none and
+    # are refused, so what those versions kept to end tokens early has nothing left to do.
+    db.users.update_many({"$or": [{"session_version": {"$exists": True}}, {"ended_tokens": {"$exists": True}}]},
+                         {"$unset": {"session_version": "", "ended_tokens": ""}})
+    db.revoked_tokens.drop()
 
 
 def ping() -> None:
