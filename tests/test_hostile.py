@@ -190,3 +190,22 @@ def test_csrf_less_posts_change_nothing(app, client, db):
     assert (db.likes.count_documents({}), db.comments.count_documents({}), db.follows.count_documents({})) == (0, 0, 0)
     assert db.users.find_one({"username": "alice"})["bio"] == ""
 
+
+def test_an_authorization_header_is_the_only_credential_an_api_call_gets(app, client, db):
+    """A moderator's cookie with a header that is not a valid bearer token: refused, never taken
+    as a reason to skip CSRF nor answered from the cookie."""
+    api_signup(app.test_client(), "mod")
+    db.users.update_one({"username": "mod"}, {"$set": {"role": "moderator"}})
+    page_login(client, "mod")
+    pending = app.test_client().post("/api/v1/anonymous/posts", content_type="multipart/form-data",
+                                     data={"photos": [(BytesIO(real_jpeg()), "a.jpg")]}).get_json()["post"]
+    for authorization in ("Foo bar", "Basic bW9kOmNvcnJlY3QgaG9yc2UgYmF0dGVyeQ==", "Bearer not.a.jwt", "Bearer"):
+        headers = {"Authorization": authorization}
+        approve = client.post(f"/api/v1/moderation/posts/{pending['id']}/approve", headers=headers, json={})
+        assert approve.status_code == 401, authorization
+        assert approve.get_json()["error"]["code"] == "unauthorized"
+        assert client.get("/api/v1/me", headers=headers).status_code == 401, authorization
+    assert db.posts.find_one()["status"] == "pending"
+    # A valid bearer token speaks for its own account; the cookie beside it is ignored.
+    bob = signed_up_tokens(app.test_client(), "bob")["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(bob)).get_json()["username"] == "bob"

@@ -94,6 +94,29 @@ def test_signing_in_again_in_the_same_browser_ends_the_session_it_replaces(clien
     assert signed_in_as(replay.get("/").get_data(as_text=True)) is None
 
 
+def test_a_csrf_pair_made_for_another_session_is_refused(client, db):
+    """An attacker's own valid token and cookie, planted next to the victim's session cookie."""
+    for username in ("alice", "mallory"):
+        api_signup(client.application.test_client(), username)
+    attacker = client.application.test_client()
+    signed_out_pair = csrf_from(attacker)
+    signed_in = page_login(attacker, "mallory")
+    assert signed_in.status_code == 302
+    # The answer that signs in hands the browser a token of its new session.
+    assert any(cookie.startswith("glimpse_csrf=") for cookie in signed_in.headers.getlist("Set-Cookie"))
+    own_session_pair = csrf_from(attacker)
+    assert own_session_pair == attacker.get_cookie("glimpse_csrf").value != signed_out_pair
+    page_login(client, "alice")
+    for stolen in (signed_out_pair, own_session_pair):
+        client.set_cookie("glimpse_csrf", stolen)
+        assert client.post("/settings/profile", data={"bio": "pwned", "csrf_token": stolen}).status_code == 403
+        assert client.patch("/api/v1/me", json={"bio": "pwned"}, headers={"X-CSRF-Token": stolen}).status_code == 403
+    assert db.users.find_one({"username": "alice"})["bio"] == ""
+    client.delete_cookie("glimpse_csrf")
+    mine = csrf_from(client)
+    assert client.patch("/api/v1/me", json={"bio": "mine"}, headers={"X-CSRF-Token": mine}).status_code == 200
+
+
 def user_and_session_ids(app, db, tokens: dict, username="alice"):
     with app.app_context():
         return db.users.find_one({"username": username})["_id"], decode_token(tokens["access_token"])["sid"]
@@ -147,6 +170,13 @@ def test_of_two_refreshes_with_one_token_the_second_ends_the_session(app, client
     assert sessions.rotate_refresh_token(*rotate, lifetime=timedelta(days=1)) is not None
     assert sessions.rotate_refresh_token(*rotate, lifetime=timedelta(days=1)) is None
     assert claims["sid"] not in db.users.find_one({"_id": user_id})["sessions"]
+
+
+def test_options_requests_with_a_session_cookie_are_answered(client):
+    api_signup(client.application.test_client(), "alice")
+    page_login(client, "alice")
+    assert client.options("/").status_code == 200
+    assert client.options("/api/v1/me").status_code == 200
 
 
 def test_page_login_with_wrong_password_says_so(client):

@@ -285,7 +285,10 @@ SPEC = {
     "servers": [{"url": "/api/v1"}],
     "paths": PATHS,
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A request with an Authorization header is known by it alone: anything but a valid "
+                           "bearer token answers 401, whatever cookie comes with it."}},
         "schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"],

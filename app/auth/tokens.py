@@ -23,6 +23,7 @@ from jwt.exceptions import PyJWTError
 
 from app.auth import sessions
 from app.auth.services import find_user_by_id
+from app.core import csrf
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, error_response
 from app.core.extensions import jwt
@@ -54,13 +55,14 @@ def init_app(app: Flask) -> None:
     jwt.revoked_token_loader(lambda _h, _p: _unauthorized(SESSION_ENDED))
     jwt.user_lookup_error_loader(lambda _h, _p: _unauthorized("This account no longer exists."))
     jwt.needs_fresh_token_loader(lambda _h, _p: _unauthorized("Sign in again."))
-    app.before_request(_load_page_user)
+    app.before_request(_authenticate_request)
     app.after_request(_clear_dead_session_cookie)
 
 
 def _token_user(payload: dict) -> dict | None:
     """The active user whose live session issued the token, or None. Checked once per request and
-    token: flask-jwt-extended asks twice (revoked? whose?)."""
+    token: flask-jwt-extended asks twice (revoked? whose?), and a view verifies what the request
+    hook already did."""
     checked = g.get("checked_token")
     if checked is None or checked[0] != payload["jti"]:
         checked = g.checked_token = (payload["jti"], _session_user(payload))
@@ -122,6 +124,7 @@ def start_web_session(response, user: dict):
     session = sessions.start_session(get_db(), user, "web", lifetime=timedelta(days=days), **_client())
     token = create_access_token(identity=user, expires_delta=timedelta(days=days), additional_claims={"sid": session["id"]})
     set_access_cookies(response, token, max_age=days * 86400)
+    csrf.bind_session(session["id"])
     return response
 
 
@@ -129,20 +132,36 @@ def end_web_session(response):
     if g.user is not None:
         end_current_session()
     unset_jwt_cookies(response)
+    csrf.bind_session("")
     return response
 
 
-def _load_page_user() -> None:
-    """Pages know their visitor from the cookie only; a bearer header never signs a page in."""
+def _authenticate_request() -> None:
+    """Know who is calling before any view (or the CSRF check) runs.
+
+    An API call that carries an Authorization header is known by it alone: a valid bearer token,
+    else 401, and never the cookie beside it. Everything else (pages, the API from our own pages) is
+    known by the session cookie only; a bearer header never signs a page in.
+    """
     g.user = None
-    if request.path.startswith(("/api/", "/static/")) or "access_token_cookie" not in request.cookies:
+    # flask-jwt-extended checks no token on OPTIONS (a CORS preflight carries none).
+    if request.path.startswith("/static/") or request.method == "OPTIONS":
         return
-    try:
-        verify_jwt_in_request(locations=["cookies"])
-    except (JWTExtendedException, PyJWTError):
-        g.clear_session_cookie = True
+    if request.path.startswith("/api/") and "Authorization" in request.headers:
+        # Access or refresh token: the view checks the type it wants. A bad header raises a 401.
+        verify_jwt_in_request(locations=["headers"], verify_type=False)
+        csrf.skip_for_header_authenticated_request()
         return
-    g.user = current_user._get_current_object()
+    session_id = ""
+    if "access_token_cookie" in request.cookies:
+        try:
+            verify_jwt_in_request(locations=["cookies"])
+        except (JWTExtendedException, PyJWTError):
+            g.clear_session_cookie = True
+        else:
+            g.user = current_user._get_current_object()
+            session_id = get_jwt()["sid"]
+    csrf.bind_session(session_id)
 
 
 def _clear_dead_session_cookie(response):

@@ -1,9 +1,13 @@
-"""Signed double-submit CSRF protection for every state-changing request made with cookies.
+"""Signed double-submit CSRF protection, bound to the session, for every state-changing request
+made with cookies.
 
-The token lives in a readable cookie and must come back in a form field or X-CSRF-Token header;
-its HMAC ties it to our secret so a cookie planted by a sibling domain is useless. API requests
-that authenticate with a bearer header, or carry no cookies of ours, are exempt: a browser never
-attaches an Authorization header on its own, and a cross-site page cannot add one (we answer
+The token lives in a readable cookie and must come back in a form field or X-CSRF-Token header. It
+is `nonce.HMAC(secret, session id + nonce)`: our secret makes a cookie planted by a sibling domain
+useless, and the session id makes a token taken from another session (or from a signed-out visit)
+useless next to the victim's session cookie. The auth layer names the request's session through
+`bind_session` (core does not know how sessions are made). API requests authenticated by a header
+(`skip_for_header_authenticated_request`), or carrying no cookies of ours, are exempt: a browser
+never attaches an Authorization header on its own, and a cross-site page cannot add one (we answer
 no CORS preflight).
 """
 import hashlib
@@ -25,27 +29,45 @@ class CSRFError(GlimpseError):
     code = "csrf_failed"
 
 
-def _sign(nonce: str) -> str:
+def _session_id() -> str:
+    return g.get("csrf_session_id", "")
+
+
+def _sign(session_id: str, nonce: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+    # Neither part holds a '.', so no other pair of parts gives the same message.
+    return hmac.new(key, f"{session_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _valid(token: str | None) -> bool:
     if not token or "." not in token:
         return False
     nonce, signature = token.rsplit(".", 1)
-    return hmac.compare_digest(signature, _sign(nonce))
+    return hmac.compare_digest(signature, _sign(_session_id(), nonce))
 
 
 def csrf_token() -> str:
-    """The token for this browser (made on first use); templates put it in every form."""
-    token = request.cookies.get(COOKIE_NAME)
+    """The token for this browser and session (made on first use); templates put it in every form."""
+    token = g.get("new_csrf_token") or request.cookies.get(COOKIE_NAME)
     if not _valid(token):
-        token = g.get("new_csrf_token")
-        if token is None:
-            nonce = secrets.token_urlsafe(24)
-            token = g.new_csrf_token = f"{nonce}.{_sign(nonce)}"
+        nonce = secrets.token_urlsafe(24)
+        token = g.new_csrf_token = f"{nonce}.{_sign(_session_id(), nonce)}"
     return token
+
+
+def bind_session(session_id: str) -> None:
+    """Tokens of this request belong to `session_id` ('' for a signed-out visitor). Called when the
+    visitor is known, and again when the request signs in or out: then the response hands the browser
+    a token for its new session, so its next form works."""
+    changed = g.get("csrf_session_id", session_id) != session_id
+    g.csrf_session_id = session_id
+    if changed:
+        csrf_token()
+
+
+def skip_for_header_authenticated_request() -> None:
+    """A valid bearer header authenticated this request, and the cookie is not used: no CSRF check."""
+    g.csrf_not_needed = True
 
 
 def _uses_cookies() -> bool:
@@ -53,11 +75,10 @@ def _uses_cookies() -> bool:
 
 
 def _needs_check() -> bool:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or g.get("csrf_not_needed"):
         return False
-    if request.path.startswith("/api/") and (request.authorization is not None or not _uses_cookies()):
-        return False
-    return True
+    # An API call without cookies of ours carries no ambient credential a forged request could use.
+    return _uses_cookies() or not request.path.startswith("/api/")
 
 
 def init_app(app: Flask) -> None:
