@@ -1,12 +1,8 @@
 """Glimpse: a photo-sharing web app on Flask and MongoDB."""
-from pathlib import Path
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import config_from_env
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from app.config import PROJECT_ROOT, config_from_env
 
 
 def create_app(test_config: dict | None = None) -> Flask:

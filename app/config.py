@@ -3,6 +3,9 @@ import os
 import secrets
 from pathlib import Path
 
+# The checkout: templates/, static/ and the shared datasets beside it are found from here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)

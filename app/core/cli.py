@@ -7,8 +7,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app import PROJECT_ROOT
 from app.auth.services import ROLES, create_user, find_user_by_username
+from app.config import PROJECT_ROOT
 from app.core import doctor, embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError

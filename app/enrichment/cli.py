@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 import ml_models
-from app import PROJECT_ROOT
+from app.config import PROJECT_ROOT
 from app.enrichment.models import get_describer
 
 ml_cli = AppGroup("ml", help="Train, evaluate and run the photo models.")
