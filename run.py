@@ -11,7 +11,7 @@ import threading
 from gunicorn.app.base import BaseApplication
 
 from app import create_app
-from app.jobs.worker import WorkerPool
+from app.core.jobs.worker import WorkerPool
 from app.search import warm_up
 
 

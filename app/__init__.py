@@ -25,11 +25,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.register_error_handlers(app)
     cli.init_app(app)
+    register_job_handlers(app)
 
     from app import api, dev
     from app.admin.views import bp as admin_pages
     from app.auth.views import bp as auth_pages
-    from app.enrichment import jobs  # noqa: F401  (registers the enrich_post job)
     from app.main.views import bp as main_pages
     from app.moderation.views import bp as moderation_pages
     from app.posts.views import bp as post_pages
@@ -38,3 +38,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages, api.bp, dev.bp):
         app.register_blueprint(blueprint)
     return app
+
+
+def register_job_handlers(app: Flask) -> None:
+    """Every kind of background job and what runs it: the one place a job kind is added."""
+    from app.core.jobs import JobHandler, register_handlers
+    from app.core.mail import SEND_MAIL_JOB, deliver_mail
+    from app.enrichment.jobs import give_up_enrich_post, run_enrich_post
+    from app.posts.services import ENRICH_POST_JOB
+
+    register_handlers(app, {
+        SEND_MAIL_JOB: JobHandler(deliver_mail),
+        ENRICH_POST_JOB: JobHandler(run_enrich_post, give_up=give_up_enrich_post),
+    })

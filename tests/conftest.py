@@ -26,7 +26,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from app import create_app  # noqa: E402
 from app.core import db as database  # noqa: E402
 from app.core import embedded_mongo  # noqa: E402
-from app.jobs.worker import WorkerPool  # noqa: E402
+from app.core.jobs.worker import WorkerPool  # noqa: E402
 
 DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -13,9 +13,9 @@ from conftest import DATASETS_DIR
 from helpers import api_upload, sample_photos, signed_up_tokens
 
 from app.core.db import get_fs
+from app.core.jobs.worker import WorkerPool
 from app.enrichment.models import get_describer
 from app.enrichment.service import enrich_post
-from app.jobs.worker import WorkerPool
 from app.search.vectors import from_bson_vector
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

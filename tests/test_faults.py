@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.core import doctor, embedded_mongo
-from app.jobs.worker import WorkerPool
+from app.core.jobs.worker import WorkerPool
 
 
 def test_kill_9_mid_upload_keeps_every_acknowledged_post_whole(app_config, client, db):

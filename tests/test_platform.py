@@ -20,7 +20,7 @@ from app.core import embedded_mongo
 from app.core.clock import utc_now
 from app.core.db import migrate
 from app.core.embedded_engine import SORT_MATCHES_BELOW, IdleConnections, ReusableConnection
-from app.jobs import queue
+from app.core.jobs import queue
 
 
 def test_healthz_reports_the_database_and_search(client):
@@ -541,7 +541,6 @@ def test_migrate_clears_what_earlier_versions_kept_to_end_tokens_and_keeps_sessi
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(db):
-    queue.register_handler("test-noop", lambda payload: None)
     queue.enqueue(db, "test-noop", {"n": 1})
     first = queue.claim(db, "worker-that-dies", ["test-noop"], lease_seconds=1)
     assert first is not None

@@ -12,9 +12,9 @@ from app.config import PROJECT_ROOT
 from app.core import doctor, embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
+from app.core.jobs.worker import WorkerPool
 from app.core.seed import seed
 from app.enrichment.cli import ml_cli
-from app.jobs.worker import WorkerPool
 from app.posts.importer import import_photos, photo_files
 from app.posts.requests import upload_limits
 

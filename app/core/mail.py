@@ -11,8 +11,8 @@ from flask_mail import Message
 from app.core.clock import utc_now
 from app.core.db import get_db
 from app.core.extensions import mail
-from app.jobs import enqueue, register_handler
-from app.jobs.worker import wake_workers
+from app.core.jobs import enqueue
+from app.core.jobs.worker import wake_workers
 
 SEND_MAIL_JOB = "send_mail"
 
@@ -34,5 +34,3 @@ def deliver_mail(payload: dict) -> None:
                       body=payload["text"], html=payload.get("html"))
     mail.send(message)
 
-
-register_handler(SEND_MAIL_JOB, deliver_mail)

@@ -3,7 +3,7 @@ from bson import ObjectId
 from PIL import Image, UnidentifiedImageError
 
 from app.core.clock import utc_now
-from app.jobs.queue import PermanentJobError
+from app.core.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
 from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors

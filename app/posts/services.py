@@ -9,7 +9,7 @@ from bson.errors import InvalidId
 
 from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
-from app.jobs import enqueue
+from app.core.jobs import enqueue
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
 from app.posts.authors import author_fields, with_current_avatar

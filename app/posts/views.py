@@ -4,8 +4,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
+from app.core.jobs.worker import wake_workers
 from app.core.permissions import is_staff
-from app.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import services
 from app.posts.photo_files import photo_file

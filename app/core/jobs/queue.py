@@ -1,8 +1,10 @@
 """Enqueue, claim, finish and retry jobs: plain functions over the `jobs` collection."""
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import Flask
 from pymongo import ReturnDocument
 
 from app.core.clock import utc_now
@@ -10,33 +12,30 @@ from app.core.clock import utc_now
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
 
-_handlers: dict[str, Callable[[dict], None]] = {}
-_give_up_handlers: dict[str, Callable[[dict, str], None]] = {}
-
 
 class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help (the input itself is bad)."""
 
 
-def register_handler(kind: str, handler: Callable[[dict], None],
-                     on_give_up: Callable[[dict, str], None] | None = None) -> None:
-    """Run `handler(payload)` for jobs of this kind; raising means "retry later", raising
-    PermanentJobError means "fail now". `on_give_up(payload, error)` runs when the job fails for good."""
-    _handlers[kind] = handler
-    if on_give_up:
-        _give_up_handlers[kind] = on_give_up
+def _nothing(payload: dict, error: str) -> None:
+    pass
 
 
-def handler_for(kind: str) -> Callable[[dict], None]:
-    return _handlers[kind]
+@dataclass(frozen=True)
+class JobHandler:
+    """`run(payload)` does a job; raising means "retry later", raising PermanentJobError means
+    "fail now". `give_up(payload, error)` runs when the job fails for good."""
+    run: Callable[[dict], None]
+    give_up: Callable[[dict, str], None] = _nothing
 
 
-def give_up_handler_for(kind: str) -> Callable[[dict, str], None]:
-    return _give_up_handlers.get(kind, lambda payload, error: None)
+def register_handlers(app: Flask, handlers: dict[str, JobHandler]) -> None:
+    """The app's one table of job kinds (create_app): its workers claim only these kinds."""
+    app.extensions["glimpse_job_handlers"] = dict(handlers)
 
 
-def registered_kinds() -> list[str]:
-    return sorted(_handlers)
+def handlers_of(app: Flask) -> dict[str, JobHandler]:
+    return app.extensions["glimpse_job_handlers"]
 
 
 def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:

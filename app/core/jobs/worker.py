@@ -8,7 +8,7 @@ import uuid
 from flask import Flask
 
 from app.core.db import get_db
-from app.jobs import queue
+from app.core.jobs import queue
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +55,20 @@ class WorkerPool:
     def run_one(self, worker_id: str) -> bool:
         with self.app.app_context():
             db = get_db()
-            job = queue.claim(db, worker_id, kinds=queue.registered_kinds(),
+            handlers = queue.handlers_of(self.app)
+            job = queue.claim(db, worker_id, kinds=sorted(handlers),
                               lease_seconds=self.app.config["JOB_LEASE_SECONDS"])
             if job is None:
                 return False
             job["worker"] = worker_id
             try:
-                queue.handler_for(job["kind"])(job["payload"])
+                handlers[job["kind"]].run(job["payload"])
             except Exception as error:
                 status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"])
                 log.warning("job %s (%s) attempt %s failed -> %s: %s",
                             job["_id"], job["kind"], job["attempts"], status, error)
                 if status == "failed":
-                    queue.give_up_handler_for(job["kind"])(job["payload"], str(error))
+                    handlers[job["kind"]].give_up(job["payload"], str(error))
             else:
                 queue.complete(db, job)
             return True
