@@ -15,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1, x_host=1)
 
     from app.auth import tokens
+    from app.auth.permissions import is_staff
     from app.core import cli, csrf, db, errors, security
     from app.core.extensions import mail
 
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.init_app(app)
     register_job_handlers(app)
+    app.add_template_global(is_staff)
 
     from app import api, dev
     from app.admin.views import bp as admin_pages

@@ -2,9 +2,9 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.admin import services
+from app.auth.permissions import page_roles
 from app.core.db import get_db
 from app.core.errors import GlimpseError
-from app.core.permissions import page_roles
 from app.moderation import audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -5,11 +5,11 @@ from flask_jwt_extended import current_user, jwt_required
 from app.admin import services as admin
 from app.api import bp
 from app.api.common import json_body
+from app.auth.permissions import STAFF, api_roles
 from app.auth.services import private_user
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
-from app.core.permissions import STAFF, api_roles
 from app.moderation import audit, services
 from app.moderation.anonymous import present_status, publish_anonymous_upload
 from app.moderation.presenter import present_queue

@@ -4,10 +4,10 @@ from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 
 from app.api import bp
 from app.api.common import json_body
+from app.auth.permissions import is_staff
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
-from app.core.permissions import is_staff
 from app.feeds import services as feeds
 from app.posts import services as posts
 from app.posts.presenter import present_comments, present_post, present_posts

@@ -9,9 +9,9 @@ import secrets
 
 from bson import ObjectId
 
+from app.auth.permissions import require_staff
 from app.core.clock import utc_now
 from app.core.errors import ConflictError, NotFoundError, ValidationError
-from app.core.permissions import require_staff
 from app.media.storage import delete_post_files
 from app.moderation import audit
 from app.posts.services import parse_object_id, remove_post_everywhere, tag_fields

@@ -1,10 +1,10 @@
 """Pages: sharing without an account, its status link, reports, and the moderators' queue."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from app.auth.permissions import STAFF, page_roles
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
-from app.core.permissions import STAFF, page_roles
 from app.core.urls import safe_next
 from app.moderation import services
 from app.moderation.anonymous import present_status, publish_anonymous_upload

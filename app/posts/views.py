@@ -1,11 +1,11 @@
 """Post pages: upload, detail, edit, delete, and the photos themselves."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from app.auth.permissions import is_staff
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.jobs.worker import wake_workers
-from app.core.permissions import is_staff
 from app.media.serving import send_stored_file
 from app.posts import services
 from app.posts.photo_files import photo_file
