@@ -16,8 +16,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.auth import tokens
     from app.auth.permissions import is_staff
-    from app.core import cli, csrf, db, errors, security
+    from app.core import csrf, db, errors, security
     from app.core.extensions import mail
+    from app.maintenance import cli
 
     db.init_app(app)
     mail.init_app(app)

@@ -24,8 +24,9 @@ from helpers import (
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.core import doctor, embedded_mongo
+from app.core import embedded_mongo
 from app.core.jobs.worker import WorkerPool
+from app.maintenance import doctor
 
 
 def test_kill_9_mid_upload_keeps_every_acknowledged_post_whole(app_config, client, db):

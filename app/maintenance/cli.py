@@ -9,12 +9,13 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.auth.services import ROLES, create_user, find_user_by_username
 from app.config import PROJECT_ROOT
-from app.core import doctor, embedded_mongo
+from app.core import embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.jobs.worker import WorkerPool
-from app.core.seed import seed
 from app.enrichment.cli import ml_cli
+from app.maintenance import doctor
+from app.maintenance.seed import seed
 from app.posts.importer import import_photos, photo_files
 from app.posts.requests import upload_limits
 
