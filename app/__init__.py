@@ -19,8 +19,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.core import csrf, db, errors, security
     from app.core.extensions import mail
     from app.maintenance import cli
+    from app.maintenance.migrations import migrate
 
-    db.init_app(app)
+    db.init_app(app, data_migrations=migrate)
     mail.init_app(app)
     tokens.init_app(app)
     csrf.init_app(app)

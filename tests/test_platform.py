@@ -13,12 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pymongo
 import pytest
 from bson import Decimal128, ObjectId
-from helpers import bearer, free_port, signed_up_tokens, start_server
+from helpers import free_port, start_server
 
 from app import create_app
 from app.core import embedded_mongo
 from app.core.clock import utc_now
-from app.core.db import migrate
 from app.core.embedded_engine import SORT_MATCHES_BELOW, IdleConnections, ReusableConnection
 from app.core.jobs import queue
 
@@ -500,44 +499,6 @@ def test_a_sort_after_a_write_that_breaks_the_index_order_still_sees_every_docum
     db.events.delete_one({"n": 3})
     db.events.insert_one({"n": 4, "score": datetime(2026, 1, 1)})  # dates sort after every number
     assert newest_first() == [4, 1, 0]
-
-
-def test_migrate_gives_older_posts_their_tag_names(db):
-    db.posts.insert_many([{"tags": [{"name": "dog", "score": 0.9}, {"name": "beach", "score": 0.5}]}, {"caption": "x"}])
-    migrate(db)
-    assert sorted(map(tuple, (post["tag_names"] for post in db.posts.find()))) == [(), ("dog", "beach")]
-
-
-def test_migrate_gives_older_posts_their_authors_name_and_avatar(db):
-    avatar_id = ObjectId()
-    author_id = db.users.insert_one({"username": "Alice", "avatar_file_id": avatar_id}).inserted_id
-    db.posts.insert_many([{"n": 0, "author_id": author_id}, {"n": 1, "author_id": None}])
-    migrate(db)
-    assert [(post["author_username"], post["author_avatar_file_id"]) for post in db.posts.find().sort("n")] \
-        == [("Alice", avatar_id), (None, None)]
-
-
-def test_migrate_drops_the_indexes_earlier_versions_made_and_keeps_the_current_ones(db):
-    db.posts.create_index([("tags.name", 1)], name="by_tag")
-    db.posts.create_index([("status", 1), ("hot", -1)], name="hottest")
-    db.likes.create_index([("post_id", 1), ("user_id", 1)], unique=True, name="one_like_each")
-    current = {collection: set(db[collection].index_information()) for collection in ("posts", "likes")}
-    migrate(db)
-    assert set(db.posts.index_information()) == current["posts"] - {"by_tag", "hottest"}
-    assert set(db.likes.index_information()) == current["likes"] - {"one_like_each"}
-    assert {"by_author", "by_tag_name", "hot"} <= set(db.posts.index_information())
-
-
-def test_migrate_clears_what_earlier_versions_kept_to_end_tokens_and_keeps_sessions(client, db):
-    tokens = signed_up_tokens(client)
-    db.users.update_one({"username": "alice"}, {"$set": {"session_version": 3, "ended_tokens": {"jti": datetime.now(UTC)}}})
-    db.revoked_tokens.insert_one({"_id": "some-jti", "expires_at": datetime.now(UTC) + timedelta(hours=1)})
-    migrate(db)
-    migrate(db)
-    assert "revoked_tokens" not in db.list_collection_names()
-    user = db.users.find_one({"username": "alice"})
-    assert "session_version" not in user and "ended_tokens" not in user
-    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(db):

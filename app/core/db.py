@@ -4,14 +4,15 @@ Everything else asks `get_db()` (or `get_fs()`) inside an app context; nothing e
 MongoClient. The same code runs on Atlas and on the embedded server.
 """
 import threading
+from collections.abc import Callable
 
 import gridfs
 import pymongo
 from flask import Flask, current_app
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.database import Database
 
 from app.core import embedded_mongo
-from app.posts.authors import copy_author_to_posts
 
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
 _clients: dict[str, pymongo.MongoClient] = {}
@@ -94,8 +95,11 @@ RETIRED_INDEXES: dict[str, list[str]] = {
 }
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["glimpse_db"] = {"uri": None, "indexes_ready": False, "lock": threading.Lock()}
+def init_app(app: Flask, data_migrations: Callable[[Database], object]) -> None:
+    """`data_migrations(db)` runs once per process, after the indexes, at the first get_db
+    (create_app passes app/maintenance/migrations.py's: core knows no feature's documents)."""
+    app.extensions["glimpse_db"] = {"uri": None, "prepared": False, "lock": threading.Lock(),
+                                    "data_migrations": data_migrations}
 
 
 def mongodb_uri(config) -> str:
@@ -124,11 +128,12 @@ def get_db():
     if state["uri"] is None:
         state["uri"] = mongodb_uri(app.config)
     db = client_for(state["uri"])[app.config["MONGODB_DB"]]
-    if not state["indexes_ready"]:
+    if not state["prepared"]:
         with state["lock"]:
-            if not state["indexes_ready"]:
+            if not state["prepared"]:
                 ensure_indexes(db)
-                state["indexes_ready"] = True
+                state["data_migrations"](db)
+                state["prepared"] = True
     return db
 
 
@@ -149,25 +154,14 @@ def ensure_indexes(db) -> None:
     # writes each chunk of a file once, from one writer, so duplicates cannot arise from us.
     db["fs.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1",
                                  unique=not is_embedded_server(db))
-    migrate(db)
+    drop_retired_indexes(db)
 
 
-def migrate(db) -> None:
-    """Bring documents written by earlier versions up to the current shape (idempotent)."""
-    db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
-    # Posts keep their author's name and avatar (app/posts/authors.py).
-    older = {"author_username": {"$exists": False}}
-    for author_id in db.posts.distinct("author_id", older):
-        copy_author_to_posts(db, author_id, older)
+def drop_retired_indexes(db) -> None:
     for collection, names in RETIRED_INDEXES.items():
         present = db[collection].index_information()
         for name in set(names) & set(present):
             db[collection].drop_index(name)
-    # Tokens now name their session (app/auth/sessions.py); those of earlier versions name none and
-    # are refused, so what those versions kept to end tokens early has nothing left to do.
-    db.users.update_many({"$or": [{"session_version": {"$exists": True}}, {"ended_tokens": {"$exists": True}}]},
-                         {"$unset": {"session_version": "", "ended_tokens": ""}})
-    db.revoked_tokens.drop()
 
 
 def ping() -> None:
