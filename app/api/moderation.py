@@ -13,7 +13,7 @@ from app.core.pagination import page_size
 from app.moderation import audit, services
 from app.moderation.anonymous import present_status, publish_anonymous_upload
 from app.moderation.presenter import present_queue
-from app.posts.presenter import present_posts
+from app.posts.presenter import present_post
 
 
 @bp.post("/anonymous/posts")
@@ -21,7 +21,7 @@ def anonymous_post():
     db = get_db()
     post, token = publish_anonymous_upload(db, get_fs())
     wake_workers(current_app._get_current_object())
-    return jsonify({"post": present_posts(db, [post], None)[0], "status_token": token,
+    return jsonify({"post": present_post(post), "status_token": token,
                     "status_url": url_for("moderation.anonymous_status", token=token, _external=False)}), 201
 
 

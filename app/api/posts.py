@@ -10,9 +10,10 @@ from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts import services as posts
-from app.posts.presenter import present_comments, present_post, present_posts
+from app.posts.presenter import present_comments, present_post
 from app.posts.requests import upload_limits, uploaded_photos
 from app.social import services as social
+from app.social.presenter import present_posts
 
 
 def optional_viewer() -> dict | None:

@@ -8,10 +8,10 @@ from app.core.db import get_db
 from app.core.errors import ValidationError
 from app.core.pagination import page_size
 from app.posts import services as posts
-from app.posts.presenter import present_posts
 from app.search import get_vector_search
 from app.search import service as search
 from app.search.embedder import get_text_embedder
+from app.social.presenter import present_posts
 
 
 def scored_list(db, scored: list[tuple[dict, float]], next_cursor: str | None, viewer: dict | None):

@@ -1,20 +1,26 @@
-"""Home feed, explore, profiles and the health check."""
+"""Home feed, explore, profiles, a post's own page and the health check: the pages that gather
+several features."""
 from flask import Blueprint, g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
 from app.api.users import active_user
+from app.auth.permissions import is_staff
 from app.auth.tokens import login_required
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
-from app.posts.presenter import present_posts
+from app.posts import services as posts
+from app.posts.presenter import present_comments
 from app.search import get_vector_search, search_state
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
 from app.social import services as social
+from app.social.presenter import present_posts
 
 bp = Blueprint("main", __name__)
 
 PAGE_SIZE = 12
+COMMENTS_PAGE_SIZE = 50
+SIMILAR_COUNT = 6
 
 
 def feed_page(template: str, documents: list[dict], next_cursor: str | None, **context):
@@ -64,6 +70,19 @@ def profile(username: str):
     documents, next_cursor = feeds.profile_posts(get_db(), user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/profile.html", documents, next_cursor, profile=user,
                      followed_by_me=social.is_following(get_db(), g.user, user))
+
+
+@bp.get("/p/<post_id>")
+def post(post_id):
+    db = get_db()
+    document = posts.get_visible_post(db, post_id, g.user)
+    comments, next_cursor = social.list_comments(db, document, request.args.get("comments"), COMMENTS_PAGE_SIZE,
+                                                 include_hidden=is_staff(g.user))
+    similar = [found for found, _ in search_service.similar_posts(db, get_vector_search(), document, SIMILAR_COUNT)]
+    return render_template("posts/detail.html", post=present_posts(db, [document], g.user)[0],
+                           similar=present_posts(db, similar, g.user),
+                           comments=present_comments(db, comments), comments_cursor=next_cursor,
+                           is_owner=g.user is not None and document.get("author_id") == g.user["_id"])
 
 
 @bp.get("/healthz")

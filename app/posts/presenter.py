@@ -1,13 +1,9 @@
-"""Posts as the API and the pages show them: one shape, built in batches (no query per post)."""
-from concurrent.futures import ThreadPoolExecutor
-
+"""Posts as the API and the pages show them: one shape, built in batches (no query per post).
+What a viewer did to them (liked, saved) is added by app/social/presenter.py."""
 from flask import url_for
-
-from app.social.keys import like_key
 
 RENDITION_NAMES = ("original", "large", "thumb")
 AUTHOR_FIELDS = {"username": 1, "avatar_file_id": 1}  # what author_summary reads; users carry their follow list
-_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post-lookups")  # threads start on first use
 
 
 def author_summary(user: dict | None) -> dict | None:
@@ -35,35 +31,12 @@ def present_photo(post: dict, photo: dict) -> dict:
     }
 
 
-def present_posts(db, posts: list[dict], viewer: dict | None) -> list[dict]:
-    post_ids = [post["_id"] for post in posts]
-    viewer_id = viewer["_id"] if viewer is not None else None  # read here: `viewer` may be a request-bound proxy
-    # Independent reads: asked side by side, a page waits for the slower rather than for both.
-    liked = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
-    saved = _saved_post_ids(db, viewer_id, post_ids)
-    liked = liked.result()
-    return [present_post(post, liked_by_me=post["_id"] in liked, saved_by_me=post["_id"] in saved) for post in posts]
-
-
 def post_author(post: dict) -> dict | None:
     """The author as the post keeps it (author_fields), in the shape of a user document."""
     if post.get("author_username") is None:  # anonymous
         return None
     return {"_id": post["author_id"], "username": post["author_username"],
             "avatar_file_id": post.get("author_avatar_file_id")}
-
-
-def _liked_post_ids(db, viewer_id, post_ids: list) -> set:
-    if viewer_id is None or not post_ids:
-        return set()
-    like_ids = [like_key(post_id, viewer_id) for post_id in post_ids]
-    return {row["post_id"] for row in db.likes.find({"_id": {"$in": like_ids}}, {"post_id": 1})}
-
-
-def _saved_post_ids(db, viewer_id, post_ids: list) -> set:
-    if viewer_id is None or not post_ids:
-        return set()
-    return {row["post_id"] for row in db.saves.find({"user_id": viewer_id, "post_id": {"$in": post_ids}}, {"post_id": 1})}
 
 
 def present_post(post: dict, *, liked_by_me: bool = False, saved_by_me: bool = False) -> dict:

@@ -1,7 +1,7 @@
-"""Post pages: upload, detail, edit, delete, and the photos themselves."""
+"""Post pages: upload, edit, delete, and the photos themselves. A post's own page, with its
+comments and similar posts, is app/main's (it gathers social and search too)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from app.auth.permissions import is_staff
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
@@ -9,15 +9,9 @@ from app.core.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import services
 from app.posts.photo_files import photo_file
-from app.posts.presenter import present_comments, present_posts
 from app.posts.requests import upload_limits, uploaded_photos
-from app.search import get_vector_search
-from app.search import service as search
-from app.social import services as social
 
 bp = Blueprint("posts", __name__)
-
-SIMILAR_COUNT = 6
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -32,20 +26,7 @@ def upload():
     except GlimpseError as error:
         return render_template("posts/upload.html", error=error.message, caption=request.form.get("caption", "")), error.status
     wake_workers(current_app._get_current_object())
-    return redirect(url_for("posts.detail", post_id=post["_id"]))
-
-
-@bp.get("/p/<post_id>")
-def detail(post_id):
-    db = get_db()
-    post = services.get_visible_post(db, post_id, g.user)
-    comments, next_cursor = social.list_comments(db, post, request.args.get("comments"), 50,
-                                                 include_hidden=is_staff(g.user))
-    similar = [found for found, _ in search.similar_posts(db, get_vector_search(), post, SIMILAR_COUNT)]
-    return render_template("posts/detail.html", post=present_posts(db, [post], g.user)[0],
-                           similar=present_posts(db, similar, g.user),
-                           comments=present_comments(db, comments), comments_cursor=next_cursor,
-                           is_owner=g.user is not None and post.get("author_id") == g.user["_id"])
+    return redirect(url_for("main.post", post_id=post["_id"]))
 
 
 @bp.post("/p/<post_id>/edit")
@@ -62,7 +43,7 @@ def edit(post_id):
         flash(error.message, "error")
     else:
         flash("Post updated.", "success")
-    return redirect(url_for("posts.detail", post_id=post_id))
+    return redirect(url_for("main.post", post_id=post_id))
 
 
 @bp.post("/p/<post_id>/delete")

@@ -9,10 +9,10 @@ from app.core.errors import GlimpseError, NotFoundError
 from app.core.urls import safe_next
 from app.media.serving import send_stored_file
 from app.posts import services as posts
-from app.posts.presenter import present_posts
 from app.posts.requests import upload_limits, uploaded_photos
 from app.social import profiles
 from app.social import services as social
+from app.social.presenter import present_posts
 
 bp = Blueprint("social", __name__)
 
@@ -63,7 +63,7 @@ def like(post_id):
         social.unlike(db, g.user, post)
     else:
         social.like(db, g.user, post)
-    return back(url_for("posts.detail", post_id=post_id))
+    return back(url_for("main.post", post_id=post_id))
 
 
 @bp.post("/p/<post_id>/comments")
@@ -74,7 +74,7 @@ def comment(post_id):
         social.add_comment(db, g.user, posts.get_visible_post(db, post_id, g.user), request.form.get("text", ""))
     except GlimpseError as error:
         flash(error.message, "error")
-    return redirect(url_for("posts.detail", post_id=post_id) + "#comments")
+    return redirect(url_for("main.post", post_id=post_id) + "#comments")
 
 
 @bp.post("/comments/<comment_id>/delete")
@@ -94,7 +94,7 @@ def save(post_id):
         social.unsave(db, g.user, post)
     else:
         social.save(db, g.user, post, request.form.get("collection"))
-    return back(url_for("posts.detail", post_id=post_id))
+    return back(url_for("main.post", post_id=post_id))
 
 
 @bp.get("/saved")
