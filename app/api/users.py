@@ -5,22 +5,14 @@ from flask_jwt_extended import current_user, jwt_required
 from app.api import bp
 from app.api.common import json_body
 from app.api.posts import optional_viewer, post_list
-from app.auth.services import find_user_by_username, private_user, public_user
+from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
-from app.core.errors import NotFoundError
 from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
 from app.posts.requests import upload_limits, uploaded_photos
 from app.social import profiles
 from app.social import services as social
-
-
-def active_user(username: str) -> dict:
-    user = find_user_by_username(get_db(), username)
-    if user is None or user["status"] != "active":
-        raise NotFoundError("No such user.")
-    return user
 
 
 def profile_json(user: dict, viewer: dict | None) -> dict:
@@ -52,13 +44,13 @@ def set_avatar():
 
 @bp.get("/users/<username>")
 def user_profile(username: str):
-    return jsonify(profile_json(active_user(username), optional_viewer()))
+    return jsonify(profile_json(get_active_user(get_db(), username), optional_viewer()))
 
 
 @bp.get("/users/<username>/posts")
 def user_posts(username: str):
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.profile_posts(db, active_user(username), request.args.get("cursor"),
+    documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), request.args.get("cursor"),
                                                  page_size(request.args.get("limit")))
     return post_list(db, documents, next_cursor, viewer)
 
@@ -67,13 +59,13 @@ def user_posts(username: str):
 @jwt_required()
 def follow(username: str):
     change = social.follow if request.method == "PUT" else social.unfollow
-    change(get_db(), current_user, active_user(username))
-    return jsonify(profile_json(active_user(username), current_user))
+    change(get_db(), current_user, get_active_user(get_db(), username))
+    return jsonify(profile_json(get_active_user(get_db(), username), current_user))
 
 
 @bp.get("/users/<username>/<any(followers, following):direction>")
 def follow_list(username: str, direction: str):
-    users, next_cursor = social.follow_list(get_db(), active_user(username), direction,
+    users, next_cursor = social.follow_list(get_db(), get_active_user(get_db(), username), direction,
                                             request.args.get("cursor"), page_size(request.args.get("limit")))
     return jsonify({"results": [public_user(user) for user in users], "next_cursor": next_cursor})
 

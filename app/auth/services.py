@@ -15,6 +15,7 @@ from app.core.errors import (
     AuthenticationError,
     ConflictError,
     InvalidTokenError,
+    NotFoundError,
     ValidationError,
 )
 
@@ -99,6 +100,14 @@ def find_user_by_id(db, user_id) -> dict | None:
 
 def find_user_by_username(db, username: str) -> dict | None:
     return db.users.find_one({"username_lower": username.lower()})
+
+
+def get_active_user(db, username: str) -> dict:
+    """The account a profile, a follow or a follow list names: a suspended one is not found either."""
+    user = find_user_by_username(db, username)
+    if user is None or user["status"] != "active":
+        raise NotFoundError("No such user.")
+    return user
 
 
 @lru_cache

@@ -3,8 +3,8 @@ several features."""
 from flask import Blueprint, g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
-from app.api.users import active_user
 from app.auth.permissions import is_staff
+from app.auth.services import get_active_user
 from app.auth.tokens import login_required
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
@@ -66,7 +66,7 @@ def for_you():
 
 @bp.get("/u/<username>")
 def profile(username: str):
-    user = active_user(username)
+    user = get_active_user(get_db(), username)
     documents, next_cursor = feeds.profile_posts(get_db(), user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/profile.html", documents, next_cursor, profile=user,
                      followed_by_me=social.is_following(get_db(), g.user, user))

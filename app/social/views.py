@@ -2,7 +2,7 @@
 from bson import ObjectId
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from app.auth.services import find_user_by_username
+from app.auth.services import get_active_user
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
@@ -26,30 +26,23 @@ def back(default: str):
     return redirect(safe_next(request.form.get("next"), default))
 
 
-def active_user(username: str) -> dict:
-    user = find_user_by_username(get_db(), username)
-    if user is None or user["status"] != "active":
-        raise NotFoundError("No such user.")
-    return user
-
-
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username):
-    social.follow(get_db(), g.user, active_user(username))
+    social.follow(get_db(), g.user, get_active_user(get_db(), username))
     return back(url_for("main.profile", username=username))
 
 
 @bp.post("/u/<username>/unfollow")
 @login_required
 def unfollow(username):
-    social.unfollow(get_db(), g.user, active_user(username))
+    social.unfollow(get_db(), g.user, get_active_user(get_db(), username))
     return back(url_for("main.profile", username=username))
 
 
 @bp.get("/u/<username>/<any(followers, following):direction>")
 def follow_list(username, direction):
-    user = active_user(username)
+    user = get_active_user(get_db(), username)
     users, next_cursor = social.follow_list(get_db(), user, direction, request.args.get("cursor"), 50)
     return render_template("social/follow_list.html", profile=user, direction=direction, users=users, next_cursor=next_cursor)
 
