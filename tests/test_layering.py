@@ -1,9 +1,11 @@
 """The layers of app/, read from the imports themselves: core is the ground floor, and packages
-depend on each other one way only."""
+depend on each other one way only. And one way to write what every page form needs."""
 import ast
+import re
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
+TEMPLATES = APP.parent / "templates"
 # Core may import itself and the configuration, nothing else of app/: every other package stands on it.
 CORE_MAY_IMPORT = {"core", "config"}
 
@@ -77,3 +79,12 @@ def test_the_import_reader_sees_every_form_of_import(tmp_path):
                       "from ..search import vectors\nfrom . import db\nimport json\n")
     assert imported_names(module, root=tmp_path) == {"app.posts.services", "app.social", "app.auth", "app.config",
                                       "app.search", "app.core"}
+
+
+def test_every_form_that_posts_carries_its_csrf_token_through_the_one_macro():
+    posting_forms = [(path.relative_to(TEMPLATES), form.group(0))
+                     for path in TEMPLATES.rglob("*.html") if path.name != "forms.html"
+                     for form in re.finditer(r"<form[^>]*method=\"post\".*?</form>", path.read_text(), re.S | re.I)]
+    assert len(posting_forms) > 20
+    assert [(path, form[:80]) for path, form in posting_forms
+            if "{{ csrf_field() }}" not in form or 'name="csrf_token"' in form] == []
