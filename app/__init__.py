@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_job_handlers(app: Flask) -> None:
     """Every kind of background job and what runs it: the one place a job kind is added."""
+    from app.auth.reset_mail import RESET_MAIL_JOB, send_reset_mail
     from app.core.jobs import JobHandler, register_handlers
     from app.core.mail import SEND_MAIL_JOB, deliver_mail
     from app.enrichment.jobs import give_up_enrich_post, run_enrich_post
@@ -53,5 +54,6 @@ def register_job_handlers(app: Flask) -> None:
 
     register_handlers(app, {
         SEND_MAIL_JOB: JobHandler(deliver_mail),
+        RESET_MAIL_JOB: JobHandler(send_reset_mail),
         ENRICH_POST_JOB: JobHandler(run_enrich_post, give_up=give_up_enrich_post),
     })

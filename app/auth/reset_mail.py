@@ -4,9 +4,9 @@ from flask import current_app
 
 from app.auth import services
 from app.core.db import get_db
+from app.core.jobs import enqueue
+from app.core.jobs.worker import wake_workers
 from app.core.mail import queue_mail
-from app.jobs import enqueue, register_handler
-from app.jobs.worker import wake_workers
 
 RESET_MAIL_JOB = "password_reset_mail"
 
@@ -16,9 +16,7 @@ def request_password_reset(email: str) -> None:
     wake_workers(current_app._get_current_object())
 
 
-def _send_reset_mail(payload: dict) -> None:
+def send_reset_mail(payload: dict) -> None:
     services.send_password_reset(get_db(), payload["email"], secret=current_app.config["SECRET_KEY"],
                                  base_url=current_app.config["BASE_URL"], send=queue_mail)
 
-
-register_handler(RESET_MAIL_JOB, _send_reset_mail)
