@@ -1,6 +1,7 @@
 """Configuration, read from environment variables only (see README, "Configuration")."""
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 # The checkout: templates/, static/ and the shared datasets beside it are found from here.
@@ -24,22 +25,61 @@ def _float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
-def _persistent_secret(data_dir: Path) -> str:
-    """A development secret kept in the data folder so restarts keep everyone logged in."""
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
+class ConfigError(ValueError):
+    """A setting the app must not start with; the message says what to change."""
+
+
+SECRET_MIN_LENGTH = 32
+SECRET_FILE = "secret_key"  # nosec B105 # the file's name, not a secret
+
+
+def private_folder(path: Path) -> Path:
+    """The folder, made if missing, that only this user may read (its files hold data and secrets)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _checked_secret(secret: str, source: str, remedy: str) -> str:
+    if len(secret) < SECRET_MIN_LENGTH:
+        raise ConfigError(f"{source} is {'empty' if not secret else 'too short'}: a secret key needs at least "
+                          f"{SECRET_MIN_LENGTH} characters. {remedy}")
     return secret
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """A development secret kept in the data folder so restarts keep everyone logged in.
+
+    Several processes may start at once: each writes its own candidate to a temporary file and
+    links it into place, which succeeds for exactly one of them; the others read the winner's.
+    A reader therefore never sees a partly written key."""
+    path = private_folder(data_dir) / SECRET_FILE
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=f".{SECRET_FILE}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process linked its key first: everyone uses that one
+        finally:
+            os.unlink(temporary)
+    return _checked_secret(path.read_text().strip(), str(path),
+                           "Delete it (a new one is made at the next start) or set SECRET_KEY.")
+
+
+def _secret_key(data_dir: Path) -> str:
+    if os.environ.get("SECRET_KEY"):
+        return _checked_secret(os.environ["SECRET_KEY"], "SECRET_KEY",
+                               "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    return _persistent_secret(data_dir)
 
 
 def config_from_env() -> dict:
     data_dir = Path(os.environ.get("GLIMPSE_DATA_DIR", "instance")).resolve()
-    secret = os.environ.get("SECRET_KEY") or _persistent_secret(data_dir)
+    secret = _secret_key(data_dir)
     base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "SECRET_KEY": secret,

@@ -5,6 +5,9 @@ plain pymongo to mongoeco, a wire-protocol server over a SQLite file. Web worker
 and job workers all join ONE server process per data folder: the first process to need it
 spawns it (under a file lock, so two never race), and it outlives them until `flask db stop`.
 
+The data folder and every file in it are private to the user running the app (0700 / 0600):
+the database holds password hashes and live tokens.
+
 Run by hand: `python -m app.core.embedded_mongo DATA_DIR`.
 """
 import argparse
@@ -14,6 +17,7 @@ import json
 import os
 import signal
 import socket
+import stat
 
 # Starts the database server, see _spawn.
 import subprocess  # nosec B404
@@ -21,6 +25,8 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from app.config import private_folder
 
 STATE_FILE = "mongo-server.json"
 LOCK_FILE = "mongo-server.lock"
@@ -39,8 +45,7 @@ def ensure_server(data_dir: str | os.PathLike, *, stock_engine: bool = False) ->
 
     A server it starts runs Glimpse's engine, or mongoeco's own with `stock_engine` (tests
     compare the answers of the two)."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_folder(Path(data_dir))
     state = _live_state(data_dir)
     if state:
         return uri_for_port(state["port"])
@@ -108,9 +113,21 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _open_private(path: Path, mode: str):
+    """Open for appending, creating the file readable by this user only."""
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), mode)
+
+
+def _make_files_private(data_dir: Path) -> None:
+    """Take group and other permissions off files earlier versions left readable (0644)."""
+    for path in data_dir.iterdir():
+        if path.is_file():
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & 0o700)
+
+
 @contextmanager
 def _exclusive_lock(path: Path):
-    with open(path, "a") as handle:
+    with _open_private(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -128,11 +145,12 @@ def _spawn(data_dir: Path, stock_engine: bool) -> int:
     if stock_engine:
         command.append("--stock-engine")
     project_root = Path(__file__).resolve().parents[2]
-    with open(data_dir / LOG_FILE, "ab") as log:
+    with _open_private(data_dir / LOG_FILE, "ab") as log:
         # Our own interpreter and module, no shell.
         process = subprocess.Popen(  # nosec B603
             command, cwd=project_root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,  # not killed with the process (or terminal) that started it
+            umask=0o077,  # SQLite creates the database, its journal and WAL files: this user's only
         )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -190,8 +208,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--stock-engine", action="store_true", help="mongoeco's own engine, without Glimpse's changes")
     args = parser.parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(args.data_dir.resolve(), args.port, args.stock_engine))
+    os.umask(0o077)  # as _spawn sets it, for a server started by hand
+    data_dir = private_folder(args.data_dir.resolve())
+    _make_files_private(data_dir)
+    asyncio.run(_serve(data_dir, args.port, args.stock_engine))
 
 
 if __name__ == "__main__":
