@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install css lint bench clean
 
+# A bare local start (neither MAIL_SERVER nor BASE_URL set) turns the development mail viewer on,
+# unless DEV_MAIL_VIEWER says otherwise; any other start leaves it off unless asked for.
 run: install css
+	@if [ -z "$$MAIL_SERVER$$BASE_URL" ]; then export DEV_MAIL_VIEWER="$${DEV_MAIL_VIEWER-1}"; fi; \
+	echo "$(BIN)/python run.py (DEV_MAIL_VIEWER=$${DEV_MAIL_VIEWER:-0})"; \
 	$(BIN)/python run.py
 
 test: install css

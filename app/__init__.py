@@ -2,7 +2,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import PROJECT_ROOT, config_from_env
+from app.config import PROJECT_ROOT, check_config, config_from_env
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config_from_env())
     if test_config:
         app.config.update(test_config)
+    check_config(app.config)
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1, x_host=1)
 
@@ -48,12 +49,12 @@ def register_job_handlers(app: Flask) -> None:
     """Every kind of background job and what runs it: the one place a job kind is added."""
     from app.auth.reset_mail import RESET_MAIL_JOB, send_reset_mail
     from app.core.jobs import JobHandler, register_handlers
-    from app.core.mail import SEND_MAIL_JOB, deliver_mail
+    from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB, deliver_mail
     from app.enrichment.jobs import give_up_enrich_post, run_enrich_post
     from app.posts.services import ENRICH_POST_JOB
 
     register_handlers(app, {
-        SEND_MAIL_JOB: JobHandler(deliver_mail),
+        SEND_MAIL_JOB: JobHandler(deliver_mail, private_fields=MAIL_BODY_FIELDS),
         RESET_MAIL_JOB: JobHandler(send_reset_mail),
         ENRICH_POST_JOB: JobHandler(run_enrich_post, give_up=give_up_enrich_post),
     })

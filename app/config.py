@@ -1,8 +1,10 @@
 """Configuration, read from environment variables only (see README, "Configuration")."""
+import ipaddress
 import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The checkout: templates/, static/ and the shared datasets beside it are found from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +108,8 @@ def config_from_env() -> dict:
         # Flask-Mail would otherwise drop every mail whenever TESTING is on; ours go to a real server.
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Glimpse <no-reply@glimpse.local>"),
+        # Catch mail and show it at /dev/mail instead of sending it: development only (see check_config).
+        "DEV_MAIL_VIEWER": _flag("DEV_MAIL_VIEWER", False),
         "COOKIE_SECURE": _flag("COOKIE_SECURE", base_url.startswith("https://")),
         "WEB_SESSION_DAYS": _int("WEB_SESSION_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 100) * 1024 * 1024,
@@ -122,3 +126,27 @@ def config_from_env() -> dict:
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_config(config) -> None:
+    """Refuse settings that would expose what must stay private; ConfigError says what to change."""
+    if config["DEV_MAIL_VIEWER"]:
+        # The viewer shows live reset links to whoever reaches /dev/mail from "this machine", and
+        # behind a proxy every visitor may seem to: it belongs on a developer's own machine only.
+        if config["MAIL_SERVER"]:
+            raise ConfigError("DEV_MAIL_VIEWER is on while MAIL_SERVER is set: the development mail viewer "
+                              "cannot run beside a real mail server. Turn it off (DEV_MAIL_VIEWER=0).")
+        if not is_loopback_url(config["BASE_URL"]):
+            raise ConfigError(f"DEV_MAIL_VIEWER is on while BASE_URL ({config['BASE_URL']}) is not on this machine: "
+                              "the development mail viewer is for local development only (BASE_URL on 127.0.0.1, "
+                              "::1 or localhost). Turn it off (DEV_MAIL_VIEWER=0).")

@@ -1,9 +1,11 @@
-"""`flask seed` and `flask import-photos` with real photos."""
+"""`flask seed` and `flask import-photos` with real photos; what `make run` starts."""
+import os
 import shutil
+import subprocess
 
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+from helpers import PROJECT_ROOT, api_upload, bearer, sample_photos, signed_up_tokens
 
 
 def test_seed_makes_users_follows_posts_and_likes(runner, db):
@@ -56,3 +58,20 @@ def test_doctor_finds_and_repairs_what_is_out_of_place(runner, db, client):
     assert db.fs.chunks.count_documents({"files_id": {"$nin": db.fs.files.distinct("_id")}}) == 0
     assert len(db.users.find_one({"username": "bob"})["following_ids"]) == 1
     assert [(row["_id"], row["author_avatar_file_id"]) for row in db.posts.find()] == [(ObjectId(bobs_post["id"]), None)]
+
+
+def test_make_run_turns_the_mail_viewer_on_only_for_a_bare_local_start(tmp_path):
+    fake_python = tmp_path / "python"  # stands in for .venv/bin/python: tells what run.py would be given
+    fake_python.write_text('#!/bin/sh\necho "DEV_MAIL_VIEWER=[$DEV_MAIL_VIEWER]"\n')
+    fake_python.chmod(0o755)
+    bare = {name: value for name, value in os.environ.items() if name not in ("MAIL_SERVER", "BASE_URL", "DEV_MAIL_VIEWER")}
+
+    def viewer(**env):
+        result = subprocess.run(["make", "--no-print-directory", "-o", "install", "-o", "css", "run", f"BIN={tmp_path}"],
+                                cwd=PROJECT_ROOT, env={**bare, **env}, capture_output=True, text=True, check=True)
+        return result.stdout.rsplit("DEV_MAIL_VIEWER=[", 1)[1].split("]")[0]
+
+    assert viewer() == "1"
+    assert viewer(MAIL_SERVER="smtp.example.com") == ""
+    assert viewer(BASE_URL="https://glimpse.example") == ""
+    assert viewer(DEV_MAIL_VIEWER="0") == "0"

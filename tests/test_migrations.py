@@ -114,3 +114,13 @@ def test_migrate_clears_what_earlier_versions_kept_to_end_tokens_and_keeps_sessi
     user = db.users.find_one({"username": "alice"})
     assert "session_version" not in user and "ended_tokens" not in user
     assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+
+
+def test_migrate_takes_the_text_out_of_mail_that_earlier_versions_sent(db):
+    as_left_by_an_older_version(db)
+    payload = {"to": "alice@example.com", "subject": "Reset your Glimpse password", "text": "/reset/live-token", "html": None}
+    db.jobs.insert_many([{"kind": "send_mail", "status": status, "payload": dict(payload)}
+                         for status in ("done", "failed", "queued")])
+    migrate(db)
+    kept = {job["status"]: sorted(job["payload"]) for job in db.jobs.find()}
+    assert kept == {"done": ["subject", "to"], "failed": ["subject", "to"], "queued": ["html", "subject", "text", "to"]}

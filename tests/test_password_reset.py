@@ -1,10 +1,23 @@
 """The password-reset flow, reading the real mail from a real SMTP server."""
 import time
 
-from helpers import PASSWORD, api_login, api_signup, bearer, csrf_from, page_login, reset_link_in, signed_up_tokens
+import pytest
+from helpers import (
+    PASSWORD,
+    api_login,
+    api_signup,
+    bearer,
+    csrf_from,
+    page_login,
+    reset_link_in,
+    signed_up_tokens,
+    wait_until,
+)
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from app import create_app
 from app.auth import services
+from app.config import ConfigError
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -110,17 +123,60 @@ def test_reset_pages(client, mailbox, workers):
     assert page_login(client, "alice", NEW_PASSWORD).status_code == 302
 
 
-def test_mail_is_caught_for_developers_without_a_mail_server(app, client, workers):
-    app.config["MAIL_SERVER"] = ""
-    api_signup(client, "alice")
-    forgot(client)
+@pytest.fixture
+def mail_viewer(app_config):
+    """Configure (ask for it before `app`) as `make run` starts: no MAIL_SERVER, BASE_URL on this
+    machine, the development mail viewer on."""
+    app_config.update(MAIL_SERVER="", BASE_URL="http://127.0.0.1:5000", DEV_MAIL_VIEWER=True)
+
+
+def caught_mail_page(client) -> str:
     deadline = time.monotonic() + 10
     while "/reset/" not in (html := client.get("/dev/mail").get_data(as_text=True)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert "Reset your Glimpse password" in html and "http://glimpse.test/reset/" in html
-    # Only from this machine.
+    return html
+
+
+def test_mail_is_caught_for_developers_with_the_viewer_on(mail_viewer, app, client, db, workers):
+    api_signup(client, "alice")
+    forgot(client)
+    html = caught_mail_page(client)
+    assert "Reset your Glimpse password" in html and "http://127.0.0.1:5000/reset/" in html
+    # Only from this machine, and not for ever.
     assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
+    assert db.dev_mail.index_information()["expiry_ttl"]["expireAfterSeconds"] == 24 * 3600
 
 
-def test_dev_mail_page_is_absent_when_mail_is_really_sent(client):
-    assert client.get("/dev/mail").status_code == 404
+def test_the_mail_viewer_is_off_unless_turned_on_and_says_so(app, client, db, workers):
+    # Behind a reverse proxy (TRUSTED_PROXIES=0) every visitor comes from 127.0.0.1.
+    for mail_server in ("127.0.0.1", ""):
+        app.config["MAIL_SERVER"] = mail_server
+        response = app.test_client().get("/dev/mail", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 404, mail_server
+        assert "development mail viewer is off" in text and "DEV_MAIL_VIEWER=1" in text, mail_server
+    # With nowhere to send it, mail fails for good instead of waiting where someone might read it.
+    api_signup(client, "alice")
+    forgot(client)
+    job = wait_until(lambda: db.jobs.find_one({"kind": "send_mail", "status": "failed"}))
+    assert "MAIL_SERVER" in job["last_error"] and "text" not in job["payload"]
+    assert db.dev_mail.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("unsafe", [{"MAIL_SERVER": "smtp.example.com"}, {"BASE_URL": "https://glimpse.example"},
+                                    {"BASE_URL": "http://192.168.1.20:5000"}])
+def test_the_app_refuses_to_start_with_the_mail_viewer_where_others_could_reach_it(app_config, unsafe):
+    local = {**app_config, "MAIL_SERVER": "", "BASE_URL": "http://127.0.0.1:5000", "DEV_MAIL_VIEWER": True}
+    for base_url in ("http://127.0.0.1:5000", "http://localhost:5000", "http://[::1]:5000"):
+        assert create_app({**local, "BASE_URL": base_url}).config["DEV_MAIL_VIEWER"]
+    with pytest.raises(ConfigError, match=f"DEV_MAIL_VIEWER is on while {next(iter(unsafe))}"):
+        create_app({**local, **unsafe})
+
+
+def test_a_sent_reset_mail_leaves_no_link_in_its_job(client, db, mailbox, workers):
+    api_signup(client, "alice")
+    forgot(client)
+    token = reset_link_in(mailbox.wait_for("alice@example.com")).rsplit("/", 1)[1]
+    job = wait_until(lambda: db.jobs.find_one({"kind": "send_mail", "status": "done"}))
+    assert token not in str(job)
+    assert set(job["payload"]) == {"to", "subject"} and job["payload"]["to"] == "alice@example.com"

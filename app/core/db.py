@@ -18,6 +18,8 @@ from app.core import embedded_mongo
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
 
+CAUGHT_MAIL_SECONDS = 24 * 3600
+
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("username_lower", ASCENDING)], unique=True, name="username_unique"),
@@ -79,8 +81,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "vector_changes": [
         IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),
     ],
+    # Caught mail holds reset links: the development viewer keeps it a day, not forever.
     "dev_mail": [
-        IndexModel([("sent_at", DESCENDING)], name="newest_first"),
+        IndexModel([("sent_at", ASCENDING)], expireAfterSeconds=CAUGHT_MAIL_SECONDS, name="expiry_ttl"),
     ],
 }
 
@@ -92,6 +95,7 @@ RETIRED_INDEXES: dict[str, list[str]] = {
     "likes": ["one_like_each"],
     "follows": ["one_follow_each"],
     "saves": ["one_save_each"],
+    "dev_mail": ["newest_first"],
 }
 
 

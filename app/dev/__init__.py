@@ -1,8 +1,12 @@
-"""Development helpers, only there while mail is caught (no MAIL_SERVER configured)."""
+"""The development mail viewer: mail caught instead of sent, shown at /dev/mail to this machine.
+
+Off unless DEV_MAIL_VIEWER turns it on (`make run` does on a bare local start); the app refuses to
+start with it on beside a MAIL_SERVER or with a BASE_URL off this machine (app/config.py).
+"""
 from flask import Blueprint, abort, current_app, render_template, request
 
 from app.core.db import get_db
-from app.core.mail import mail_is_caught
+from app.core.errors import NotFoundError
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -10,9 +14,13 @@ LOOPBACK = {"127.0.0.1", "::1"}
 
 
 @bp.before_request
-def only_while_mail_is_caught_and_local():
-    # Caught mail holds reset links: show it only on a development setup, and only to this machine.
-    if not mail_is_caught(current_app.config) or request.remote_addr not in LOOPBACK:
+def only_when_turned_on_and_local():
+    if not current_app.config["DEV_MAIL_VIEWER"]:
+        raise NotFoundError("The development mail viewer is off. For local development, start Glimpse with "
+                            "DEV_MAIL_VIEWER=1 and no MAIL_SERVER (make run does this when neither MAIL_SERVER "
+                            "nor BASE_URL is set) and caught mail shows here.")
+    # Caught mail holds reset links: only for this machine, even on a development setup.
+    if request.remote_addr not in LOOPBACK:
         abort(404)
 
 

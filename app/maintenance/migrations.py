@@ -16,6 +16,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
+from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB
 from app.posts.authors import copy_author_to_posts
 
 CLAIM = timedelta(minutes=10)
@@ -42,11 +43,19 @@ def clear_what_ended_tokens_before_sessions(db) -> None:
     db.revoked_tokens.drop()
 
 
+def drop_the_text_of_finished_mail_jobs(db) -> None:
+    """Sent mail kept its text, reset links included, in its job; a finished mail job keeps none now."""
+    db.jobs.update_many({"kind": SEND_MAIL_JOB, "status": {"$in": ["done", "failed"]},
+                         "$or": [{f"payload.{name}": {"$exists": True}} for name in MAIL_BODY_FIELDS]},
+                        {"$unset": {f"payload.{name}": "" for name in MAIL_BODY_FIELDS}})
+
+
 # In the order they run. A step keeps its name for ever: the name is what the database records.
 STEPS: dict[str, Callable] = {
     "posts_tag_names": give_posts_their_tag_names,
     "posts_author_copies": give_posts_their_authors,
     "users_token_records_before_sessions": clear_what_ended_tokens_before_sessions,
+    "mail_jobs_without_text": drop_the_text_of_finished_mail_jobs,
 }
 
 

@@ -12,7 +12,8 @@ NEW_PASSWORD = "a new and longer passphrase"
 @pytest.fixture
 def app_config(app_config):
     # Mail is caught and shown at /dev/mail, as on `make run`; a trusted proxy names other clients.
-    return {**app_config, "MAIL_SERVER": "", "TRUSTED_PROXIES": 1}
+    return {**app_config, "MAIL_SERVER": "", "BASE_URL": "http://127.0.0.1:5000", "DEV_MAIL_VIEWER": True,
+            "TRUSTED_PROXIES": 1}
 
 
 def test_signup_logout_reset_from_caught_mail_and_login(live_server, page, app):

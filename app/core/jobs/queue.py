@@ -24,9 +24,11 @@ def _nothing(payload: dict, error: str) -> None:
 @dataclass(frozen=True)
 class JobHandler:
     """`run(payload)` does a job; raising means "retry later", raising PermanentJobError means
-    "fail now". `give_up(payload, error)` runs when the job fails for good."""
+    "fail now". `give_up(payload, error)` runs when the job fails for good. `private_fields` of
+    the payload (secrets, say) are dropped from the job once it is done or has failed for good."""
     run: Callable[[dict], None]
     give_up: Callable[[dict, str], None] = _nothing
+    private_fields: tuple[str, ...] = ()
 
 
 def register_handlers(app: Flask, handlers: dict[str, JobHandler]) -> None:
@@ -68,14 +70,19 @@ def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEA
     )
 
 
-def complete(db, job: dict) -> None:
-    db.jobs.update_one(
-        {"_id": job["_id"], "worker": job["worker"]},
-        {"$set": {"status": "done", "lease_until": None, "updated_at": utc_now()}},
-    )
+def _forget(private_fields: tuple[str, ...]) -> dict:
+    return {f"payload.{name}": "" for name in private_fields}
 
 
-def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0) -> str:
+def complete(db, job: dict, private_fields: tuple[str, ...] = ()) -> None:
+    update = {"$set": {"status": "done", "lease_until": None, "updated_at": utc_now()}}
+    if private := _forget(private_fields):
+        update["$unset"] = private
+    db.jobs.update_one({"_id": job["_id"], "worker": job["worker"]}, update)
+
+
+def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0,
+         private_fields: tuple[str, ...] = ()) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
     now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
@@ -84,8 +91,8 @@ def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0) -> s
     else:
         delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         update = {"status": "queued", "run_at": now + timedelta(seconds=delay)}
-    db.jobs.update_one(
-        {"_id": job["_id"], "worker": job["worker"]},
-        {"$set": {**update, "lease_until": None, "last_error": message, "updated_at": now}},
-    )
+    change = {"$set": {**update, "lease_until": None, "last_error": message, "updated_at": now}}
+    if update["status"] == "failed" and (private := _forget(private_fields)):
+        change["$unset"] = private
+    db.jobs.update_one({"_id": job["_id"], "worker": job["worker"]}, change)
     return update["status"]

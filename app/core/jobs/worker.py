@@ -61,16 +61,17 @@ class WorkerPool:
             if job is None:
                 return False
             job["worker"] = worker_id
+            handler = handlers[job["kind"]]
             try:
-                handlers[job["kind"]].run(job["payload"])
+                handler.run(job["payload"])
             except Exception as error:
-                status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"])
+                status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"], handler.private_fields)
                 log.warning("job %s (%s) attempt %s failed -> %s: %s",
                             job["_id"], job["kind"], job["attempts"], status, error)
                 if status == "failed":
-                    handlers[job["kind"]].give_up(job["payload"], str(error))
+                    handler.give_up(job["payload"], str(error))
             else:
-                queue.complete(db, job)
+                queue.complete(db, job, handler.private_fields)
             return True
 
 
