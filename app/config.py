@@ -120,6 +120,9 @@ def config_from_env() -> dict:
         # Independent reports after which a post or comment hides until a moderator decides.
         "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
         "IMAGE_CACHE_MB": _int("IMAGE_CACHE_MB", 64),  # per process, for thumbnails and large renditions
+        # How long browsers and shared caches may keep a published, scored post's photos (and
+        # avatars) before asking again, so how long a hidden or deleted one may still be seen there.
+        "PHOTO_CACHE_SECONDS": _int("PHOTO_CACHE_SECONDS", 300),
         # How long a process serves a published post's photos without looking the post up again
         # (so how long a deleted or hidden post's photo URLs may still answer); 0 looks up every time.
         "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 2),
@@ -140,6 +143,11 @@ def is_loopback_url(url: str) -> bool:
 
 def check_config(config) -> None:
     """Refuse settings that would expose what must stay private; ConfigError says what to change."""
+    if config["PHOTO_LOOKUP_SECONDS"] > config["PHOTO_CACHE_SECONDS"]:
+        # Otherwise a cache revalidating a hidden post's photo would be told it still stands.
+        raise ConfigError(f"PHOTO_LOOKUP_SECONDS ({config['PHOTO_LOOKUP_SECONDS']}) is longer than "
+                          f"PHOTO_CACHE_SECONDS ({config['PHOTO_CACHE_SECONDS']}): a hidden or deleted post's "
+                          "photos would outlive the time caches may keep them. Lower PHOTO_LOOKUP_SECONDS.")
     if config["DEV_MAIL_VIEWER"]:
         # The viewer shows live reset links to whoever reaches /dev/mail from "this machine", and
         # behind a proxy every visitor may seem to: it belongs on a developer's own machine only.

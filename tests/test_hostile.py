@@ -178,6 +178,20 @@ def test_security_headers_on_pages_api_and_images(client):
         assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"], path
 
 
+def test_https_deployments_keep_browsers_on_https(app, client):
+    assert "Strict-Transport-Security" not in client.get("/").headers  # BASE_URL is http://glimpse.test
+    app.config["BASE_URL"] = "https://glimpse.example"
+    for path in ("/", "/api/v1/explore", "/static/js/app.js", "/no-such-page"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
+
+
+def test_no_cache_keeps_pages_or_api_answers(client):
+    signed_up_tokens(client, "alice")
+    for path in ("/", "/login", "/u/alice", "/api/v1/explore", "/api/v1/users/alice", "/no-such-page"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert client.get("/static/js/app.js").headers["Cache-Control"] == "no-cache"  # revalidated, never stale
+
+
 def test_csrf_less_posts_change_nothing(app, client, db):
     api_signup(client.application.test_client(), "alice")
     page_login(client, "alice")

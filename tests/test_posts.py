@@ -7,7 +7,11 @@ from bson import ObjectId
 from conftest import DATASETS_DIR
 from helpers import api_signup, api_upload, bearer, page_login, sample_photos, signed_up_tokens
 
+from app import create_app
+from app.config import ConfigError
 from app.core.db import get_fs
+from app.enrichment.models import get_describer
+from app.enrichment.service import enrich_post
 from app.media.images import process_upload
 from app.posts.services import create_post
 
@@ -44,7 +48,7 @@ def test_upload_answers_the_post_object_and_get_returns_the_same(client, alice, 
         served = client.get(url)
         assert served.status_code == 200 and served.mimetype.startswith("image/")
     thumb = client.get(photo["urls"]["thumb"])
-    assert "immutable" in thumb.headers["Cache-Control"] and thumb.headers["ETag"]
+    assert thumb.headers["Cache-Control"] == "private, no-cache" and thumb.headers["ETag"]  # not yet scored
     assert client.get(photo["urls"]["thumb"], headers={"If-None-Match": thumb.headers["ETag"]}).status_code == 304
     partial = client.get(photo["urls"]["original"], headers={"Range": "bytes=0-9"})
     assert partial.status_code == 206 and len(partial.data) == 10
@@ -105,9 +109,10 @@ def test_delete_leaves_no_files_likes_comments_or_notifications(client, alice, p
 def test_a_published_posts_photos_are_remembered_a_moment_a_held_ones_never(app, client, alice, photos, db):
     app.config["PHOTO_LOOKUP_SECONDS"] = 1
     post = api_upload(client, alice, photos[:1]).get_json()
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"enrichment": "done", "nsfw": 0.01}})  # as if scored
     url = post["photos"][0]["urls"]["thumb"]
     served = client.get(url)
-    assert served.status_code == 200 and served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert served.status_code == 200 and served.headers["Cache-Control"] == "public, max-age=300, must-revalidate"
     db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "held"}})
     assert client.get(url).status_code == 200  # this process still remembers the post as published
     time.sleep(1.2)
@@ -121,6 +126,30 @@ def test_a_published_posts_photos_are_remembered_a_moment_a_held_ones_never(app,
     assert held.status_code == 200 and held.headers["Cache-Control"] == "private, no-cache"
     db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "rejected"}})
     assert moderator.get(url).status_code == 404
+
+
+def test_shared_caches_keep_only_scored_published_photos_and_only_minutes(app, client, alice, photos, db):
+    post = api_upload(client, alice, photos[:1]).get_json()
+    url = post["photos"][0]["urls"]["large"]
+    # Not yet scored: the NSFW model may still hold it back, so no shared cache may keep it.
+    assert client.get(url).headers["Cache-Control"] == "private, no-cache"
+    with app.app_context():
+        enrich_post(db, get_fs(), get_describer(), post["id"], nsfw_hold_threshold=app.config["NSFW_HOLD_THRESHOLD"])
+    scored = client.get(url)
+    assert scored.headers["Cache-Control"] == "public, max-age=300, must-revalidate"
+    assert client.get(url, headers={"If-None-Match": scored.headers["ETag"]}).status_code == 304
+    # Scored high but not yet held (the moment between the two): private again.
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"nsfw": 0.99}})
+    assert client.get(url).headers["Cache-Control"] == "private, no-cache"
+    # Avatars: anyone's cache, for as briefly.
+    avatar = client.put("/api/v1/me/avatar", headers=bearer(alice), content_type="multipart/form-data",
+                        data={"photos": [(BytesIO(photos[1].read_bytes()), "me.jpg")]}).get_json()["avatar_url"]
+    assert client.get(avatar).headers["Cache-Control"] == "public, max-age=300, must-revalidate"
+
+
+def test_the_photo_lookup_may_not_outlast_what_caches_keep(app_config):
+    with pytest.raises(ConfigError, match="PHOTO_LOOKUP_SECONDS"):
+        create_app({**app_config, "PHOTO_LOOKUP_SECONDS": 301})
 
 
 def test_unknown_and_malformed_post_ids_are_404(client):

@@ -1,4 +1,8 @@
-"""Security headers on every answer."""
+"""Security headers on every answer.
+
+Pages and JSON answers are personal (the signed-in user, CSRF tokens), so no cache keeps them
+unless the route says otherwise (photos, avatars and static files set their own Cache-Control).
+"""
 from flask import Flask
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -12,6 +16,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+# A year, every subdomain: once a browser has seen Glimpse over https it never tries http again.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
@@ -21,4 +27,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cache-Control", "no-store")
+        # Only where Glimpse is served over https: over http the header would be ignored anyway,
+        # and on a development machine it must not pin localhost to https.
+        if app.config["BASE_URL"].startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response

@@ -9,8 +9,8 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from app.core.errors import NotFoundError
 
-IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
-# Photos of posts only some may see (pending review): no shared cache keeps them, browsers revalidate.
+# Files only some may see, or that may yet be taken back without anyone acting (a photo not yet
+# scored): no shared cache keeps them, and browsers revalidate each use (a cheap 304).
 PRIVATE_CACHE_CONTROL = "private, no-cache"
 # GridOut's own reads fetch up to 16 MB of chunks per round trip, i.e. a whole photo in memory per
 # response; a few chunks at a time (~1 MB at the default 255 kB chunk size) keeps that bounded.
@@ -50,9 +50,15 @@ class _FileCache:
 _cache = _FileCache()
 
 
-def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public: bool = True) -> Response:
-    """Answer the current request with the file. Stored files never change, so public ones may be
-    kept by browsers and proxies for a year; others only by the browser, revalidating with the ETag."""
+def shared_cache_control(seconds: int) -> str:
+    """Anyone's cache may keep the file for `seconds`, then must ask again: a file taken back
+    (a post hidden or deleted) leaves every cache within that time."""
+    return f"public, max-age={seconds}, must-revalidate"
+
+
+def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public_seconds: int = 0) -> Response:
+    """Answer the current request with the file. With `public_seconds`, browsers and shared caches
+    may keep it that long; without, only the browser, revalidating with the ETag every time."""
     # The files document is read as stored (GridOut's contentType property is deprecated); an
     # unrun cursor of the bucket is the public way to its "<name>.files" collection.
     cached = _cache.get(file_id)
@@ -78,7 +84,7 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public: bool = Tru
     response.last_modified = stored["uploadDate"]
     # Strong: a stored file's bytes never change, so its id and length name them exactly.
     response.set_etag(f"{file_id}-{length}")
-    response.headers["Cache-Control"] = IMMUTABLE_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
+    response.headers["Cache-Control"] = shared_cache_control(public_seconds) if public_seconds > 0 else PRIVATE_CACHE_CONTROL
     response.headers["X-Content-Type-Options"] = "nosniff"
     try:
         return response.make_conditional(request.environ, accept_ranges=True, complete_length=length)

@@ -1,11 +1,16 @@
-"""Which stored file a photo URL (/photos/<post>/<index>/<rendition>) names, and whether anyone
-may cache it.
+"""Which stored file a photo URL (/photos/<post>/<index>/<rendition>) names, and whether shared
+caches may keep it.
 
-A published post's photos never change (edits touch its words, not its files), and their bytes
-go out with a year-long public Cache-Control. So each process remembers a published post's files
-for a few seconds: without it every image request paid a post lookup, 3x the cost of a static
-file. Deleting or hiding a post therefore reaches an image URL within PHOTO_LOOKUP_SECONDS in
-every process. Posts that are not public are looked up on every request and never cached.
+Only what nothing automatic will take back may sit in shared caches: a published post whose NSFW
+score is in and under the hold threshold (or that a moderator approved). Reports and moderators
+can still hide it, so caches keep it PHOTO_CACHE_SECONDS at most, then revalidate. Every other
+photo a viewer may see (not yet scored, or seen by staff only) is private to the browser.
+
+A published post's photos never change (edits touch its words, not its files). So each process
+remembers a shareable post's files for a few seconds: without it every image request paid a post
+lookup, 3x the cost of a static file. Deleting or hiding a post therefore reaches an image URL
+within PHOTO_LOOKUP_SECONDS in every process (kept no longer than PHOTO_CACHE_SECONDS), and leaves
+shared caches within the sum of the two. Other posts are looked up on every request.
 """
 import threading
 import time
@@ -44,18 +49,26 @@ class _RecentlyPublished:
 _recent = _RecentlyPublished()
 
 
+def may_be_shared(post: dict, hold_threshold: float) -> bool:
+    """Whether shared caches may keep the post's photos (see the module's docstring)."""
+    if post["status"] != VISIBLE_STATUS or post.get("enrichment") != "done":
+        return False
+    return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
+
+
 def photo_file(db, post_id: str, index: int, rendition: str, viewer: dict | None,
-               remember_seconds: float) -> tuple[ObjectId, bool]:
-    """(stored file id, whether it is public) for this viewer; NotFoundError when they may not see it."""
+               remember_seconds: float, hold_threshold: float) -> tuple[ObjectId, bool]:
+    """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
+    may not see it."""
     files = _recent.get(post_id) if remember_seconds > 0 else None
-    public = True  # only public posts are remembered
+    shared = True  # only shareable posts are remembered
     if files is None:
         post = get_visible_post(db, post_id, viewer)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}
-        public = post["status"] == VISIBLE_STATUS
-        if public and remember_seconds > 0:
+        shared = may_be_shared(post, hold_threshold)
+        if shared and remember_seconds > 0:
             _recent.put(post_id, files, remember_seconds)
     file_id = files.get((index, rendition))
     if file_id is None:
         raise NotFoundError("No such photo.")
-    return file_id, public
+    return file_id, shared

@@ -57,6 +57,7 @@ def delete(post_id):
 
 @bp.get("/photos/<post_id>/<int:index>/<any(original, large, thumb):rendition>")
 def photo(post_id, index, rendition):
-    file_id, public = photo_file(get_db(), post_id, index, rendition, g.user,
-                                 current_app.config["PHOTO_LOOKUP_SECONDS"])
-    return send_stored_file(get_fs(), file_id, public=public)
+    config = current_app.config
+    file_id, shared = photo_file(get_db(), post_id, index, rendition, g.user, config["PHOTO_LOOKUP_SECONDS"],
+                                 config["NSFW_HOLD_THRESHOLD"])
+    return send_stored_file(get_fs(), file_id, public_seconds=config["PHOTO_CACHE_SECONDS"] if shared else 0)

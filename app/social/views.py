@@ -1,6 +1,6 @@
 """Social pages and form actions: follow, like, comment, save, notifications, profile settings."""
 from bson import ObjectId
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from app.auth.services import get_active_user
 from app.auth.tokens import login_required
@@ -132,4 +132,6 @@ def avatar(file_id):
     if not ObjectId.is_valid(file_id) or not get_db().fs.files.find_one(
             {"_id": ObjectId(file_id), "metadata.kind": "avatar"}, {"_id": 1}):
         raise NotFoundError("No such avatar.")
-    return send_stored_file(get_fs(), ObjectId(file_id))
+    # Anyone may see an avatar, and its owner may replace it (a new URL) or lose it with their
+    # account: caches keep it as briefly as a published photo.
+    return send_stored_file(get_fs(), ObjectId(file_id), public_seconds=current_app.config["PHOTO_CACHE_SECONDS"])

@@ -49,12 +49,13 @@ def test_whole_file_with_caching_headers(client, stored):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_cache_control_is_public_and_immutable_unless_told_otherwise(app, db, stored):
+def test_cache_control_is_private_unless_told_how_long_anyone_may_keep_it(app, db, stored):
     fs = gridfs.GridFS(db)
     file_id = stored["thumb"][0]
     with app.test_request_context():
-        assert send_stored_file(fs, file_id).headers["Cache-Control"] == "public, max-age=31536000, immutable"
-        assert send_stored_file(fs, file_id, public=False).headers["Cache-Control"] == "private, no-cache"
+        assert send_stored_file(fs, file_id).headers["Cache-Control"] == "private, no-cache"
+        shared = send_stored_file(fs, file_id, public_seconds=300).headers["Cache-Control"]
+        assert shared == "public, max-age=300, must-revalidate"
 
 
 def test_every_rendition_is_served_without_exif_or_gps(client, stored):
