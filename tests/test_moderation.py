@@ -183,6 +183,40 @@ def test_enough_independent_reports_hide_a_post_until_reviewed(app, client, db, 
     assert client.get("/api/v1/moderation/queue", headers=bearer(staff["mod"])).get_json()["results"] == []
 
 
+def test_what_the_reporter_cannot_see_answers_404_like_what_does_not_exist(app, client, db, photo):
+    author = signed_up_tokens(client, "author")["access_token"]
+    signed_up_tokens(client, "reporter")
+    reporter = api_login(client, "reporter").get_json()["access_token"]
+    unseen = {"pending": share(client, photo).get_json()["post"]["id"], "missing": str(ObjectId())}
+    for status in ("held", "hidden"):
+        unseen[status] = api_upload(client, author, [photo]).get_json()["id"]
+        db.posts.update_one({"_id": ObjectId(unseen[status])}, {"$set": {"status": status}})
+    held_post, seen = (api_upload(client, author, [photo]).get_json()["id"] for _ in range(2))
+    comments = {name: client.post(f"/api/v1/posts/{post_id}/comments", headers=bearer(author),
+                                  json={"text": name}).get_json()["id"] for name, post_id in (("on held", held_post), ("hidden", seen))}
+    db.posts.update_one({"_id": ObjectId(held_post)}, {"$set": {"status": "held"}})
+    db.comments.update_one({"_id": ObjectId(comments["hidden"])}, {"$set": {"hidden": True}})
+    comments["missing"] = str(ObjectId())
+
+    for name, post_id in unseen.items():
+        response = client.post(f"/api/v1/posts/{post_id}/report", headers=bearer(reporter), json={"reason": "spam"})
+        assert (response.status_code, response.get_json()["error"]) == (404, {"code": "not_found", "message": "No such post."}), name
+    for name, comment_id in comments.items():
+        response = client.post(f"/api/v1/comments/{comment_id}/report", headers=bearer(reporter), json={"reason": "rude"})
+        assert (response.status_code, response.get_json()["error"]["message"]) == (404, "No such comment."), name
+    page = app.test_client()
+    page_login(page, "reporter")
+    for name, post_id in unseen.items():
+        response = page.post(f"/p/{post_id}/report", data={"reason": "spam", "csrf_token": csrf_from(page)})
+        assert response.status_code == 404 and "No such post." in response.get_data(as_text=True), name
+    for name, comment_id in comments.items():
+        response = page.post(f"/comments/{comment_id}/report", data={"reason": "rude", "csrf_token": csrf_from(page)})
+        assert response.status_code == 404 and "No such comment." in response.get_data(as_text=True), name
+    assert db.reports.count_documents({}) == 0
+    # What the reporter does see can still be reported.
+    assert client.post(f"/api/v1/posts/{seen}/report", headers=bearer(reporter), json={"reason": "spam"}).status_code == 201
+
+
 def test_reported_comments_hide_and_moderators_reject_them(app, client, db, photo, staff):
     app.config["REPORTS_TO_HIDE"] = 1
     author = signed_up_tokens(client, "author")["access_token"]

@@ -9,12 +9,12 @@ import secrets
 
 from bson import ObjectId
 
-from app.auth.permissions import require_staff
+from app.auth.permissions import is_staff, require_staff
 from app.core.clock import utc_now
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.media.storage import delete_post_files
 from app.moderation import audit
-from app.posts.services import parse_object_id, remove_post_everywhere, tag_fields
+from app.posts.services import can_see, get_visible_post, parse_object_id, remove_post_everywhere, tag_fields
 from app.search.vectors import delete_post_vectors, set_post_status
 
 AWAITING_REVIEW = ("pending", "held", "hidden")
@@ -74,7 +74,7 @@ def hold_if_risky(db, post: dict, nsfw: float, threshold: float) -> bool:
 def report(db, reporter: dict, target_type: str, target_id, reason: str, hide_after: int) -> dict:
     """One report per person per item; after `hide_after` of them the item hides until reviewed."""
     reason = clean_reason(reason, required=True)
-    target = _target(db, target_type, target_id)
+    target = _target(db, target_type, target_id, reporter)
     if target_type == "post" and target.get("author_id") == reporter["_id"]:
         raise ValidationError("You cannot report your own post.")
     result = db.reports.update_one(
@@ -88,14 +88,18 @@ def report(db, reporter: dict, target_type: str, target_id, reason: str, hide_af
     return {"reports": open_reports}
 
 
-def _target(db, target_type: str, target_id) -> dict:
-    collection = {"post": db.posts, "comment": db.comments}.get(target_type)
-    if collection is None:
+def _target(db, target_type: str, target_id, reporter: dict) -> dict:
+    """The post or comment if the reporter may see it: one they may not looks like none at all."""
+    if target_type == "post":
+        return get_visible_post(db, target_id, reporter)
+    if target_type != "comment":
         raise ValidationError("Only posts and comments can be reported.")
-    target = collection.find_one({"_id": parse_object_id(target_id)})
-    if target is None or (target_type == "post" and target["status"] == "rejected"):
-        raise NotFoundError(f"No such {target_type}.")
-    return target
+    comment = db.comments.find_one({"_id": parse_object_id(target_id)})
+    post = comment and db.posts.find_one({"_id": comment["post_id"]})
+    if (not post or post["status"] == "rejected" or not can_see(post, reporter)
+            or (comment.get("hidden") and not is_staff(reporter))):
+        raise NotFoundError("No such comment.")
+    return comment
 
 
 def _hide(db, target_type: str, target: dict, reason: str) -> None:

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from app.auth.permissions import STAFF, page_roles
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
-from app.core.errors import GlimpseError
+from app.core.errors import GlimpseError, NotFoundError
 from app.core.urls import safe_next
 from app.moderation import services
 from app.moderation.anonymous import present_status, publish_anonymous_upload
@@ -48,6 +48,8 @@ def report(kind, target_id):
         services.report(get_db(), g.user, target_type, target_id, request.form.get("reason", ""),
                         current_app.config["REPORTS_TO_HIDE"])
         flash("Thanks, a moderator will look at it.", "success")
+    except NotFoundError:
+        raise  # nothing to go back to: the 404 page, as for any post this person cannot see
     except GlimpseError as error:
         flash(error.message, "error")
     return redirect(safe_next(request.form.get("next"), url_for("main.index")))
