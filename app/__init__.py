@@ -4,6 +4,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, check_config, config_from_env
 
+# Routes anyone may post to without an account: they read small bodies only (app/core/request_limits.py).
+UNAUTHENTICATED_PATHS = ("/api/v1/auth/", "/login", "/signup", "/forgot", "/reset/")
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
@@ -17,11 +20,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.auth import tokens
     from app.auth.permissions import is_staff
-    from app.core import csrf, db, errors, security
+    from app.core import csrf, db, errors, request_limits, security
     from app.core.extensions import mail
     from app.maintenance import cli
     from app.maintenance.migrations import migrate
 
+    request_limits.init_app(app, small_body_paths=UNAUTHENTICATED_PATHS)
     db.init_app(app, data_migrations=migrate)
     mail.init_app(app)
     tokens.init_app(app)

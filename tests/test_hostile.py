@@ -1,5 +1,6 @@
 """Hostile input at the HTTP boundary: files, markup, tokens, other people's ids, redirects."""
 import base64
+import itertools
 import json
 import struct
 import zlib
@@ -10,7 +11,7 @@ import pytest
 from bson import ObjectId
 from conftest import DATASETS_DIR
 from flask_jwt_extended import create_access_token, decode_token
-from helpers import api_signup, api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
+from helpers import api_login, api_signup, api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
 from PIL import Image
 
 
@@ -223,3 +224,117 @@ def test_an_authorization_header_is_the_only_credential_an_api_call_gets(app, cl
     # A valid bearer token speaks for its own account; the cookie beside it is ignored.
     bob = signed_up_tokens(app.test_client(), "bob")["access_token"]
     assert client.get("/api/v1/me", headers=bearer(bob)).get_json()["username"] == "bob"
+
+
+# Every field any JSON route reads, and a value of each JSON type but text (what all but one of them
+# take), and text where a list of names is expected.
+JSON_FIELDS = ("username", "email", "password", "login", "token", "refresh_token", "text", "bio", "caption",
+               "alt_text", "remove_tags", "collection", "reason")
+WRONG_VALUES = (0, None, ["a", 1], {"$ne": None}, "not a list")
+NOT_AN_OBJECT = {
+    "list": b"[]", "list of an object": b'[{"reason": "spam", "text": "hi"}]', "string": b'"spam"', "number": b"42",
+    "null": b"null", "malformed": b'{"reason": ', "objects 10,000 deep": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    "lists 10,000 deep": b"[" * 10_000 + b"]" * 10_000, "a field 40 deep": b'{"reason": ' + b"[" * 40 + b"]" * 40 + b"}",
+}
+
+
+def api_routes_with_bodies(app):
+    """(method, rule, values of its `any(...)` parts) for every API route that may take a body."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        choices = [[(name, item) for item in sorted(converter.items)]
+                   for name, converter in rule._converters.items() if hasattr(converter, "items")]
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            for combination in itertools.product(*choices):
+                yield method, rule, dict(combination)
+
+
+class Targets:
+    """Things the routes' URLs name: a post and a comment by bob, bob himself, an anonymous post.
+    Remade whenever a route took one away (deleted, rejected, suspended), so every route acts on
+    something real."""
+
+    def __init__(self, client, db):
+        self.client, self.db = client, db
+        api_signup(client, "bob")
+        self.post = self.comment = self.anonymous = None
+
+    def url_values(self, rule, fixed: dict) -> dict:
+        db = self.db
+        db.users.update_one({"username": "bob"}, {"$set": {"status": "active", "role": "user"}})
+        if not db.posts.find_one({"_id": ObjectId(self.post or None), "status": "published"}):
+            bob = api_login(self.client, "bob").get_json()["access_token"]
+            self.post = api_upload(self.client, bob, sample_photos(DATASETS_DIR, 1)).get_json()["id"]
+        if not db.comments.find_one({"_id": ObjectId(self.comment or None), "post_id": ObjectId(self.post), "hidden": {"$ne": True}}):
+            bob = api_login(self.client, "bob").get_json()["access_token"]
+            self.comment = self.client.post(f"/api/v1/posts/{self.post}/comments", headers=bearer(bob),
+                                            json={"text": "a comment"}).get_json()["id"]
+        if not self.anonymous or self.client.get(f"/api/v1/anonymous/posts/{self.anonymous}").status_code != 200:
+            self.anonymous = self.client.post("/api/v1/anonymous/posts", content_type="multipart/form-data", data={
+                "photos": [(BytesIO(real_jpeg()), "a.jpg")]}).get_json()["status_token"]
+        values = {"post_id": self.post, "comment_id": self.comment, "username": "bob", "token": self.anonymous,
+                  "target_id": self.comment if fixed.get("kind") == "comments" else self.post, **fixed}
+        return {name: values[name] for name in rule.arguments}
+
+
+def assert_error_shape(response, what):
+    error = response.get_json()["error"]
+    assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"], what
+
+
+def test_no_json_body_of_any_shape_breaks_any_api_route(app, client, db):
+    app.config["RATELIMIT_ENABLED"] = False  # every attempt must reach the route's own checks
+    signed_up_tokens(client, "root")
+    db.users.update_one({"username": "root"}, {"$set": {"role": "admin"}})
+    targets = Targets(client, db)
+    routes = list(api_routes_with_bodies(app))
+    assert len(routes) > 30
+    for method, rule, fixed in routes:
+        url = app.url_map.bind("glimpse.test").build(rule.endpoint, targets.url_values(rule, fixed), method=method)
+        token = api_login(client, "root").get_json()["access_token"]  # signing out ends a token: a new one each
+        for name, raw in NOT_AN_OBJECT.items():
+            response = client.open(url, method=method, data=raw, headers={**bearer(token), "Content-Type": "application/json"})
+            assert response.status_code in (400, 422), (method, url, name, response.status_code)
+            assert_error_shape(response, (method, url, name))
+        for field, value in itertools.product(JSON_FIELDS, WRONG_VALUES):
+            response = client.open(url, method=method, json={field: value}, headers=bearer(token))
+            assert response.status_code != 500, (method, url, field, value)
+            if response.status_code >= 400 and response.status_code != 405:
+                assert_error_shape(response, (method, url, field, value))
+
+
+@pytest.mark.parametrize(("field", "value", "route"), [
+    ("collection", 5, "save"), ("collection", ["Travel"], "save"), ("collection", {"$gt": ""}, "save"),
+    ("reason", 7, "approve"), ("reason", ["spam"], "approve"),
+])
+def test_a_wrong_typed_field_is_refused_and_changes_nothing(client, db, field, value, route):
+    token = signed_up_tokens(client, "root")["access_token"]
+    db.users.update_one({"username": "root"}, {"$set": {"role": "admin"}})
+    post = api_upload(client, signed_up_tokens(client, "bob")["access_token"], sample_photos(DATASETS_DIR, 1)).get_json()
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "held"}})
+    if route == "save":
+        db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "published"}})
+        response = client.put(f"/api/v1/posts/{post['id']}/save", headers=bearer(token), json={field: value})
+    else:
+        response = client.post(f"/api/v1/moderation/posts/{post['id']}/approve", headers=bearer(token), json={field: value})
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+    assert db.saves.count_documents({}) == 0 and db.audit_log.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/password/reset", "/api/v1/auth/login", "/api/v1/auth/signup",
+                                  "/api/v1/auth/password/forgot"])
+def test_unauthenticated_api_routes_refuse_big_bodies_unread(client, path):
+    response = client.post(path, json={"token": "x" * 70_000, "password": "y", "login": "a", "email": "a@b.c"})
+    assert response.status_code == 413
+    assert_error_shape(response, path)
+    # Only there: a signed-in route reads as much and judges it.
+    token = signed_up_tokens(client, "alice")["access_token"]
+    response = client.patch("/api/v1/me", headers=bearer(token), json={"bio": "b" * 70_000})
+    assert response.status_code == 422 and "bio" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup", "/forgot", "/reset/some-token"])
+def test_unauthenticated_pages_refuse_big_forms(client, path):
+    response = client.post(path, data={"csrf_token": csrf_from(client), "email": "a@example.com", "password": "p" * 70_000})
+    assert response.status_code == 413 and "exceeds the capacity limit" in response.get_data(as_text=True)

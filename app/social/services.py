@@ -131,6 +131,8 @@ def delete_comment(db, user: dict, comment_id) -> None:
 # Saved collections
 
 def collection_name(name: str | None) -> str:
+    if name is not None and not isinstance(name, str):
+        raise ValidationError("The collection must be a name (text).", fields={"collection": "Must be text."})
     name = (name or DEFAULT_COLLECTION).strip()
     if not name or len(name) > COLLECTION_NAME_MAX_LENGTH:
         raise ValidationError("Name the collection in 1 to 60 characters.",
