@@ -44,8 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.posts.views import bp as post_pages
     from app.social.views import bp as social_pages
 
-    for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages, api.bp, dev.bp):
+    for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages, dev.bp):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     return app
 
 

@@ -273,6 +273,10 @@ PATHS = {
         "summary": "This document", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1 document"}},
     }},
+    "/docs": {"get": {
+        "summary": "This document as an interactive page (Swagger UI)", "tags": ["meta"],
+        "responses": {"200": {"description": "An HTML page"}},
+    }},
 }
 
 USER_PROPERTIES = {"id": STRING, "username": STRING, "bio": STRING,
