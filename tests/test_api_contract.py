@@ -2,6 +2,9 @@
 import re
 from pathlib import PurePosixPath
 
+from conftest import DATASETS_DIR
+from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
 
@@ -18,3 +21,46 @@ def test_the_api_reference_page_and_its_files_come_from_this_server(client):
         assert asset.status_code == 200 and asset.mimetype == CONTENT_TYPES[PurePosixPath(source).suffix], source
     document = client.get(re.search(r'data-spec-url="([^"]+)"', html).group(1))
     assert document.status_code == 200 and document.get_json()["paths"]
+
+
+def test_bad_fields_in_a_json_body_are_named_and_change_nothing(client, db):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    post_id = api_upload(client, token, sample_photos(DATASETS_DIR, 1), "before").get_json()["id"]
+    path = f"/api/v1/posts/{post_id}"
+    cases = [
+        ({"caption": 5}, {"caption"}),  # a number for text
+        ({"remove_tags": "dog"}, {"remove_tags"}),  # text for a list
+        ({"remove_tags": ["dog", 3]}, {"remove_tags.1"}),  # one bad item in a list
+        ({"captoin": "after"}, {"captoin"}),  # unknown (misspelt) fields are refused, not ignored
+        ({"caption": None}, {"caption"}),
+    ]
+    for body, named in cases:
+        response = client.patch(path, json=body, headers=bearer(token))
+        assert response.status_code == 422, body
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_error" and set(error["fields"]) == named, (body, error)
+        assert all(error["fields"].values()) and error["message"]
+    for body in ([{"caption": "after"}], "after", 5):  # JSON, but not an object
+        response = client.patch(path, json=body, headers=bearer(token))
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "validation_error", body
+    not_json = client.patch(path, data="caption=after", headers=bearer(token))
+    assert not_json.status_code == 422 and "JSON" in not_json.get_json()["error"]["message"]
+    assert db.posts.find_one()["caption"] == "before"
+
+
+def test_a_missing_required_field_and_bad_query_values_are_named(client):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    post_id = api_upload(client, token, sample_photos(DATASETS_DIR, 1)).get_json()["id"]
+    missing = client.post(f"/api/v1/posts/{post_id}/comments", json={}, headers=bearer(token))
+    assert missing.status_code == 422 and set(missing.get_json()["error"]["fields"]) == {"text"}
+    bad_limit = client.get("/api/v1/explore", query_string={"limit": "many"})
+    assert bad_limit.status_code == 422 and set(bad_limit.get_json()["error"]["fields"]) == {"limit"}
+    # Unknown query parameters are ignored: links and caches add their own.
+    assert client.get("/api/v1/explore", query_string={"utm_source": "mail"}).status_code == 200
+
+
+def test_a_text_field_in_place_of_a_photo_is_refused(client, db):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    response = client.post("/api/v1/posts", data={"photos": "not a file", "caption": "x"}, headers=bearer(token))
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"photos.0"}
+    assert db.posts.count_documents({}) == 0

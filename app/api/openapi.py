@@ -79,9 +79,17 @@ class ApiBlueprint(flask_smorest.Blueprint):
         """Documents an error answer of a route: {"error": {"code", "message", "fields"?}}."""
         return self.alt_response(status, schema=ErrorSchema, description=description)
 
+    def no_content(self, description: str):
+        """Documents a 204 answer (the view returns it itself: there is no body to shape)."""
+        return self.alt_response(204, success=True, description=description)
+
     def token_required(self, view):
         """Documents that the route wants a bearer access token (tests check that it does)."""
         return self.doc(security=BEARER)(self.fails(401, "Not signed in: missing, expired or revoked token")(view))
+
+    def token_optional(self, view):
+        """Documents that a bearer token is welcome but not needed (it adds liked_by_me and the like)."""
+        return self.doc(security=[{}, *BEARER])(view)
 
     def staff_only(self, view):
         return self.token_required(self.fails(403, "Signed in, but not allowed (moderators or admins only)")(view))

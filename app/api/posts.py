@@ -1,9 +1,22 @@
-"""Posts, feeds, likes, comments and saves in the JSON API."""
-from flask import current_app, jsonify, request
+"""Posts, feeds, likes, comments and saves."""
+from flask import current_app, request
 from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 
 from app.api import bp
-from app.api.common import json_body
+from app.api.schemas import (
+    CollectionListSchema,
+    CollectionQuery,
+    CommentBody,
+    CommentListSchema,
+    CommentSchema,
+    PageQuery,
+    PhotoUpload,
+    PostChanges,
+    PostListSchema,
+    PostSchema,
+    SaveBody,
+    SavedSchema,
+)
 from app.auth.permissions import is_staff
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
@@ -11,9 +24,11 @@ from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts import services as posts
 from app.posts.presenter import present_comments, present_post
-from app.posts.requests import upload_limits, uploaded_photos
+from app.posts.requests import photo_bytes, upload_limits
 from app.social import services as social
 from app.social.presenter import present_posts
+
+NO_SUCH_POST = "No such post (or not visible to you)"
 
 
 def optional_viewer() -> dict | None:
@@ -21,42 +36,62 @@ def optional_viewer() -> dict | None:
     return current_user if current_user else None
 
 
-def post_list(db, documents: list[dict], next_cursor: str | None, viewer: dict | None):
-    return jsonify({"results": present_posts(db, documents, viewer), "next_cursor": next_cursor})
+def post_list(db, documents: list[dict], next_cursor: str | None, viewer: dict | None) -> dict:
+    return {"results": present_posts(db, documents, viewer), "next_cursor": next_cursor}
 
 
-def one_post(db, post: dict, viewer: dict | None, status: int = 200):
-    return jsonify(present_posts(db, [post], viewer)[0]), status
+def one_post(db, post: dict, viewer: dict | None) -> dict:
+    return present_posts(db, [post], viewer)[0]
 
 
 @bp.post("/posts")
 @jwt_required()
-def create_post():
+@bp.token_required
+@bp.fails(413, "Request too large")
+@bp.arguments(PhotoUpload, location="multipart")
+@bp.response(201, PostSchema, description="The new post (enrichment pending)")
+def create_post(upload: dict):
+    """Publish a post of one or more photos"""
     db = get_db()
-    post = posts.publish_photos(db, get_fs(), author=current_user, uploads=uploaded_photos(),
-                                caption=request.form.get("caption", ""), limits=upload_limits())
+    post = posts.publish_photos(db, get_fs(), author=current_user, uploads=photo_bytes(upload["photos"]),
+                                caption=upload["caption"], limits=upload_limits())
     wake_workers(current_app._get_current_object())
     # Nobody has liked or saved a new post yet, and it keeps its author: nothing to look up.
-    return jsonify(present_post(post)), 201
+    return present_post(post)
 
 
 @bp.get("/posts/<post_id>")
+@bp.token_optional
+@bp.fails(404, NO_SUCH_POST)
+@bp.response(200, PostSchema)
 def get_post(post_id):
+    """A post"""
     db, viewer = get_db(), optional_viewer()
     return one_post(db, posts.get_visible_post(db, post_id, viewer), viewer)
 
 
 @bp.patch("/posts/<post_id>")
 @jwt_required()
-def update_post(post_id):
+@bp.token_required
+@bp.fails(403, "Not the author")
+@bp.fails(404, NO_SUCH_POST)
+@bp.arguments(PostChanges)
+@bp.response(200, PostSchema)
+def update_post(changes: dict, post_id):
+    """Edit the caption or alt text, or remove generated tags (author only)"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
-    return one_post(db, posts.update_post(db, post, current_user, json_body()), current_user)
+    return one_post(db, posts.update_post(db, post, current_user, changes), current_user)
 
 
 @bp.delete("/posts/<post_id>")
 @jwt_required()
+@bp.token_required
+@bp.fails(403, "Not the author")
+@bp.fails(404, NO_SUCH_POST)
+@bp.no_content("Deleted")
 def delete_post(post_id):
+    """Delete a post with its photos, likes, comments and notifications (author only)"""
     db = get_db()
     posts.delete_post(db, posts.get_visible_post(db, post_id, current_user), current_user)
     return "", 204
@@ -64,23 +99,34 @@ def delete_post(post_id):
 
 @bp.get("/feed")
 @jwt_required()
-def home_feed():
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, PostListSchema)
+def home_feed(page: dict):
+    """Home feed: people you follow and you, newest first"""
     db = get_db()
-    documents, next_cursor = feeds.home_feed(db, current_user, request.args.get("cursor"), page_size(request.args.get("limit")))
+    documents, next_cursor = feeds.home_feed(db, current_user, page.get("cursor"), page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, current_user)
 
 
 @bp.get("/explore")
-def explore():
+@bp.token_optional
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, PostListSchema)
+def explore(page: dict):
+    """Recent popular posts (likes with time decay)"""
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.explore_feed(db, request.args.get("cursor"), page_size(request.args.get("limit")))
+    documents, next_cursor = feeds.explore_feed(db, page.get("cursor"), page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, viewer)
 
 
 @bp.route("/posts/<post_id>/like", methods=["PUT", "DELETE"])
 @jwt_required()
+@bp.token_required
+@bp.fails(404, NO_SUCH_POST)
+@bp.response(200, PostSchema, description="The post as it now is")
 def like(post_id):
-    """PUT likes, DELETE unlikes; both idempotent, both answer the post as it now is."""
+    """Like (PUT) or unlike (DELETE); both idempotent"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
     (social.like if request.method == "PUT" else social.unlike)(db, current_user, post)
@@ -88,57 +134,87 @@ def like(post_id):
 
 
 @bp.get("/posts/<post_id>/comments")
-def list_comments(post_id):
+@bp.token_optional
+@bp.fails(404, NO_SUCH_POST)
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, CommentListSchema)
+def list_comments(page: dict, post_id):
+    """Comments, newest first (moderators also see hidden ones)"""
     db = get_db()
     viewer = optional_viewer()
     post = posts.get_visible_post(db, post_id, viewer)
-    comments, next_cursor = social.list_comments(db, post, request.args.get("cursor"), page_size(request.args.get("limit")),
+    comments, next_cursor = social.list_comments(db, post, page.get("cursor"), page_size(page.get("limit")),
                                                  include_hidden=is_staff(viewer))
-    return jsonify({"results": present_comments(db, comments), "next_cursor": next_cursor})
+    return {"results": present_comments(db, comments), "next_cursor": next_cursor}
 
 
 @bp.post("/posts/<post_id>/comments")
 @jwt_required()
-def add_comment(post_id):
+@bp.token_required
+@bp.fails(404, NO_SUCH_POST)
+@bp.arguments(CommentBody)
+@bp.response(201, CommentSchema)
+def add_comment(comment: dict, post_id):
+    """Comment on a post"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
-    comment = social.add_comment(db, current_user, post, json_body("text")["text"])
-    return jsonify(present_comments(db, [comment])[0]), 201
+    return present_comments(db, [social.add_comment(db, current_user, post, comment["text"])])[0]
 
 
 @bp.delete("/comments/<comment_id>")
 @jwt_required()
+@bp.token_required
+@bp.fails(403, "Not allowed: only its author, the post's author or a moderator")
+@bp.fails(404, "No such comment")
+@bp.no_content("Deleted")
 def delete_comment(comment_id):
+    """Delete a comment (its author, the post's author or a moderator)"""
     social.delete_comment(get_db(), current_user, comment_id)
     return "", 204
 
 
 @bp.put("/posts/<post_id>/save")
 @jwt_required()
-def save(post_id):
+@bp.token_required
+@bp.fails(404, NO_SUCH_POST)
+@bp.arguments(SaveBody, required=False)
+@bp.response(200, SavedSchema)
+def save(body: dict, post_id):
+    """Save to a collection (default 'Saved')"""
     db = get_db()
-    body = request.get_json(silent=True) or {}
     social.save(db, current_user, posts.get_visible_post(db, post_id, current_user), body.get("collection"))
-    return jsonify({"saved": True})
+    return {"saved": True}
 
 
 @bp.delete("/posts/<post_id>/save")
 @jwt_required()
-def unsave(post_id):
+@bp.token_required
+@bp.fails(404, NO_SUCH_POST)
+@bp.arguments(CollectionQuery, location="query")
+@bp.response(200, SavedSchema)
+def unsave(query: dict, post_id):
+    """Remove from a collection (default 'Saved')"""
     db = get_db()
-    social.unsave(db, current_user, posts.get_visible_post(db, post_id, current_user), request.args.get("collection"))
-    return jsonify({"saved": False})
+    social.unsave(db, current_user, posts.get_visible_post(db, post_id, current_user), query.get("collection"))
+    return {"saved": False}
 
 
 @bp.get("/me/collections")
 @jwt_required()
+@bp.token_required
+@bp.response(200, CollectionListSchema)
 def collections():
-    return jsonify({"results": social.saved_collections(get_db(), current_user)})
+    """Your saved collections, with how many posts each holds"""
+    return {"results": social.saved_collections(get_db(), current_user)}
 
 
 @bp.get("/me/collections/<name>")
 @jwt_required()
-def collection(name):
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, PostListSchema)
+def collection(page: dict, name):
+    """Posts saved in one of your collections, newest save first"""
     db = get_db()
-    documents, next_cursor = social.saved_posts(db, current_user, name, request.args.get("cursor"), page_size(request.args.get("limit")))
+    documents, next_cursor = social.saved_posts(db, current_user, name, page.get("cursor"), page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, current_user)

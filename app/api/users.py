@@ -52,7 +52,7 @@ def user_posts(username: str):
     db, viewer = get_db(), optional_viewer()
     documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), request.args.get("cursor"),
                                                  page_size(request.args.get("limit")))
-    return post_list(db, documents, next_cursor, viewer)
+    return jsonify(post_list(db, documents, next_cursor, viewer))
 
 
 @bp.route("/users/<username>/follow", methods=["PUT", "DELETE"])
