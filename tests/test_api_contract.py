@@ -64,3 +64,10 @@ def test_a_text_field_in_place_of_a_photo_is_refused(client, db):
     response = client.post("/api/v1/posts", data={"photos": "not a file", "caption": "x"}, headers=bearer(token))
     assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"photos.0"}
     assert db.posts.count_documents({}) == 0
+
+
+def test_a_field_the_route_does_not_take_is_refused_not_ignored(client, db):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    response = client.patch("/api/v1/me", json={"bio": "hello", "role": "admin"}, headers=bearer(token))
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"role": "Unknown field."}
+    assert db.users.find_one({"username": "alice"}, {"bio": 1, "role": 1, "_id": 0}) == {"bio": "", "role": "user"}

@@ -1,18 +1,29 @@
-"""Users, follows, notifications and avatars in the JSON API."""
-from flask import jsonify, request
+"""Users, follows, notifications and avatars."""
+from flask import request
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
-from app.api.common import json_body
 from app.api.posts import optional_viewer, post_list
+from app.api.schemas import (
+    AvatarUpload,
+    BioBody,
+    MeSchema,
+    NotificationListSchema,
+    PageQuery,
+    PostListSchema,
+    ProfileSchema,
+    UserListSchema,
+)
 from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
 from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
-from app.posts.requests import upload_limits, uploaded_photos
+from app.posts.requests import photo_bytes, upload_limits
 from app.social import profiles
 from app.social import services as social
+
+NO_SUCH_USER = "No such user"
 
 
 def profile_json(user: dict, viewer: dict | None) -> dict:
@@ -23,64 +34,100 @@ def profile_json(user: dict, viewer: dict | None) -> dict:
 
 @bp.get("/me")
 @jwt_required()
+@bp.token_required
+@bp.response(200, MeSchema)
 def me():
-    return jsonify({**private_user(current_user), **profile_json(current_user, None),
-                    "unread_notifications": social.unread_count(get_db(), current_user)})
+    """The signed-in account, with its unread notification count"""
+    return {**private_user(current_user), **profile_json(current_user, None),
+            "unread_notifications": social.unread_count(get_db(), current_user)}
 
 
 @bp.patch("/me")
 @jwt_required()
-def update_me():
-    user = profiles.update_bio(get_db(), current_user, json_body("bio")["bio"])
-    return jsonify({**private_user(user), **profile_json(user, None)})
+@bp.token_required
+@bp.arguments(BioBody)
+@bp.response(200, MeSchema)
+def update_me(changes: dict):
+    """Change the bio"""
+    user = profiles.update_bio(get_db(), current_user, changes["bio"])
+    return {**private_user(user), **profile_json(user, None)}
 
 
 @bp.put("/me/avatar")
 @jwt_required()
-def set_avatar():
-    user = profiles.set_avatar(get_db(), get_fs(), current_user, uploaded_photos(), upload_limits())
-    return jsonify(profile_json(user, None))
+@bp.token_required
+@bp.arguments(AvatarUpload, location="multipart")
+@bp.response(200, ProfileSchema)
+def set_avatar(upload: dict):
+    """Set the avatar (one photo)"""
+    user = profiles.set_avatar(get_db(), get_fs(), current_user, photo_bytes(upload["photos"]), upload_limits())
+    return profile_json(user, None)
 
 
 @bp.get("/users/<username>")
+@bp.token_optional
+@bp.fails(404, NO_SUCH_USER)
+@bp.response(200, ProfileSchema)
 def user_profile(username: str):
-    return jsonify(profile_json(get_active_user(get_db(), username), optional_viewer()))
+    """A user's public profile"""
+    return profile_json(get_active_user(get_db(), username), optional_viewer())
 
 
 @bp.get("/users/<username>/posts")
-def user_posts(username: str):
+@bp.token_optional
+@bp.fails(404, NO_SUCH_USER)
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, PostListSchema)
+def user_posts(page: dict, username: str):
+    """A user's posts, newest first"""
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), request.args.get("cursor"),
-                                                 page_size(request.args.get("limit")))
-    return jsonify(post_list(db, documents, next_cursor, viewer))
+    documents, next_cursor = feeds.profile_posts(db, get_active_user(get_db(), username), page.get("cursor"),
+                                                 page_size(page.get("limit")))
+    return post_list(db, documents, next_cursor, viewer)
 
 
 @bp.route("/users/<username>/follow", methods=["PUT", "DELETE"])
 @jwt_required()
+@bp.token_required
+@bp.fails(404, NO_SUCH_USER)
+@bp.fails(422, "You cannot follow yourself")
+@bp.response(200, ProfileSchema, description="The profile as it now is")
 def follow(username: str):
+    """Follow (PUT) or unfollow (DELETE)"""
     change = social.follow if request.method == "PUT" else social.unfollow
     change(get_db(), current_user, get_active_user(get_db(), username))
-    return jsonify(profile_json(get_active_user(get_db(), username), current_user))
+    return profile_json(get_active_user(get_db(), username), current_user)
 
 
 @bp.get("/users/<username>/<any(followers, following):direction>")
-def follow_list(username: str, direction: str):
+@bp.fails(404, NO_SUCH_USER)
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, UserListSchema)
+def follow_list(page: dict, username: str, direction: str):
+    """Who follows the user (followers), or whom the user follows (following)"""
     users, next_cursor = social.follow_list(get_db(), get_active_user(get_db(), username), direction,
-                                            request.args.get("cursor"), page_size(request.args.get("limit")))
-    return jsonify({"results": [public_user(user) for user in users], "next_cursor": next_cursor})
+                                            page.get("cursor"), page_size(page.get("limit")))
+    return {"results": [public_user(user) for user in users], "next_cursor": next_cursor}
 
 
 @bp.get("/notifications")
 @jwt_required()
-def notifications():
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, NotificationListSchema)
+def notifications(page: dict):
+    """Notifications (follow, like, comment), newest first, with the unread count"""
     db = get_db()
-    rows, next_cursor = social.notifications(db, current_user, request.args.get("cursor"), page_size(request.args.get("limit")))
-    return jsonify({"results": profiles.present_notifications(db, rows), "next_cursor": next_cursor,
-                    "unread": social.unread_count(db, current_user)})
+    rows, next_cursor = social.notifications(db, current_user, page.get("cursor"), page_size(page.get("limit")))
+    return {"results": profiles.present_notifications(db, rows), "next_cursor": next_cursor,
+            "unread": social.unread_count(db, current_user)}
 
 
 @bp.post("/notifications/read")
 @jwt_required()
+@bp.token_required
+@bp.no_content("Done")
 def read_notifications():
+    """Mark every notification read"""
     social.mark_all_read(get_db(), current_user)
     return "", 204
