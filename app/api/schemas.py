@@ -189,9 +189,24 @@ class CollectionListSchema(Schema):
 
 # Requests
 
+def page_limit(default: int = 20) -> fields.Integer:
+    return fields.Integer(metadata={"description": f"Page size, 1 to {MAX_PAGE_SIZE} (larger asks get {MAX_PAGE_SIZE})",
+                                    "default": default})
+
+
 class PageQuery(Schema):
     cursor = string("next_cursor from the previous page")
-    limit = fields.Integer(metadata={"description": f"Page size, 1 to {MAX_PAGE_SIZE} (larger asks get {MAX_PAGE_SIZE})"})
+    limit = page_limit()
+
+
+class SearchQuery(PageQuery):
+    q = string("Words to look for, #hashtags, tags or @usernames", required=True,
+               validate=validate.Regexp(r"\s*\S", error="Say what to look for."),
+               error_messages={"required": "Say what to look for."})
+
+
+class SimilarQuery(Schema):
+    limit = page_limit(12)
 
 
 class SignupBody(Schema):
