@@ -1,9 +1,11 @@
 """The API's contract: its OpenAPI document, the page that shows it, and how bad requests are told."""
 import re
+from io import BytesIO
 from pathlib import PurePosixPath
 
+from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, sample_photos, signed_up_tokens
+from helpers import api_login, api_signup, api_upload, bearer, sample_photos, signed_up_tokens
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
@@ -71,3 +73,18 @@ def test_a_field_the_route_does_not_take_is_refused_not_ignored(client, db):
     response = client.patch("/api/v1/me", json={"bio": "hello", "role": "admin"}, headers=bearer(token))
     assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"role": "Unknown field."}
     assert db.users.find_one({"username": "alice"}, {"bio": 1, "role": 1, "_id": 0}) == {"bio": "", "role": "user"}
+
+
+def test_a_reason_that_is_not_text_is_refused_and_decides_nothing(client, db):
+    api_signup(client, "mod")
+    db.users.update_one({"username": "mod"}, {"$set": {"role": "moderator"}})
+    token = api_login(client, "mod").get_json()["access_token"]
+    photo = sample_photos(DATASETS_DIR, 1)[0]
+    shared = client.post("/api/v1/anonymous/posts", content_type="multipart/form-data",
+                         data={"photos": [(BytesIO(photo.read_bytes()), "a.jpg")]}).get_json()
+    post_id = shared["post"]["id"]
+    response = client.post(f"/api/v1/moderation/posts/{post_id}/approve", json={"reason": ["looks fine"]},
+                           headers=bearer(token))
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"reason"}
+    assert db.posts.find_one({"_id": ObjectId(post_id)})["status"] == "pending"
+    assert client.post(f"/api/v1/moderation/posts/{post_id}/approve", headers=bearer(token)).status_code == 200

@@ -187,6 +187,78 @@ class CollectionListSchema(Schema):
     results = fields.List(fields.Nested(CollectionSchema))
 
 
+class AnonymousStatusSchema(Schema):
+    id = string()
+    status = string()
+    state = string(validate=validate.OneOf(["waiting for review", "approved", "rejected"]))
+    reason = string("Why it was rejected", allow_none=True)
+    created_at = timestamp()
+
+
+class AnonymousPostSchema(Schema):
+    post = fields.Nested(PostSchema)
+    status_token = string("The uploader's only key to the post: keep it secret")
+    status_url = string("The status page")
+
+
+# Moderation and administration
+
+class ReportCountSchema(Schema):
+    reports = fields.Integer(metadata={"description": "Open reports on the item, yours included"})
+
+
+class ReasonCountSchema(Schema):
+    reason = string()
+    count = fields.Integer()
+
+
+class QueueEntrySchema(Schema):
+    type = string(validate=validate.OneOf(["post", "comment"]))
+    item = fields.Dict(metadata={"description": "The post or the comment, as their own routes answer them",
+                                 "oneOf": [{"$ref": "#/components/schemas/Post"},
+                                           {"$ref": "#/components/schemas/Comment"}]})
+    nsfw = fields.Float(allow_none=True)
+    generated_caption = string(allow_none=True)
+    status = string()
+    report_count = fields.Integer()
+    report_reasons = fields.List(fields.Nested(ReasonCountSchema))
+
+
+class QueueSchema(Schema):
+    results = fields.List(fields.Nested(QueueEntrySchema))
+    sort = string(validate=validate.OneOf(["age", "nsfw"]))
+
+
+class DecisionSchema(Schema):
+    decision = string(validate=validate.OneOf(["approve", "reject"]))
+
+
+class AccountSchema(PrivateUserSchema):
+    status = string()
+
+
+class AccountListSchema(Schema):
+    results = fields.List(fields.Nested(AccountSchema))
+    next_cursor = next_cursor()
+
+
+class AuditEntrySchema(Schema):
+    id = string()
+    at = timestamp()
+    action = string()
+    actor = string("Username, or 'system'")
+    target_type = string()
+    target_id = string()
+    reason = string()
+    before = fields.Dict()
+    after = fields.Dict()
+
+
+class AuditListSchema(Schema):
+    results = fields.List(fields.Nested(AuditEntrySchema))
+    next_cursor = next_cursor()
+
+
 # Requests
 
 def page_limit(default: int = 20) -> fields.Integer:
@@ -261,6 +333,20 @@ class ReasonBody(Schema):
 
 class OptionalReasonBody(Schema):
     reason = string(f"At most {REASON_MAX_LENGTH} characters", allow_none=True)
+
+
+class QueueQuery(Schema):
+    sort = string("Oldest first (age) or most likely NSFW first", validate=validate.OneOf(["age", "nsfw"]),
+                  load_default="age")
+
+
+class AccountQuery(PageQuery):
+    q = string("Part of a username or email", load_default="")
+
+
+class AuditQuery(PageQuery):
+    action = string("Only this action")
+    actor = string("Only this actor's username")
 
 
 class PhotoFile(Upload):

@@ -81,7 +81,7 @@ def user_profile(username: str):
 def user_posts(page: dict, username: str):
     """A user's posts, newest first"""
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.profile_posts(db, get_active_user(get_db(), username), page.get("cursor"),
+    documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), page.get("cursor"),
                                                  page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, viewer)
 

@@ -4,21 +4,21 @@ from flask import current_app, request
 from app.core.errors import NotFoundError
 from app.core.ratelimit import hit
 from app.moderation.services import new_status_token
-from app.posts.requests import upload_limits, uploaded_photos
+from app.posts.requests import upload_limits
 from app.posts.services import UploadLimits, publish_photos
 
 ANONYMOUS_UPLOADS_PER_HOUR = 5
 
 
-def publish_anonymous_upload(db, fs) -> tuple[dict, str]:
-    """The request's photos as a pending anonymous post, and the uploader's status token."""
+def publish_anonymous_upload(db, fs, uploads: list[bytes], caption: str) -> tuple[dict, str]:
+    """The photos as a pending anonymous post, and the uploader's status token."""
     if not current_app.config["ANONYMOUS_POSTS"]:
         raise NotFoundError("Anonymous posting is turned off here.")
     hit("anonymous-ip", request.remote_addr, limit=ANONYMOUS_UPLOADS_PER_HOUR, window_seconds=3600)
     limits = UploadLimits(max_bytes=min(upload_limits().max_bytes, current_app.config["ANONYMOUS_MAX_BYTES"]),
                           max_pixels=upload_limits().max_pixels)
     token, token_hash = new_status_token()
-    post = publish_photos(db, fs, author=None, uploads=uploaded_photos(), caption=request.form.get("caption", ""),
+    post = publish_photos(db, fs, author=None, uploads=uploads, caption=caption,
                           limits=limits, status="pending", extra={"status_token_hash": token_hash})
     return post, token
 

@@ -9,6 +9,7 @@ from app.core.urls import safe_next
 from app.moderation import services
 from app.moderation.anonymous import present_status, publish_anonymous_upload
 from app.moderation.presenter import present_queue
+from app.posts.requests import uploaded_photos
 
 bp = Blueprint("moderation", __name__)
 
@@ -20,7 +21,7 @@ def share_anonymously():
     if request.method == "GET":
         return render_template("moderation/share.html")
     try:
-        _, token = publish_anonymous_upload(get_db(), get_fs())
+        _, token = publish_anonymous_upload(get_db(), get_fs(), uploaded_photos(), request.form.get("caption", ""))
     except GlimpseError as error:
         return render_template("moderation/share.html", error=error.message, caption=request.form.get("caption", "")), error.status
     return redirect(url_for("moderation.anonymous_status", token=token, new=1))
