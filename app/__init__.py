@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.auth.permissions import is_staff
     from app.core import csrf, db, errors, request_limits, security
     from app.core.extensions import mail
+    from app.core.statuses import PostStatus, UserStatus
     from app.maintenance import cli
     from app.maintenance.migrations import migrate
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     register_job_handlers(app)
     app.add_template_global(is_staff)
+    app.jinja_env.globals.update(PostStatus=PostStatus, UserStatus=UserStatus)  # templates name statuses too
 
     from app import api, dev
     from app.admin.views import bp as admin_pages

@@ -3,6 +3,7 @@ from app.auth.services import find_user_by_username
 from app.auth.sessions import end_all_sessions
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
+from app.core.statuses import UserStatus
 from app.moderation import audit
 from app.moderation.services import clean_reason
 
@@ -39,7 +40,7 @@ def set_suspended(db, admin: dict, username: str, suspended: bool, reason: str) 
     if user["_id"] == admin["_id"]:
         raise ValidationError("You cannot suspend yourself.")
     reason = clean_reason(reason, required=suspended)
-    status = "suspended" if suspended else "active"
+    status = UserStatus.SUSPENDED if suspended else UserStatus.ACTIVE
     if user["status"] != status:
         db.users.update_one({"_id": user["_id"]}, {"$set": {"status": status}})
         if suspended:

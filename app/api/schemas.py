@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.auth.services import PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH, ROLES
 from app.core.pagination import MAX_PAGE_SIZE
+from app.core.statuses import PostStatus, UserStatus
 from app.moderation.services import REASON_MAX_LENGTH
 from app.posts.services import ALT_TEXT_MAX_LENGTH, CAPTION_MAX_LENGTH, MAX_PHOTOS_PER_POST
 from app.social.profiles import BIO_MAX_LENGTH
@@ -131,7 +132,7 @@ class TagSchema(Schema):
 
 class PostSchema(Schema):
     id = string(required=True)
-    status = string(required=True)
+    status = string(required=True, validate=validate.OneOf(PostStatus))
     author = fields.Nested(AuthorSchema, allow_none=True, metadata={"description": "null when posted anonymously"})
     caption = string()
     alt_text = string()
@@ -189,7 +190,7 @@ class CollectionListSchema(Schema):
 
 class AnonymousStatusSchema(Schema):
     id = string()
-    status = string()
+    status = string(validate=validate.OneOf(PostStatus))
     state = string(validate=validate.OneOf(["waiting for review", "approved", "rejected"]))
     reason = string("Why it was rejected", allow_none=True)
     created_at = timestamp()
@@ -219,7 +220,7 @@ class QueueEntrySchema(Schema):
                                            {"$ref": "#/components/schemas/Comment"}]})
     nsfw = fields.Float(allow_none=True)
     generated_caption = string(allow_none=True)
-    status = string()
+    status = string("The post's status; a comment is hidden or published", validate=validate.OneOf(PostStatus))
     report_count = fields.Integer()
     report_reasons = fields.List(fields.Nested(ReasonCountSchema))
 
@@ -234,7 +235,7 @@ class DecisionSchema(Schema):
 
 
 class AccountSchema(PrivateUserSchema):
-    status = string()
+    status = string(validate=validate.OneOf(UserStatus))
 
 
 class AccountListSchema(Schema):

@@ -18,6 +18,7 @@ from app.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from app.core.statuses import UserStatus
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -68,7 +69,7 @@ def create_user(db, *, username: str, email: str, password: str, rounds: int, ro
         "username": username, "username_lower": username.lower(),
         "email": email, "email_lower": email.lower(),
         "password_hash": hash_password(password, rounds),
-        "role": role, "status": "active",
+        "role": role, "status": UserStatus.ACTIVE,
         "bio": "", "created_at": now,
     }
     try:
@@ -105,7 +106,7 @@ def find_user_by_username(db, username: str) -> dict | None:
 def get_active_user(db, username: str) -> dict:
     """The account a profile, a follow or a follow list names: a suspended one is not found either."""
     user = find_user_by_username(db, username)
-    if user is None or user["status"] != "active":
+    if user is None or user["status"] != UserStatus.ACTIVE:
         raise NotFoundError("No such user.")
     return user
 
@@ -138,7 +139,7 @@ def password_matches(db, user: dict | None, password: str, *, rounds: int) -> bo
 
 
 def require_active(user: dict) -> dict:
-    if user["status"] != "active":
+    if user["status"] != UserStatus.ACTIVE:
         raise AuthenticationError("This account is suspended.")
     return user
 
@@ -213,7 +214,7 @@ def reset_password(db, secret: str, token: str, new_password: str, rounds: int) 
 def send_password_reset(db, email: str, *, secret: str, base_url: str, send) -> None:
     """Mail a reset link if the address belongs to an active account; nothing otherwise."""
     user = db.users.find_one({"email_lower": email.strip().lower()})
-    if user is None or user["status"] != "active":
+    if user is None or user["status"] != UserStatus.ACTIVE:
         return
     subject, text = reset_mail(user, reset_link(base_url, make_reset_token(secret, user)))
     send(user["email"], subject, text)

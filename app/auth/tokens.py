@@ -27,6 +27,7 @@ from app.core import csrf
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, error_response
 from app.core.extensions import jwt
+from app.core.statuses import UserStatus
 
 API_ACCESS_MINUTES = 15
 API_REFRESH_DAYS = 30
@@ -72,7 +73,7 @@ def _token_user(payload: dict) -> dict | None:
 def _session_user(payload: dict) -> dict | None:
     db = get_db()
     user = find_user_by_id(db, payload["sub"])
-    if user is None or user["status"] != "active":
+    if user is None or user["status"] != UserStatus.ACTIVE:
         return None
     refresh_jti = payload["jti"] if payload["type"] == "refresh" else None
     return user if sessions.check_session(db, user, payload.get("sid"), refresh_jti=refresh_jti) else None

@@ -1,7 +1,8 @@
 """Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated."""
 from app.core.pagination import keyset_page
+from app.core.statuses import PostStatus
 
-PUBLISHED = {"status": "published"}
+PUBLISHED = {"status": PostStatus.PUBLISHED}
 
 
 def home_feed(db, viewer: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.core.clock import utc_now
+from app.core.statuses import PostStatus
 from app.posts.authors import copy_author_to_posts
 from app.posts.services import remove_post_everywhere
 
 GRACE = timedelta(minutes=10)
-LIVE_STATUSES = ("published", "pending", "held", "hidden")
+LIVE_STATUSES = (PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.HELD, PostStatus.HIDDEN)
 
 
 @dataclass

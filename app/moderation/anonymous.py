@@ -3,6 +3,7 @@ from flask import current_app, request
 
 from app.core.errors import NotFoundError
 from app.core.ratelimit import hit
+from app.core.statuses import PostStatus
 from app.moderation.services import new_status_token
 from app.posts.requests import upload_limits
 from app.posts.services import UploadLimits, publish_photos
@@ -19,13 +20,14 @@ def publish_anonymous_upload(db, fs, uploads: list[bytes], caption: str) -> tupl
                           max_pixels=upload_limits().max_pixels)
     token, token_hash = new_status_token()
     post = publish_photos(db, fs, author=None, uploads=uploads, caption=caption,
-                          limits=limits, status="pending", extra={"status_token_hash": token_hash})
+                          limits=limits, status=PostStatus.PENDING, extra={"status_token_hash": token_hash})
     return post, token
 
 
 def present_status(post: dict) -> dict:
-    state = {"pending": "waiting for review", "held": "waiting for review", "hidden": "waiting for review",
-             "published": "approved", "rejected": "rejected"}[post["status"]]
+    state = {PostStatus.PENDING: "waiting for review", PostStatus.HELD: "waiting for review",
+             PostStatus.HIDDEN: "waiting for review", PostStatus.PUBLISHED: "approved",
+             PostStatus.REJECTED: "rejected"}[post["status"]]
     return {"id": str(post["_id"]), "status": post["status"], "state": state,
-            "reason": post.get("review_reason") if post["status"] == "rejected" else None,
+            "reason": post.get("review_reason") if post["status"] == PostStatus.REJECTED else None,
             "created_at": post["created_at"].isoformat()}

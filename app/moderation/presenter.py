@@ -1,4 +1,5 @@
 """The review queue as moderators see it (pages and API alike)."""
+from app.core.statuses import PostStatus
 from app.posts.presenter import present_comments, present_post
 
 
@@ -15,7 +16,7 @@ def present_queue(db, items: list[dict]) -> list[dict]:
         presented.append({
             "type": entry["type"], "item": item, "nsfw": entry["item"].get("nsfw"),
             "generated_caption": entry["item"].get("generated_caption"),
-            "status": entry["item"].get("status", "hidden" if entry["item"].get("hidden") else "published"),
+            "status": entry["item"].get("status", PostStatus.HIDDEN if entry["item"].get("hidden") else PostStatus.PUBLISHED),
             "report_count": len(entry["reports"]),
             "report_reasons": [{"reason": reason, "count": count} for reason, count in reasons.items()],
         })

@@ -12,12 +12,12 @@ from bson import ObjectId
 from app.auth.permissions import is_staff, require_staff
 from app.core.clock import utc_now
 from app.core.errors import ConflictError, NotFoundError, ValidationError
+from app.core.statuses import AWAITING_REVIEW, PostStatus
 from app.media.storage import delete_post_files
 from app.moderation import audit
 from app.posts.services import can_see, get_visible_post, parse_object_id, remove_post_everywhere, tag_fields
 from app.search.vectors import delete_post_vectors, set_post_status
 
-AWAITING_REVIEW = ("pending", "held", "hidden")
 REASON_MAX_LENGTH = 500
 
 
@@ -58,14 +58,14 @@ def withdraw_anonymous_post(db, token: str) -> None:
 
 def hold_if_risky(db, post: dict, nsfw: float, threshold: float) -> bool:
     """A published post whose NSFW score passes the threshold waits for review instead."""
-    if post["status"] != "published" or nsfw <= threshold:
+    if post["status"] != PostStatus.PUBLISHED or nsfw <= threshold:
         return False
-    changed = db.posts.update_one({"_id": post["_id"], "status": "published"}, {"$set": {"status": "held"}}).modified_count
+    changed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED}, {"$set": {"status": PostStatus.HELD}}).modified_count
     if changed:
-        set_post_status(db, post["_id"], "held")
+        set_post_status(db, post["_id"], PostStatus.HELD)
         audit.record(db, actor=None, action="hide", target_type="post", target_id=post["_id"],
-                     reason=f"NSFW score {nsfw:.2f} over {threshold:.2f}", before={"status": "published"},
-                     after={"status": "held"})
+                     reason=f"NSFW score {nsfw:.2f} over {threshold:.2f}", before={"status": PostStatus.PUBLISHED},
+                     after={"status": PostStatus.HELD})
     return bool(changed)
 
 
@@ -96,7 +96,7 @@ def _target(db, target_type: str, target_id, reporter: dict) -> dict:
         raise ValidationError("Only posts and comments can be reported.")
     comment = db.comments.find_one({"_id": parse_object_id(target_id)})
     post = comment and db.posts.find_one({"_id": comment["post_id"]})
-    if (not post or post["status"] == "rejected" or not can_see(post, reporter)
+    if (not post or post["status"] == PostStatus.REJECTED or not can_see(post, reporter)
             or (comment.get("hidden") and not is_staff(reporter))):
         raise NotFoundError("No such comment.")
     return comment
@@ -104,10 +104,10 @@ def _target(db, target_type: str, target_id, reporter: dict) -> dict:
 
 def _hide(db, target_type: str, target: dict, reason: str) -> None:
     if target_type == "post":
-        if db.posts.update_one({"_id": target["_id"], "status": "published"}, {"$set": {"status": "hidden"}}).modified_count:
-            set_post_status(db, target["_id"], "hidden")
+        if db.posts.update_one({"_id": target["_id"], "status": PostStatus.PUBLISHED}, {"$set": {"status": PostStatus.HIDDEN}}).modified_count:
+            set_post_status(db, target["_id"], PostStatus.HIDDEN)
             audit.record(db, actor=None, action="hide", target_type="post", target_id=target["_id"], reason=reason,
-                         before={"status": "published"}, after={"status": "hidden"})
+                         before={"status": PostStatus.PUBLISHED}, after={"status": PostStatus.HIDDEN})
     elif db.comments.update_one({"_id": target["_id"], "hidden": {"$ne": True}}, {"$set": {"hidden": True}}).modified_count:
         audit.record(db, actor=None, action="hide", target_type="comment", target_id=target["_id"], reason=reason,
                      before={"hidden": False}, after={"hidden": True})
@@ -118,7 +118,7 @@ def _hide(db, target_type: str, target: dict, reason: str) -> None:
 def review_queue(db, sort: str) -> list[dict]:
     """Posts waiting for a decision and reported comments, riskiest or oldest first."""
     posts = list(db.posts.find({"$or": [{"status": {"$in": list(AWAITING_REVIEW)}},
-                                        {"_id": {"$in": _reported_ids(db, "post")}, "status": "published"}]}))
+                                        {"_id": {"$in": _reported_ids(db, "post")}, "status": PostStatus.PUBLISHED}]}))
     comments = list(db.comments.find({"$or": [{"hidden": True}, {"_id": {"$in": _reported_ids(db, "comment")}}]}))
     reports = _open_reports(db, [item["_id"] for item in posts + comments])
     items = [{"type": "post", "item": post, "reports": reports.get(post["_id"], [])} for post in posts]
@@ -144,19 +144,19 @@ def _open_reports(db, target_ids: list[ObjectId]) -> dict[ObjectId, list[dict]]:
 def decide_post(db, moderator: dict, post_id, decision: str, reason: str) -> dict:
     require_staff(moderator)
     post = db.posts.find_one({"_id": parse_object_id(post_id)})
-    if post is None or post["status"] == "rejected":
+    if post is None or post["status"] == PostStatus.REJECTED:
         raise NotFoundError("No such post awaiting review.")
     before = {"status": post["status"]}
     if decision == "approve":
         reason = clean_reason(reason, required=False)
-        db.posts.update_one({"_id": post["_id"]}, {"$set": {"status": "published", "reviewed_at": utc_now(),
+        db.posts.update_one({"_id": post["_id"]}, {"$set": {"status": PostStatus.PUBLISHED, "reviewed_at": utc_now(),
                                                             "review_reason": reason}})
-        set_post_status(db, post["_id"], "published")
-        after = {"status": "published"}
+        set_post_status(db, post["_id"], PostStatus.PUBLISHED)
+        after = {"status": PostStatus.PUBLISHED}
     elif decision == "reject":
         reason = clean_reason(reason, required=True)
         _tombstone(db, post, reason)
-        after = {"status": "rejected"}
+        after = {"status": PostStatus.REJECTED}
     else:
         raise ValidationError("Decide approve or reject.")
     db.reports.update_many({"target_type": "post", "target_id": post["_id"], "open": True},
@@ -169,7 +169,7 @@ def decide_post(db, moderator: dict, post_id, decision: str, reason: str) -> dic
 def _tombstone(db, post: dict, reason: str) -> None:
     """Rejected: the photos and everything hanging off the post go; a record of why stays."""
     db.posts.update_one({"_id": post["_id"]}, {"$set": {
-        "status": "rejected", "photos": [], "review_reason": reason, "reviewed_at": utc_now(),
+        "status": PostStatus.REJECTED, "photos": [], "review_reason": reason, "reviewed_at": utc_now(),
         "caption": "", "alt_text": "", **tag_fields([]), "hashtags": []}})
     delete_post_files(db, post["_id"])
     delete_post_vectors(db, post["_id"])

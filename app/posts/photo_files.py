@@ -19,7 +19,8 @@ from collections import OrderedDict
 from bson import ObjectId
 
 from app.core.errors import NotFoundError
-from app.posts.services import VISIBLE_STATUS, get_visible_post
+from app.core.statuses import PostStatus
+from app.posts.services import get_visible_post
 
 REMEMBERED_POSTS = 10_000  # ~1 kB each
 
@@ -51,7 +52,7 @@ _recent = _RecentlyPublished()
 
 def may_be_shared(post: dict, hold_threshold: float) -> bool:
     """Whether shared caches may keep the post's photos (see the module's docstring)."""
-    if post["status"] != VISIBLE_STATUS or post.get("enrichment") != "done":
+    if post["status"] != PostStatus.PUBLISHED or post.get("enrichment") != "done":
         return False
     return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
 

@@ -10,6 +10,7 @@ from bson.errors import InvalidId
 from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.jobs import enqueue
+from app.core.statuses import PostStatus
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
 from app.posts.authors import author_fields, with_current_avatar
@@ -20,7 +21,6 @@ ALT_TEXT_MAX_LENGTH = 500
 MAX_PHOTOS_PER_POST = 10
 MAX_HASHTAGS = 30
 HASHTAG_PATTERN = re.compile(r"(?<![\w#])#(\w{1,64})")
-VISIBLE_STATUS = "published"
 ENRICH_POST_JOB = "enrich_post"
 HOT_DECAY_SECONDS = 45000  # ten times the likes is worth 12.5 hours of freshness
 
@@ -81,7 +81,7 @@ def process_photos(uploads: list[bytes], limits: UploadLimits) -> list[Processed
 
 
 def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], caption: str,
-                status: str = VISIBLE_STATUS, extra: dict | None = None) -> dict:
+                status: PostStatus = PostStatus.PUBLISHED, extra: dict | None = None) -> dict:
     """Store the files, then the post: the post only appears once every file is in place, and a
     failure part-way removes the files already stored."""
     caption = validate_caption(caption)
@@ -106,7 +106,7 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
 
 
 def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
-                   status: str = VISIBLE_STATUS, extra: dict | None = None) -> dict:
+                   status: PostStatus = PostStatus.PUBLISHED, extra: dict | None = None) -> dict:
     """An upload, start to end: check every photo, store the post, queue its description."""
     post = create_post(db, fs, author=author, photos=process_photos(uploads, limits), caption=caption,
                        status=status, extra=extra)
@@ -126,7 +126,7 @@ def get_post(db, post_id) -> dict:
 
 
 def can_see(post: dict, viewer: dict | None) -> bool:
-    if post["status"] == VISIBLE_STATUS:
+    if post["status"] == PostStatus.PUBLISHED:
         return True
     return viewer is not None and viewer["role"] in ("moderator", "admin")
 
@@ -134,7 +134,7 @@ def can_see(post: dict, viewer: dict | None) -> bool:
 def get_visible_post(db, post_id, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
     post = get_post(db, post_id)
-    if post["status"] == "rejected" or not can_see(post, viewer):
+    if post["status"] == PostStatus.REJECTED or not can_see(post, viewer):
         raise NotFoundError("No such post.")
     return post
 

@@ -19,9 +19,9 @@ from bson import ObjectId
 from pymongo.errors import OperationFailure
 from pymongo.operations import SearchIndexModel
 
+from app.core.statuses import PostStatus
 from app.search.vectors import FILTER_FIELDS, VECTOR_FIELDS, from_bson_vector
 
-PUBLISHED = "published"
 ATLAS_INDEX_NAME = "post_vectors"
 ATLAS_CANDIDATES_PER_RESULT = 20  # numCandidates = 20 x limit, Atlas's recommended ratio
 ATLAS_READY_TIMEOUT_SECONDS = 300
@@ -64,7 +64,7 @@ class AtlasVectorSearch:
 
     @staticmethod
     def pipeline(field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None) -> list[dict]:
-        search_filter = {"status": {"$eq": PUBLISHED}}
+        search_filter = {"status": {"$eq": PostStatus.PUBLISHED}}
         if exclude_author is not None:
             search_filter = {"$and": [search_filter, {"author_id": {"$ne": exclude_author}}]}
         return [
@@ -211,7 +211,7 @@ class EmbeddedVectorSearch:
             self._rows[post_id] = row
             self._ids.append(post_id)
             self._authors.append(document.get("author_id"))
-        self._published[row] = document.get("status") == PUBLISHED
+        self._published[row] = document.get("status") == PostStatus.PUBLISHED
         for name, vectors in self._fields.items():
             vector = from_bson_vector(document.get(name))
             self._present[name][row] = vector is not None

@@ -12,6 +12,7 @@ import numpy as np
 from bson import ObjectId
 
 from app.core.pagination import decode_cursor, encode_cursor
+from app.core.statuses import PostStatus
 from app.search.backends import VectorSearch
 from app.search.vectors import from_bson_vector
 
@@ -68,7 +69,7 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int
 def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
     """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
     ids = [post_id for post_id, _ in ranked]
-    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": "published"})}
+    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED})}
     return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
 
 
@@ -88,7 +89,7 @@ def keyword_matches(db, terms: list[str]) -> dict[ObjectId, float]:
     clauses = [{"hashtags": {"$in": terms}}, {"tag_names": {"$in": terms}}]
     if authors:
         clauses.append({"author_id": {"$in": list(authors)}})
-    matches = db.posts.find({"status": "published", "$or": clauses},
+    matches = db.posts.find({"status": PostStatus.PUBLISHED, "$or": clauses},
                             {"hashtags": 1, "tag_names": 1, "author_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
     wanted = set(terms)
 
@@ -164,7 +165,7 @@ def for_you(db, backend: VectorSearch, viewer: dict, cursor: str | None, limit: 
         ranked = [(post_id, 1.0 + score) for post_id, score in hits if post_id not in liked]
     # New users (no likes or saves yet), and everyone past their taste matches, get explore.
     seen = {post_id for post_id, _ in ranked} | liked
-    popular = db.posts.find({"status": "published", "author_id": {"$ne": viewer["_id"]}}, {"_id": 1}) \
+    popular = db.posts.find({"status": PostStatus.PUBLISHED, "author_id": {"$ne": viewer["_id"]}}, {"_id": 1}) \
         .sort([("hot", -1)]).limit(CANDIDATES)
     fallback = [post["_id"] for post in popular if post["_id"] not in seen]
     ranked += [(post_id, 1.0 - rank / (len(fallback) + 1)) for rank, post_id in enumerate(fallback, start=1)]
