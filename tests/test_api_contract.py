@@ -5,7 +5,9 @@ from pathlib import PurePosixPath
 
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_login, api_signup, api_upload, bearer, sample_photos, signed_up_tokens
+from helpers import PASSWORD, api_login, api_signup, api_upload, bearer, sample_photos, signed_up_tokens
+
+from app.api.schemas import MessageSchema, PrivateUserSchema, TokensSchema
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
@@ -88,3 +90,22 @@ def test_a_reason_that_is_not_text_is_refused_and_decides_nothing(client, db):
     assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"reason"}
     assert db.posts.find_one({"_id": ObjectId(post_id)})["status"] == "pending"
     assert client.post(f"/api/v1/moderation/posts/{post_id}/approve", headers=bearer(token)).status_code == 200
+
+
+def test_signup_refuses_a_field_it_does_not_take_and_creates_nothing(client, db):
+    response = client.post("/api/v1/auth/signup", json={"username": "mallory", "email": "mallory@example.com",
+                                                          "password": PASSWORD, "role": "admin"})
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"role": "Unknown field."}
+    assert db.users.count_documents({}) == 0
+    wrong_types = client.post("/api/v1/auth/login", json={"login": ["mallory"], "password": 12345678})
+    assert wrong_types.status_code == 422 and set(wrong_types.get_json()["error"]["fields"]) == {"login", "password"}
+
+
+def test_account_answers_match_their_documented_schemas(client):
+    assert PrivateUserSchema().validate(api_signup(client, "alice").get_json()) == {}
+    tokens = api_login(client, "alice").get_json()
+    assert TokensSchema().validate(tokens) == {}
+    refreshed = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert TokensSchema().validate(refreshed.get_json()) == {}
+    forgot = client.post("/api/v1/auth/password/forgot", json={"email": "alice@example.com"})
+    assert forgot.status_code == 202 and MessageSchema().validate(forgot.get_json()) == {}

@@ -293,10 +293,6 @@ class LoginBody(Schema):
     password = string(required=True)
 
 
-class LogoutBody(Schema):
-    refresh_token = string("Also revoke this refresh token")
-
-
 class EmailBody(Schema):
     email = string(required=True)
 
