@@ -8,6 +8,7 @@ from conftest import DATASETS_DIR
 from helpers import PASSWORD, api_login, api_signup, api_upload, bearer, sample_photos, signed_up_tokens
 
 from app.api.schemas import MessageSchema, PrivateUserSchema, TokensSchema
+from app.core.statuses import PostStatus, UserStatus
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
@@ -109,3 +110,48 @@ def test_account_answers_match_their_documented_schemas(client):
     assert TokensSchema().validate(refreshed.get_json()) == {}
     forgot = client.post("/api/v1/auth/password/forgot", json={"email": "alice@example.com"})
     assert forgot.status_code == 202 and MessageSchema().validate(forgot.get_json()) == {}
+
+
+def documented_operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, method, operation, item.get("parameters", []) + operation.get("parameters", [])
+
+
+def test_every_api_route_is_in_the_openapi_document_and_nothing_else(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1") and spec["servers"] == [{"url": "/api/v1"}]
+    documented = {(path, method): parameters for path, method, _, parameters in documented_operations(spec)}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((path, method.lower()))
+            assert (path, method.lower()) in documented, f"{method} {path} is missing from openapi.json"
+            for choices, name in re.findall(r"<any\(([^)]*)\):(\w+)>", rule.rule):  # /<any(a, b):name>/
+                parameter = next(p for p in documented[path, method.lower()] if p["name"] == name)
+                assert parameter["schema"]["enum"] == [choice.strip() for choice in choices.split(",")]
+    assert set(documented) == routes  # and nothing documented that the app does not answer
+
+
+def test_routes_that_need_a_token_say_so_in_the_document(client):
+    """Without a token, exactly the operations documented as needing one answer 401."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, method, operation, parameters in documented_operations(spec):
+        values = {p["name"]: p["schema"].get("enum", ["x"])[0] for p in parameters if p["in"] == "path"}
+        response = client.open("/api/v1" + path.format(**values), method=method.upper())
+        needs_token = "security" in operation and {} not in operation["security"]
+        assert (response.status_code == 401) == needs_token, (method, path, response.status_code)
+        assert "401" in operation["responses"] or not needs_token, (method, path)
+
+
+def test_the_document_lists_every_post_and_account_status(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["Post"]["properties"]["status"]["enum"] == [status.value for status in PostStatus]
+    assert schemas["Account"]["properties"]["status"]["enum"] == [status.value for status in UserStatus]
+    error = schemas["Error"]
+    assert error["required"] == ["error"] and error["properties"]["error"]["$ref"] == "#/components/schemas/ErrorBody"
+    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "fields"}

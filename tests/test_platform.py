@@ -1,7 +1,6 @@
-"""Health check, API contract, the embedded server and the job queue."""
+"""Health check, API errors, the embedded server and the job queue."""
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -35,27 +34,6 @@ def test_healthz_is_503_when_the_database_is_unreachable(app_config):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
-
-
-def test_every_api_route_is_in_the_openapi_document(app, client):
-    spec = client.get("/api/v1/openapi.json").get_json()
-    assert spec["openapi"].startswith("3.1")
-    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/"):
-            continue
-        for path in openapi_paths(rule.rule.removeprefix("/api/v1")):
-            for method in rule.methods - {"HEAD", "OPTIONS"}:
-                assert (path, method.lower()) in documented, f"{method} {path} is missing from openapi.json"
-
-
-def openapi_paths(flask_path: str) -> list[str]:
-    """`/a/<int:b>/<any(x, y):c>` -> ["/a/{b}/x", "/a/{b}/y"]."""
-    choice = re.search(r"<any\(([^)]*)\):\w+>", flask_path)
-    if choice:
-        return [path for option in choice.group(1).split(",")
-                for path in openapi_paths(flask_path.replace(choice.group(0), option.strip()))]
-    return [re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", flask_path)]
 
 
 def test_api_errors_are_json_with_code_and_message(client):

@@ -7,7 +7,6 @@ bp = openapi.ApiBlueprint("api", __name__, url_prefix=openapi.API_PREFIX)
 
 from app.api import (  # noqa: E402,F401  (routes register on import)
     auth,
-    docs,
     moderation,
     posts,
     reference,

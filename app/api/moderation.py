@@ -121,6 +121,7 @@ def admin_users(query: dict):
 @api_roles("admin")
 @bp.staff_only
 @bp.fails(404, NO_SUCH_ACCOUNT)
+@bp.fails(422, "The account is an admin: admins' roles change only from the command line")
 @bp.response(200, AccountSchema)
 def admin_moderator(username):
     """Grant (PUT) or revoke (DELETE) the moderator role (admins only)"""

@@ -1,5 +1,5 @@
 """The API's schemas at work (flask-smorest): they validate requests, shape answers and write the
-OpenAPI document (app/api/reference.py serves it)."""
+OpenAPI document that app/api/reference.py serves."""
 from pathlib import Path
 
 import flask_smorest
@@ -107,6 +107,12 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self):
         """None: errors keep the app's own handlers (app/core/errors.py) and their one shape."""
+
+    def register_blueprint(self, blp, **options):
+        """flask-smorest's, less the tag it names after the blueprint: routes are tagged by module."""
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(self, self._app, self.spec, name=blp.name, parameters=None)
 
 
 def init_app(app: Flask, bp: ApiBlueprint, modules: tuple) -> None:
