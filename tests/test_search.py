@@ -1,4 +1,5 @@
 """Search, similar photos and "for you" over real photos described by the real models."""
+import json
 import os
 import signal
 import time
@@ -14,6 +15,7 @@ from pymongo.errors import PyMongoError
 
 from app import create_app
 from app.core import embedded_mongo
+from app.core.db import client_for, mongodb_uri
 from app.search import get_vector_search, warm_up
 from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
 from app.search.vectors import (
@@ -215,3 +217,29 @@ def test_atlas_pipeline_is_what_atlas_documents():
 def test_the_embedded_server_gets_the_embedded_backend(app, db):
     with app.app_context():
         assert get_vector_search().name == "embedded"
+
+
+@pytest.mark.parametrize("own_database", [False, True], ids=["given MONGODB_URI", "embedded server it starts"])
+def test_evaluate_search_through_app_uploads_describes_and_searches_real_photos(app_config, tmp_path, own_database):
+    flickr = DATASETS_DIR / "flickr8k"
+    if not (flickr / "Flickr_8k.devImages.txt").exists():
+        pytest.skip(f"the Flickr8k dev split is needed in {flickr}")
+    config = {**app_config, "MONGODB_URI": "", "GLIMPSE_DATA_DIR": str(tmp_path)} if own_database else app_config
+    app = create_app(config)
+    try:
+        result = app.test_cli_runner().invoke(
+            args=["ml", "evaluate-search", "--through-app", "--limit", "4", "--data", str(flickr)])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["photos"] == 4 and report["described"] == 4
+        # Four posts: each one's caption must bring it into the top ten, whatever the ranking.
+        assert 0 <= report["r@1"] <= report["r@5"] <= report["r@10"] == 1.0
+        assert 0 < report["search_p50_ms"] <= report["search_p95_ms"]
+        assert report["keywords"]["word_queries"] > 0 and 0 <= report["keywords"]["word_precision@10"] <= 1
+        assert report["keywords"]["hashtag_queries"] > 0 and 0 <= report["keywords"]["hashtag_precision"] <= 1
+        assert report["nsfw"]["threshold"] == app.config["NSFW_HOLD_THRESHOLD"]
+        assert 0 <= report["nsfw"]["false_positive_rate"] <= 1
+        assert report["database"] not in client_for(mongodb_uri(app.config)).list_database_names()  # dropped
+    finally:
+        if own_database:
+            embedded_mongo.stop_server(tmp_path)

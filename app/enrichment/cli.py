@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 import ml_models
 from app.config import PROJECT_ROOT
+from app.enrichment.evaluation import evaluate_through_app
 from app.enrichment.models import get_describer
 
 ml_cli = AppGroup("ml", help="Train, evaluate and run the photo models.")
@@ -63,9 +64,31 @@ for _name, _function, _summary in (
 for _name, _function, _summary in (
     ("evaluate", "evaluate_captioner", "Corpus BLEU-1..4 of the captioner against the five human captions."),
     ("evaluate-tagger", "evaluate_tagger", "Micro/macro F1 and mAP of the tagger."),
-    ("evaluate-search", "evaluate_search", "Text-to-photo recall@1/5/10 with the human captions as queries."),
 ):
     _add_evaluation_command(_name, _function, _summary)
+
+
+@ml_cli.command("evaluate-search")
+@data_option
+@split_option
+@limit_option
+@click.option("--through-app", is_flag=True,
+              help="End to end: upload the photos into a throwaway database through the app, let its workers "
+                   "describe them, search one human caption each through the search service; also the keyword "
+                   "queries and the NSFW hold's false positives.")
+@click.option("--keep-database", is_flag=True, help="With --through-app: keep the described database (named in the output).")
+@click.option("--database", "described_database", default=None,
+              help="With --through-app: evaluate a database kept by --keep-database instead of describing again.")
+def evaluate_search(data_dir, split, limit, through_app, keep_database, described_database):
+    """Text-to-photo recall@1/5/10 with the human captions as queries (the projection alone, or --through-app)."""
+    if not through_app:
+        if keep_database or described_database:
+            raise click.UsageError("--keep-database and --database go with --through-app.")
+        _print_metrics(_training().evaluate_search(data_dir, split=split, limit=limit))
+        return
+    result = evaluate_through_app(data_dir, split, limit, keep_database=keep_database,
+                                  described_database=described_database, log=lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(result))
 
 
 @ml_cli.command("describe")
