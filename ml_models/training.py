@@ -14,6 +14,7 @@ import numpy as np
 from ml_models.captioner import Captioner, CaptionerConfig, CaptionVocabulary
 from ml_models.dataset import cached_array, load_captions, load_grids, split_ids, tokenize
 from ml_models.encoder import DEFAULT_WEIGHTS_DIR, ImageEncoder
+from ml_models.hubness import REFERENCE_SIZE, HubnessReference
 from ml_models.images import open_image
 from ml_models.metrics import corpus_bleu, multilabel_scores, recall_at_k
 from ml_models.projection import ImageToTextProjection, ProjectionConfig, symmetric_info_nce
@@ -303,6 +304,16 @@ def train_projection(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=60, limit=Non
     )
     projection.save(Path(out_dir))
     return _search_recall(projection, dev, dev_captions)
+
+
+def build_search_reference(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, limit=None, text_embedder=None) -> dict[str, float]:
+    """The captions search measures each photo's hubness against (``ml_models/hubness.py``):
+    MiniLM embeddings of the first caption of the first REFERENCE_SIZE train photos, never dev's."""
+    captions = load_captions(data_dir)
+    ids = split_ids(data_dir, "train", min(limit or REFERENCE_SIZE, REFERENCE_SIZE))
+    reference = HubnessReference((text_embedder or TextEmbedder()).embed([captions[image][0] for image in ids]))
+    reference.save(Path(out_dir))
+    return {"captions": float(len(ids))}
 
 
 def _search_recall(projection, split, caption_embeddings) -> dict[str, float]:

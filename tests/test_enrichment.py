@@ -57,6 +57,7 @@ def test_upload_is_described_alt_text_tags_and_vectors(client, db, workers):
     assert 0 <= stored["nsfw"] < 0.2 and set(stored["model_versions"]) >= {"captioner", "tagger", "encoder"}
     vectors = db.post_vectors.find_one({"_id": stored["_id"]})
     assert from_bson_vector(vectors["text"]).shape == (384,) and from_bson_vector(vectors["image"]).shape == (1280,)
+    assert 0 < vectors["visual_text_hubness"] < 1  # what search holds back a photo close to every description by
     assert db.vector_changes.count_documents({"post_id": stored["_id"]}) == 1
     page = client.get(f"/p/{post['id']}").get_data(as_text=True)
     assert f'alt="{described["alt_text"]}"' in page and "describing" not in page

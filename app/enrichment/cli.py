@@ -61,6 +61,15 @@ for _name, _function, _summary in (
 ):
     _add_training_command(_name, _function, _summary)
 
+
+@ml_cli.command("build-search-reference")
+@data_option
+@out_option
+def build_search_reference(data_dir, out_dir):
+    """Embed the train captions that search measures each photo's hubness against."""
+    _print_metrics(_training().build_search_reference(data_dir, out_dir=out_dir))
+
+
 for _name, _function, _summary in (
     ("evaluate", "evaluate_captioner", "Corpus BLEU-1..4 of the captioner against the five human captions."),
     ("evaluate-tagger", "evaluate_tagger", "Micro/macro F1 and mAP of the tagger."),

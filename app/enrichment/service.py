@@ -56,7 +56,8 @@ def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.
     db.posts.update_one({"_id": post["_id"]}, {"$set": update})
     # Vectors live beside the post, not in it, so queries over posts never load them.
     save_post_vectors(db, post, {"image": first.image_embedding, "text": first.text_embedding,
-                                 "visual_text": first.visual_text_embedding}, describer.versions)
+                                 "visual_text": first.visual_text_embedding}, describer.versions,
+                      hubness={"visual_text": first.visual_text_hubness})
     hold_if_risky(db, post, update["nsfw"], nsfw_hold_threshold)
     return True
 

@@ -14,6 +14,11 @@ from app.core.clock import utc_now
 # name -> dimensions; "visual_text" is the image projected into the text space.
 VECTOR_FIELDS = {"text": 384, "visual_text": 384, "image": 1280}
 FILTER_FIELDS = ("status", "author_id")
+# A vector's hubness (ml_models/hubness.py), which a search may subtract from its similarity.
+HUBNESS_FIELDS = {"visual_text": "visual_text_hubness"}
+# Taken for vectors stored before hubness was measured: the median over the Flickr8k dev photos,
+# so they rank as a typical photo would, neither pushed up nor down.
+TYPICAL_HUBNESS = 0.35
 FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"  # dtype byte, then padding (none for float32)
 
 
@@ -36,10 +41,12 @@ def _log_change(db, post_id: ObjectId) -> None:
     db.vector_changes.insert_one({"post_id": post_id, "at": utc_now()})
 
 
-def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], versions: dict) -> None:
+def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], versions: dict,
+                      hubness: dict[str, float | None] | None = None) -> None:
     document = {"author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
                 "model_versions": versions}
     document |= {name: to_bson_vector(values) for name, values in vectors.items() if values is not None}
+    document |= {HUBNESS_FIELDS[name]: value for name, value in (hubness or {}).items() if value is not None}
     db.post_vectors.replace_one({"_id": post["_id"]}, document, upsert=True)
     _log_change(db, post["_id"])
 

@@ -38,6 +38,7 @@ def test_description_fields(describer, photos):
     assert np.isclose(np.linalg.norm(first.image_embedding), 1.0, atol=1e-3)
     assert len(first.text_embedding) == 384 and np.isclose(np.linalg.norm(first.text_embedding), 1.0, atol=1e-3)
     assert first.visual_text_embedding is None or len(first.visual_text_embedding) == 384
+    assert first.visual_text_embedding is None or 0 < first.visual_text_hubness < 1
     assert first.timings_ms["total"] > 0
     assert first.caption != "" and second.caption != ""
     assert set(describer.versions) >= {"encoder", "captioner", "tagger", "nsfw", "text_embedding"}
