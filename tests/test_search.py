@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -18,7 +19,10 @@ from app.core import embedded_mongo
 from app.core.db import client_for, mongodb_uri
 from app.search import get_vector_search, warm_up
 from app.search.backends import ATLAS_INDEX_NAME, AtlasVectorSearch, EmbeddedVectorSearch
+from app.search.embedder import get_text_embedder
+from app.search.service import search_posts
 from app.search.vectors import (
+    TYPICAL_HUBNESS,
     VECTOR_FIELDS,
     delete_post_vectors,
     from_bson_vector,
@@ -114,6 +118,18 @@ def test_another_process_sees_writes_and_deletes_within_a_second(db):
     delete_post_vectors(db, post["_id"])
     time.sleep(0.6)
     assert other_process.search("text", vector, limit=5) == []
+
+
+def test_the_embedded_backend_counts_vectors_stored_without_hubness_as_typical(db):
+    vector = np.random.default_rng(5).normal(size=384)
+    vector /= np.linalg.norm(vector)
+    measured = {"_id": ObjectId(), "author_id": ObjectId(), "status": "published", "created_at": None}
+    earlier = {**measured, "_id": ObjectId()}
+    save_post_vectors(db, measured, {"visual_text": vector.tolist()}, {}, hubness={"visual_text": 0.2})
+    save_post_vectors(db, earlier, {"visual_text": vector.tolist()}, {})
+    scores = dict(EmbeddedVectorSearch(db).search("visual_text", vector, limit=2, hubness_weight=0.5))
+    assert scores[measured["_id"]] == pytest.approx((2 - 0.5 * 0.2) / 2, abs=1e-5)
+    assert scores[earlier["_id"]] == pytest.approx((2 - 0.5 * TYPICAL_HUBNESS) / 2, abs=1e-5)
 
 
 def test_stored_vectors_read_back_exactly():
@@ -214,6 +230,19 @@ def test_atlas_pipeline_is_what_atlas_documents():
     assert pipeline[1] == {"$project": {"_id": 1, "score": {"$meta": "vectorSearchScore"}}}
 
 
+def test_atlas_pipeline_holds_back_hubs_by_their_stored_hubness():
+    pipeline = AtlasVectorSearch.pipeline("visual_text", np.ones(384, dtype=np.float32), limit=10, hubness_weight=0.5)
+    stage = pipeline[0]["$vectorSearch"]
+    assert stage["limit"] > 10 and stage["numCandidates"] >= 20 * stage["limit"]  # room to re-rank
+    # Atlas's score is (1 + cosine) / 2: half the weighted hubness comes off it; posts stored
+    # before hubness was measured count as typical.
+    assert pipeline[1] == {"$project": {"_id": 1, "score": {"$subtract": [
+        {"$meta": "vectorSearchScore"}, {"$multiply": [0.25, {"$ifNull": ["$visual_text_hubness", TYPICAL_HUBNESS]}]}]}}}
+    assert pipeline[2:] == [{"$sort": {"score": -1}}, {"$limit": 10}]
+    assert AtlasVectorSearch.pipeline("text", np.ones(384), limit=10, hubness_weight=0.5) == \
+        AtlasVectorSearch.pipeline("text", np.ones(384), limit=10)  # only the photo projection has a hubness
+
+
 def test_the_embedded_server_gets_the_embedded_backend(app, db):
     with app.app_context():
         assert get_vector_search().name == "embedded"
@@ -243,3 +272,63 @@ def test_evaluate_search_through_app_uploads_describes_and_searches_real_photos(
     finally:
         if own_database:
             embedded_mongo.stop_server(tmp_path)
+
+
+def vector_at(query: np.ndarray, cosine: float, seed: int) -> list[float]:
+    """A unit vector at exactly `cosine` to the (unit) query."""
+    other = np.random.default_rng(seed).normal(size=query.shape)
+    other -= (other @ query) * query
+    other /= np.linalg.norm(other)
+    return (cosine * query + np.sqrt(1 - cosine ** 2) * other).tolist()
+
+
+def post_with_vectors(db, query_vector, *, visual: float, text: float, seed: int, hubness: float | None = None,
+                      hashtags=(), tags=()) -> ObjectId:
+    """A published post whose photo projection and description lie at the given cosines to the query."""
+    post = {"_id": ObjectId(), "author_id": ObjectId(), "status": "published", "created_at": datetime.now(UTC),
+            "hashtags": list(hashtags), "tag_names": list(tags)}
+    db.posts.insert_one(post)
+    save_post_vectors(db, post, {"visual_text": vector_at(query_vector, visual, seed),
+                                 "text": vector_at(query_vector, text, seed + 1)}, {}, hubness={"visual_text": hubness})
+    return post["_id"]
+
+
+def ranked_ids(app, db, query: str) -> list[ObjectId]:
+    with app.app_context():
+        found, _ = search_posts(db, EmbeddedVectorSearch(db), get_text_embedder(), query, None, 10)
+    return [post["_id"] for post, _ in found]
+
+
+def test_the_best_match_is_found_however_faint_its_likeness(app, db):
+    # No similarity cut-off: on dev, right photos score as low as this (cosine 0.2 to the query)
+    # while unrelated photos score as high for other queries, so a cut-off only drops right photos.
+    query = "a brown dog runs along the beach"
+    with app.app_context():
+        vector = get_text_embedder().embed([query])[0]
+    best = post_with_vectors(db, vector, visual=0.08, text=0.2, seed=1)
+    others = [post_with_vectors(db, vector, visual=-0.1, text=0.0, seed=10 + n) for n in range(3)]
+    found = ranked_ids(app, db, query)
+    assert found[0] == best and set(found) == {best, *others}
+
+
+def test_a_description_holds_back_photos_close_to_every_description_a_word_does_not(app, db):
+    description, word = "a dog jumps to catch a ball", "dog"
+    with app.app_context():
+        description_vector, word_vector = get_text_embedder().embed([description, word])
+    hub = post_with_vectors(db, description_vector, visual=0.40, text=0.3, seed=1, hubness=0.45)
+    specific = post_with_vectors(db, description_vector, visual=0.35, text=0.3, seed=3, hubness=0.25)
+    assert ranked_ids(app, db, description)[:2] == [specific, hub]
+    db.post_vectors.delete_many({})
+    db.posts.delete_many({})
+    hub = post_with_vectors(db, word_vector, visual=0.40, text=0.3, seed=1, hubness=0.45)
+    specific = post_with_vectors(db, word_vector, visual=0.35, text=0.3, seed=3, hubness=0.25)
+    assert ranked_ids(app, db, word)[:2] == [hub, specific]
+
+
+def test_a_hashtag_finds_its_posts_before_any_photo_that_merely_looks_the_part(app, db):
+    with app.app_context():
+        vector = get_text_embedder().embed(["#beach"])[0]
+    lookalike = post_with_vectors(db, vector, visual=0.9, text=0.95, seed=1, tags=["beach", "sand"])
+    tagged = post_with_vectors(db, vector, visual=0.0, text=0.05, seed=3, hashtags=["beach"])
+    assert ranked_ids(app, db, "#beach")[:2] == [tagged, lookalike]
+    assert ranked_ids(app, db, "beach")[:2] == [tagged, lookalike]  # the author's word, with or without its #

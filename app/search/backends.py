@@ -6,7 +6,8 @@
   current by reading `vector_changes`, so writes and deletes made by other processes show up
   within about a second.
 
-Both return (post_id, score) pairs, best first, scores on Atlas's scale: (1 + cosine) / 2.
+Both return (post_id, score) pairs, best first, scores on Atlas's scale: (1 + cosine) / 2, less
+half the vector's hubness times `hubness_weight` when a search asks for it (vectors.HUBNESS_FIELDS).
 Both only ever return published posts.
 """
 import threading
@@ -20,17 +21,19 @@ from pymongo.errors import OperationFailure
 from pymongo.operations import SearchIndexModel
 
 from app.core.statuses import PostStatus
-from app.search.vectors import FILTER_FIELDS, VECTOR_FIELDS, from_bson_vector
+from app.search.vectors import FILTER_FIELDS, HUBNESS_FIELDS, TYPICAL_HUBNESS, VECTOR_FIELDS, from_bson_vector
 
 ATLAS_INDEX_NAME = "post_vectors"
 ATLAS_CANDIDATES_PER_RESULT = 20  # numCandidates = 20 x limit, Atlas's recommended ratio
 ATLAS_READY_TIMEOUT_SECONDS = 300
+# Atlas ranks by plain similarity: hubness re-ranks this many times the hits asked for.
+ATLAS_HUBNESS_OVERSAMPLING = 2
 SYNC_INTERVAL_SECONDS = 0.5
 LOAD_BATCH = 1000
 # Re-read changes this far back on every sync: a write that got its timestamp just before our
 # last sync but committed just after it is still seen.
 SYNC_OVERLAP_SECONDS = 5
-HELD_FIELDS = dict.fromkeys([*VECTOR_FIELDS, *FILTER_FIELDS], 1)  # what the embedded backend keeps of a post
+HELD_FIELDS = dict.fromkeys([*VECTOR_FIELDS, *FILTER_FIELDS, *HUBNESS_FIELDS.values()], 1)  # what the embedded backend keeps
 
 
 class VectorSearch(Protocol):
@@ -40,8 +43,8 @@ class VectorSearch(Protocol):
     def preload(self) -> None:
         """Get ready to answer, so that the first search is not the one that waits."""
 
-    def search(self, field: str, query: np.ndarray, *, limit: int,
-               exclude_author: ObjectId | None = None) -> list[tuple[ObjectId, float]]: ...
+    def search(self, field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None,
+               hubness_weight: float = 0.0) -> list[tuple[ObjectId, float]]: ...
 
 
 def atlas_scale(cosine):
@@ -63,17 +66,25 @@ class AtlasVectorSearch:
         return SearchIndexModel(definition={"fields": fields}, name=ATLAS_INDEX_NAME, type="vectorSearch")
 
     @staticmethod
-    def pipeline(field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None) -> list[dict]:
+    def pipeline(field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None,
+                 hubness_weight: float = 0.0) -> list[dict]:
         search_filter = {"status": {"$eq": PostStatus.PUBLISHED}}
         if exclude_author is not None:
             search_filter = {"$and": [search_filter, {"author_id": {"$ne": exclude_author}}]}
-        return [
+        corrected = bool(hubness_weight) and field in HUBNESS_FIELDS
+        hits = limit * ATLAS_HUBNESS_OVERSAMPLING if corrected else limit
+        score = {"$meta": "vectorSearchScore"}
+        if corrected:
+            hubness = {"$ifNull": ["$" + HUBNESS_FIELDS[field], TYPICAL_HUBNESS]}
+            score = {"$subtract": [score, {"$multiply": [hubness_weight / 2, hubness]}]}
+        stages = [
             {"$vectorSearch": {
                 "index": ATLAS_INDEX_NAME, "path": field, "queryVector": [float(value) for value in query],
-                "numCandidates": limit * ATLAS_CANDIDATES_PER_RESULT, "limit": limit, "filter": search_filter,
+                "numCandidates": hits * ATLAS_CANDIDATES_PER_RESULT, "limit": hits, "filter": search_filter,
             }},
-            {"$project": {"_id": 1, "score": {"$meta": "vectorSearchScore"}}},
+            {"$project": {"_id": 1, "score": score}},
         ]
+        return stages + ([{"$sort": {"score": -1}}, {"$limit": limit}] if corrected else [])
 
     def ensure_index(self) -> None:
         """Create the index if it is missing and wait until Atlas can query it."""
@@ -89,8 +100,8 @@ class AtlasVectorSearch:
     def preload(self) -> None:
         pass  # Atlas holds the index
 
-    def search(self, field, query, *, limit, exclude_author=None):
-        pipeline = self.pipeline(field, query, limit=limit, exclude_author=exclude_author)
+    def search(self, field, query, *, limit, exclude_author=None, hubness_weight=0.0):
+        pipeline = self.pipeline(field, query, limit=limit, exclude_author=exclude_author, hubness_weight=hubness_weight)
         return [(row["_id"], row["score"]) for row in self.collection.aggregate(pipeline)]
 
 
@@ -116,7 +127,7 @@ class EmbeddedVectorSearch:
             if self._synced_at is None:
                 self._load()
 
-    def search(self, field, query, *, limit, exclude_author=None):
+    def search(self, field, query, *, limit, exclude_author=None, hubness_weight=0.0):
         with self._lock:
             if self._synced_at is None:
                 self._load()
@@ -128,6 +139,8 @@ class EmbeddedVectorSearch:
             query = np.asarray(query, dtype=np.float32)
             query = query / max(float(np.linalg.norm(query)), 1e-12)
             scores = vectors[: len(self._ids)] @ query
+            if hubness_weight and field in HUBNESS_FIELDS:
+                scores -= hubness_weight * self._hubness[field][: len(self._ids)]
             usable = present[: len(self._ids)] & self._published[: len(self._ids)]
             if exclude_author is not None:
                 usable &= np.array([author != exclude_author for author in self._authors], dtype=bool)
@@ -146,6 +159,7 @@ class EmbeddedVectorSearch:
         self._published = np.zeros(0, dtype=bool)
         self._fields = {name: np.zeros((0, dimensions), dtype=np.float32) for name, dimensions in VECTOR_FIELDS.items()}
         self._present = {name: np.zeros(0, dtype=bool) for name in VECTOR_FIELDS}
+        self._hubness = {name: np.zeros(0, dtype=np.float32) for name in HUBNESS_FIELDS}
         self._synced_at: float | None = None
         self._checked_at = 0.0
 
@@ -201,6 +215,8 @@ class EmbeddedVectorSearch:
             present = np.zeros(capacity, dtype=bool)
             present[: len(self._present[name])] = self._present[name]
             self._present[name] = present
+        for name, hubness in self._hubness.items():
+            self._hubness[name] = np.resize(hubness, capacity)
 
     def _put(self, document: dict) -> None:
         post_id = document["_id"]
@@ -217,6 +233,8 @@ class EmbeddedVectorSearch:
             self._present[name][row] = vector is not None
             if vector is not None:
                 vectors[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        for name, hubness in self._hubness.items():
+            hubness[row] = document.get(HUBNESS_FIELDS[name], TYPICAL_HUBNESS)
 
     def _remove(self, post_id: ObjectId) -> None:
         row = self._rows.get(post_id)
