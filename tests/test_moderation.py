@@ -15,6 +15,7 @@ from helpers import (
     page_login,
     sample_photos,
     signed_up_tokens,
+    wait_until,
 )
 
 from app.core.db import get_fs
@@ -240,6 +241,18 @@ def test_a_photo_scoring_over_the_nsfw_threshold_is_held_for_review(app, client,
     assert client.get(f"/api/v1/posts/{post['id']}").status_code == 404
     queue = client.get("/api/v1/moderation/queue", headers=bearer(staff["mod"]), query_string={"sort": "nsfw"}).get_json()
     assert queue["results"][0]["item"]["id"] == post["id"] and queue["results"][0]["nsfw"] is not None
+
+
+def test_an_ordinary_photo_the_nsfw_model_is_unsure_of_is_published(app, client, db, workers):
+    # A dog leaping into a pool, from Flickr8k dev, scores 0.83: held at the old threshold (0.8),
+    # like 5 in 1,000 ordinary dev photos; 1 in 1,000 scores above the one chosen from them.
+    photo = DATASETS_DIR / "flickr8k" / "images" / "2872197070_4e97c3ccfa.jpg"
+    if not photo.exists():
+        pytest.skip(f"the Flickr8k dev photos are needed in {photo.parent}")
+    post = api_upload(client, signed_up_tokens(client, "author")["access_token"], [photo]).get_json()
+    wait_until(lambda: db.posts.find_one({"_id": ObjectId(post["id"]), "enrichment": "done"}), timeout=60)
+    stored = db.posts.find_one({"_id": ObjectId(post["id"])})
+    assert 0.8 < stored["nsfw"] < app.config["NSFW_HOLD_THRESHOLD"] and stored["status"] == "published"
 
 
 def test_every_action_is_in_the_audit_log(app, client, db, photo, staff):
