@@ -283,9 +283,9 @@ def vector_at(query: np.ndarray, cosine: float, seed: int) -> list[float]:
 
 
 def post_with_vectors(db, query_vector, *, visual: float, text: float, seed: int, hubness: float | None = None,
-                      hashtags=(), tags=()) -> ObjectId:
+                      hashtags=(), tags=(), author_id=None) -> ObjectId:
     """A published post whose photo projection and description lie at the given cosines to the query."""
-    post = {"_id": ObjectId(), "author_id": ObjectId(), "status": "published", "created_at": datetime.now(UTC),
+    post = {"_id": ObjectId(), "author_id": author_id or ObjectId(), "status": "published", "created_at": datetime.now(UTC),
             "hashtags": list(hashtags), "tag_names": list(tags)}
     db.posts.insert_one(post)
     save_post_vectors(db, post, {"visual_text": vector_at(query_vector, visual, seed),
@@ -332,3 +332,14 @@ def test_a_hashtag_finds_its_posts_before_any_photo_that_merely_looks_the_part(a
     tagged = post_with_vectors(db, vector, visual=0.0, text=0.05, seed=3, hashtags=["beach"])
     assert ranked_ids(app, db, "#beach")[:2] == [tagged, lookalike]
     assert ranked_ids(app, db, "beach")[:2] == [tagged, lookalike]  # the author's word, with or without its #
+
+
+def test_a_hashtag_means_hashtags_a_mention_means_the_author_a_plain_word_either(app, db):
+    author = db.users.insert_one({"username": "sunset", "username_lower": "sunset"}).inserted_id
+    with app.app_context():
+        vector = get_text_embedder().embed(["sunset"])[0]
+    by_sunset = post_with_vectors(db, vector, visual=0.6, text=0.6, seed=1, author_id=author)
+    tagged = post_with_vectors(db, vector, visual=0.1, text=0.1, seed=3, hashtags=["sunset"])
+    assert ranked_ids(app, db, "#sunset")[0] == tagged
+    assert ranked_ids(app, db, "@sunset")[0] == by_sunset
+    assert set(ranked_ids(app, db, "sunset")[:2]) == {by_sunset, tagged}

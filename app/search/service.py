@@ -37,7 +37,7 @@ DESCRIPTION_TERMS = 3
 TASTE_HALF_LIFE_DAYS = 14
 TASTE_SAMPLE = 50
 QUERY_MAX_LENGTH = 200
-TERM_PATTERN = re.compile(r"[#@]?(\w+)")
+TERM_PATTERN = re.compile(r"([#@]?)(\w+)")
 STOP_WORDS = frozenset("a an and are at by for from in into is it its of on or the their there to two with".split())
 
 
@@ -72,35 +72,44 @@ def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, 
     return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
 
 
-def query_terms(query: str) -> list[str]:
-    terms = (term.lower() for term in TERM_PATTERN.findall(query))
-    return list(dict.fromkeys(term for term in terms if term not in STOP_WORDS))[:20]
+def query_terms(query: str) -> dict[str, str]:
+    """The query's words (lower case, no stop words, at most 20), each with the sign it was
+    written with: "#" (a hashtag), "@" (a username) or "" (a plain word, which may be either)."""
+    terms: dict[str, str] = {}
+    for sign, word in TERM_PATTERN.findall(query):
+        if word.lower() not in STOP_WORDS:
+            terms.setdefault(word.lower(), sign)
+    return dict(list(terms.items())[:20])
 
 
-def keyword_shares(db, terms: list[str], tag_candidates: Iterable[ObjectId]) -> dict[ObjectId, tuple[float, float]]:
+def keyword_shares(db, terms: dict[str, str], tag_candidates: Iterable[ObjectId]) -> dict[ObjectId, tuple[float, float]]:
     """(stated, tagged) shares of the query's words for the posts that match any: those whose
     hashtags or author name them (the newest CANDIDATES), and among `tag_candidates`, those whose
-    generated tags do. A word the author stated does not count again as a tag."""
-    if not terms:
-        return {}
+    generated tags match its plain words. A word the author stated does not count again as a tag."""
+    hashtags = [word for word, sign in terms.items() if sign != "@"]
+    usernames = [word for word, sign in terms.items() if sign != "#"]
+    plain_words = [word for word, sign in terms.items() if not sign]
+    tag_candidates = list(tag_candidates) if plain_words else []
     authors = {user["_id"]: user["username_lower"]
-               for user in db.users.find({"username_lower": {"$in": terms}}, {"username_lower": 1})}
-    fields = {"hashtags": 1, "tag_names": 1, "author_id": 1}
+               for user in db.users.find({"username_lower": {"$in": usernames}}, {"username_lower": 1})} if usernames else {}
     # Each clause can use its own index; an empty `$in` would push the embedded server off SQL.
-    stated_clauses = [{"hashtags": {"$in": terms}}]
-    if authors:
-        stated_clauses.append({"author_id": {"$in": list(authors)}})
+    stated_clauses = ([{"hashtags": {"$in": hashtags}}] if hashtags else []) + \
+                     ([{"author_id": {"$in": list(authors)}}] if authors else [])
+    # Every field a read returns costs the embedded server decoding: tags only when they count.
+    fields = {"hashtags": 1, "author_id": 1, **({"tag_names": 1} if tag_candidates else {})}
     matches = list(db.posts.find({"status": PostStatus.PUBLISHED, "$or": stated_clauses}, fields)
-                   .sort([("created_at", -1)]).limit(CANDIDATES))
+                   .sort([("created_at", -1)]).limit(CANDIDATES)) if stated_clauses else []
     others = list(set(tag_candidates) - {post["_id"] for post in matches})
     if others:
-        matches += db.posts.find({"_id": {"$in": others}, "status": PostStatus.PUBLISHED, "tag_names": {"$in": terms}}, fields)
-    wanted = set(terms)
+        matches += db.posts.find({"_id": {"$in": others}, "status": PostStatus.PUBLISHED,
+                                  "tag_names": {"$in": plain_words}}, fields)
 
     def shares(post) -> tuple[float, float]:
-        stated = wanted & {*post.get("hashtags", []), authors.get(post.get("author_id"))}
-        tagged = wanted & set(post.get("tag_names", [])) - stated
-        return len(stated) / len(wanted), len(tagged) / len(wanted)
+        stated = set(hashtags) & set(post.get("hashtags", []))
+        if post.get("author_id") in authors:
+            stated.add(authors[post["author_id"]])
+        tagged = set(plain_words) & set(post.get("tag_names", [])) - stated
+        return len(stated) / len(terms), len(tagged) / len(terms)
 
     return {post["_id"]: shares(post) for post in matches}
 
