@@ -90,8 +90,8 @@ def evaluate_through_app(data_dir: Path, split: str = "dev", limit: int | None =
             backend = get_vector_search()
             wait_until_searchable(db, backend, posts)
             embedder = get_text_embedder()
-            result = {"database": name, "photos": len(posts),
-                      "described": db.posts.count_documents({"enrichment": "done"}),
+            described = db.posts.count_documents({"_id": {"$in": [post.post_id for post in posts]}, "enrichment": "done"})
+            result = {"database": name, "photos": len(posts), "described": described,
                       **caption_recall(db, backend, embedder, posts),
                       "keywords": keyword_benchmark(db, backend, embedder, posts),
                       "nsfw": nsfw_figures(db, evaluation_app.config["NSFW_HOLD_THRESHOLD"])}
@@ -123,12 +123,14 @@ def upload_split(db, fs, data_dir: Path, split: str, limit: int | None, log) -> 
 
 def wait_for_descriptions(db, log) -> None:
     total = db[PHOTOS_COLLECTION].count_documents({})
-    finished, last_progress, started = -1, time.monotonic(), time.monotonic()
+    finished, last_progress, last_log, started = -1, time.monotonic(), 0.0, time.monotonic()
     while finished < total:
         now_finished = db.posts.count_documents({"enrichment": {"$in": ["done", "failed"]}})
         if now_finished != finished:
             finished, last_progress = now_finished, time.monotonic()
-            log(f"described {finished}/{total} ({time.monotonic() - started:.0f} s)")
+            if last_progress - last_log >= 10 or finished == total:
+                last_log = last_progress
+                log(f"described {finished}/{total} ({last_progress - started:.0f} s)")
         elif time.monotonic() - last_progress > DESCRIBE_PATIENCE_SECONDS:
             raise TimeoutError(f"no photo was described in {DESCRIBE_PATIENCE_SECONDS} s ({finished}/{total} done)")
         time.sleep(1)
