@@ -8,6 +8,7 @@ from flask import Flask
 from pymongo import ReturnDocument
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
@@ -40,7 +41,7 @@ def handlers_of(app: Flask) -> dict[str, JobHandler]:
     return app.extensions["glimpse_job_handlers"]
 
 
-def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
+def enqueue(db: MongoDatabase, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
     now = utc_now()
     return db.jobs.insert_one({
         "kind": kind, "payload": payload, "status": "queued", "attempts": 0,
@@ -49,7 +50,7 @@ def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATT
     }).inserted_id
 
 
-def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
+def claim(db: MongoDatabase, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
     """Take one due job (or one whose worker's lease ran out) for this worker, atomically."""
     now = utc_now()
     return db.jobs.find_one_and_update(
@@ -74,14 +75,14 @@ def _forget(private_fields: tuple[str, ...]) -> dict:
     return {f"payload.{name}": "" for name in private_fields}
 
 
-def complete(db, job: dict, private_fields: tuple[str, ...] = ()) -> None:
+def complete(db: MongoDatabase, job: dict, private_fields: tuple[str, ...] = ()) -> None:
     update = {"$set": {"status": "done", "lease_until": None, "updated_at": utc_now()}}
     if private := _forget(private_fields):
         update["$unset"] = private
     db.jobs.update_one({"_id": job["_id"], "worker": job["worker"]}, update)
 
 
-def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0,
+def fail(db: MongoDatabase, job: dict, error: BaseException, backoff_seconds: float = 2.0,
          private_fields: tuple[str, ...] = ()) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
     now = utc_now()
