@@ -4,6 +4,7 @@ Signing in limits what an attacker can do, not what the owner can: only failures
 account under attack refuses only the addresses that have failed against it.
 """
 from app.auth import services
+from app.core.db import MongoDatabase
 from app.core.errors import AuthenticationError
 from app.core.ratelimit import client_subject, count_one, counted, hit, refuse
 
@@ -16,7 +17,7 @@ LOGIN_FAILURES_PER_ADDRESS = 30
 LOGIN_FAILURES_PER_ACCOUNT = 10
 
 
-def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) -> dict:
+def sign_in(db: MongoDatabase, login: str, password: str, *, client_address: str, rounds: int) -> dict:
     """The user `login` names if `password` is theirs. A refused address (429) gets no answer about
     the password: it is not checked."""
     user = services.find_user_by_login(db, login)

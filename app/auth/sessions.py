@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Literal
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 
 # Enough for every device a person owns; beyond it the least recently seen make room.
 MAX_SESSIONS_PER_USER = 50
@@ -31,7 +32,7 @@ def list_sessions(user: dict) -> list[dict]:
     return sorted(live, key=lambda session: session["last_seen_at"], reverse=True)
 
 
-def start_session(db, user: dict, kind: Literal["web", "api"], *, lifetime: timedelta, user_agent: str = "", ip: str = "") -> dict:
+def start_session(db: MongoDatabase, user: dict, kind: Literal["web", "api"], *, lifetime: timedelta, user_agent: str = "", ip: str = "") -> dict:
     """Record a sign-in and return its session, with its `id`. In the same write the user's expired
     sessions go, and the least recently seen of those beyond the limit."""
     now = utc_now()
@@ -48,11 +49,11 @@ def start_session(db, user: dict, kind: Literal["web", "api"], *, lifetime: time
     return {"id": sid, **session}
 
 
-def end_session(db, user_id, sid: str) -> None:
+def end_session(db: MongoDatabase, user_id, sid: str) -> None:
     db.users.update_one({"_id": user_id}, {"$unset": {f"sessions.{sid}": ""}})
 
 
-def end_all_sessions(db, user_id, *, keep: str | None = None) -> None:
+def end_all_sessions(db: MongoDatabase, user_id, *, keep: str | None = None) -> None:
     """End every session of the user, but `keep` if given. One write, so a session started meanwhile
     cannot slip between reading the sessions and removing them."""
     db.users.update_one({"_id": user_id}, [{"$set": {"sessions": {"$arrayToObject": {"$filter": {
@@ -61,7 +62,7 @@ def end_all_sessions(db, user_id, *, keep: str | None = None) -> None:
     }}}}}])
 
 
-def check_session(db, user: dict, sid, *, refresh_jti: str | None = None) -> bool:
+def check_session(db: MongoDatabase, user: dict, sid, *, refresh_jti: str | None = None) -> bool:
     """Whether a token of session `sid` may act for `user` now; a refresh token (`refresh_jti`) also
     must be its session's current one. A refresh token already used, presented again, means someone
     holds a copy: the session ends for everyone holding its tokens (reuse detection)."""
@@ -75,7 +76,7 @@ def check_session(db, user: dict, sid, *, refresh_jti: str | None = None) -> boo
     return True
 
 
-def _mark_seen(db, user_id, sid: str, session: dict) -> None:
+def _mark_seen(db: MongoDatabase, user_id, sid: str, session: dict) -> None:
     now = utc_now()
     if now - session["last_seen_at"] < LAST_SEEN_EVERY:
         return
@@ -84,7 +85,7 @@ def _mark_seen(db, user_id, sid: str, session: dict) -> None:
                         {"$set": {f"sessions.{sid}.last_seen_at": now}})
 
 
-def rotate_refresh_token(db, user_id, sid: str, used_jti: str, *, lifetime: timedelta) -> str | None:
+def rotate_refresh_token(db: MongoDatabase, user_id, sid: str, used_jti: str, *, lifetime: timedelta) -> str | None:
     """Replace the session's refresh token id `used_jti` by a new one (returned) and give the session
     `lifetime` more. When `used_jti` is no longer current (a replay, or a concurrent refresh with the
     same token won) the session ends and None is returned."""
