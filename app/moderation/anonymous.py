@@ -1,6 +1,8 @@
 """Posting without an account: the post waits for a moderator; a secret link tells the uploader."""
+import gridfs
 from flask import current_app, request
 
+from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
 from app.core.ratelimit import hit
 from app.core.statuses import PostStatus
@@ -11,7 +13,7 @@ from app.posts.services import UploadLimits, publish_photos
 ANONYMOUS_UPLOADS_PER_HOUR = 5
 
 
-def publish_anonymous_upload(db, fs, uploads: list[bytes], caption: str) -> tuple[dict, str]:
+def publish_anonymous_upload(db: MongoDatabase, fs: gridfs.GridFS, uploads: list[bytes], caption: str) -> tuple[dict, str]:
     """The photos as a pending anonymous post, and the uploader's status token."""
     if not current_app.config["ANONYMOUS_POSTS"]:
         raise NotFoundError("Anonymous posting is turned off here.")

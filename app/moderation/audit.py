@@ -1,11 +1,12 @@
 """The audit log: every moderation and admin action, append-only (nothing updates or deletes it)."""
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.pagination import keyset_page
 
 AUDIT_ACTIONS = ("approve", "reject", "hide", "restore", "grant_moderator", "revoke_moderator", "suspend", "reinstate")
 
 
-def record(db, *, actor: dict | None, action: str, target_type: str, target_id, reason: str = "",
+def record(db: MongoDatabase, *, actor: dict | None, action: str, target_type: str, target_id, reason: str = "",
            before: dict | None = None, after: dict | None = None) -> None:
     db.audit_log.insert_one({
         "at": utc_now(), "action": action, "target_type": target_type, "target_id": target_id,
@@ -14,7 +15,7 @@ def record(db, *, actor: dict | None, action: str, target_type: str, target_id, 
     })
 
 
-def entries(db, *, action: str | None, actor: str | None, target_id=None, cursor: str | None, limit: int):
+def entries(db: MongoDatabase, *, action: str | None, actor: str | None, target_id=None, cursor: str | None, limit: int):
     query = {}
     if action:
         query["action"] = action
