@@ -19,6 +19,7 @@ from bson import ObjectId
 from pymongo.errors import OperationFailure
 from pymongo.operations import SearchIndexModel
 
+from app.core.db import MongoDatabase
 from app.core.statuses import PostStatus
 from app.search.vectors import FILTER_FIELDS, VECTOR_FIELDS, from_bson_vector
 
@@ -99,7 +100,7 @@ class EmbeddedVectorSearch:
 
     name = "embedded"
 
-    def __init__(self, db):
+    def __init__(self, db: MongoDatabase):
         self.db = db
         self._lock = threading.Lock()
         self._loading = False

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 from bson import ObjectId
 
+from app.core.db import MongoDatabase
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.statuses import PostStatus
 from app.search.backends import VectorSearch
@@ -66,7 +67,7 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int
     return page, next_cursor
 
 
-def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
+def visible_posts(db: MongoDatabase, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
     """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
     ids = [post_id for post_id, _ in ranked]
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED})}
@@ -78,7 +79,7 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(term for term in terms if term not in STOP_WORDS))[:20]
 
 
-def keyword_matches(db, terms: list[str]) -> dict[ObjectId, float]:
+def keyword_matches(db: MongoDatabase, terms: list[str]) -> dict[ObjectId, float]:
     """Posts whose hashtags, author or generated tags match words of the query, scored by the
     share of the words they match (tags count for less)."""
     if not terms:
@@ -107,7 +108,7 @@ def semantic_matches(backend: VectorSearch, field: str, vector: np.ndarray, floo
     return {post_id: (score - floor) / (1 - floor) for post_id, score in hits if score >= floor}
 
 
-def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
+def search_posts(db: MongoDatabase, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
     """Photos for a natural-language query; returns ([(post, score)], next_cursor)."""
     query = query.strip()[:QUERY_MAX_LENGTH]
     if not query:
@@ -122,7 +123,7 @@ def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | 
     return visible_posts(db, page), next_cursor
 
 
-def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
+def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
     """Posts that look alike (image vectors) and are about the same thing (text vectors)."""
     vectors = db.post_vectors.find_one({"_id": post["_id"]}, {"image": 1, "text": 1})
     if vectors is None:
@@ -133,7 +134,7 @@ def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tup
     return visible_posts(db, fuse_ranks(rankings)[:limit])
 
 
-def taste_vector(db, viewer: dict) -> np.ndarray | None:
+def taste_vector(db: MongoDatabase, viewer: dict) -> np.ndarray | None:
     """Recency-weighted mean of the text vectors of what the viewer liked and saved."""
     interactions = [*db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1, "created_at": 1})
                     .sort([("created_at", -1)]).limit(TASTE_SAMPLE),
@@ -155,7 +156,7 @@ def taste_vector(db, viewer: dict) -> np.ndarray | None:
     return taste / max(float(np.linalg.norm(taste)), 1e-12)
 
 
-def for_you(db, backend: VectorSearch, viewer: dict, cursor: str | None, limit: int):
+def for_you(db: MongoDatabase, backend: VectorSearch, viewer: dict, cursor: str | None, limit: int):
     """Posts near the viewer's taste (not their own, not already liked), then popular ones."""
     liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1})}
     taste = taste_vector(db, viewer)

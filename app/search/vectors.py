@@ -10,6 +10,7 @@ from bson import ObjectId
 from bson.binary import VECTOR_SUBTYPE, Binary, BinaryVectorDtype
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 
 # name -> dimensions; "visual_text" is the image projected into the text space.
 VECTOR_FIELDS = {"text": 384, "visual_text": 384, "image": 1280}
@@ -32,11 +33,11 @@ def from_bson_vector(value) -> np.ndarray | None:
     return np.asarray(value.as_vector().data, dtype=np.float32)
 
 
-def _log_change(db, post_id: ObjectId) -> None:
+def _log_change(db: MongoDatabase, post_id: ObjectId) -> None:
     db.vector_changes.insert_one({"post_id": post_id, "at": utc_now()})
 
 
-def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], versions: dict) -> None:
+def save_post_vectors(db: MongoDatabase, post: dict, vectors: dict[str, list[float] | None], versions: dict) -> None:
     document = {"author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
                 "model_versions": versions}
     document |= {name: to_bson_vector(values) for name, values in vectors.items() if values is not None}
@@ -44,16 +45,16 @@ def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], ve
     _log_change(db, post["_id"])
 
 
-def set_post_status(db, post_id: ObjectId, status: str) -> None:
+def set_post_status(db: MongoDatabase, post_id: ObjectId, status: str) -> None:
     if db.post_vectors.update_one({"_id": post_id}, {"$set": {"status": status}}).matched_count:
         _log_change(db, post_id)
 
 
-def delete_post_vectors(db, post_id: ObjectId) -> None:
+def delete_post_vectors(db: MongoDatabase, post_id: ObjectId) -> None:
     if db.post_vectors.delete_one({"_id": post_id}).deleted_count:
         _log_change(db, post_id)
 
 
-def post_vector(db, post_id: ObjectId, field: str) -> np.ndarray | None:
+def post_vector(db: MongoDatabase, post_id: ObjectId, field: str) -> np.ndarray | None:
     document = db.post_vectors.find_one({"_id": post_id}, {field: 1})
     return from_bson_vector(document.get(field)) if document else None
