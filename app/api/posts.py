@@ -18,7 +18,7 @@ from app.api.schemas import (
     SavedSchema,
 )
 from app.auth.permissions import is_staff
-from app.core.db import get_db, get_fs
+from app.core.db import MongoDatabase, get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
 from app.feeds import services as feeds
@@ -36,11 +36,11 @@ def optional_viewer() -> dict | None:
     return current_user if current_user else None
 
 
-def post_list(db, documents: list[dict], next_cursor: str | None, viewer: dict | None) -> dict:
+def post_list(db: MongoDatabase, documents: list[dict], next_cursor: str | None, viewer: dict | None) -> dict:
     return {"results": present_posts(db, documents, viewer), "next_cursor": next_cursor}
 
 
-def one_post(db, post: dict, viewer: dict | None) -> dict:
+def one_post(db: MongoDatabase, post: dict, viewer: dict | None) -> dict:
     return present_posts(db, [post], viewer)[0]
 
 

@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user, jwt_required
 from app.api import bp
 from app.api.posts import NO_SUCH_POST, optional_viewer
 from app.api.schemas import PageQuery, ScoredPostListSchema, SearchQuery, SimilarQuery
-from app.core.db import get_db
+from app.core.db import MongoDatabase, get_db
 from app.core.pagination import page_size
 from app.posts import services as posts
 from app.search import get_vector_search
@@ -13,7 +13,7 @@ from app.search.embedder import get_text_embedder
 from app.social.presenter import present_posts
 
 
-def scored_list(db, scored: list[tuple[dict, float]], next_cursor: str | None, viewer: dict | None) -> dict:
+def scored_list(db: MongoDatabase, scored: list[tuple[dict, float]], next_cursor: str | None, viewer: dict | None) -> dict:
     presented = present_posts(db, [post for post, _ in scored], viewer)
     results = [{**post, "score": round(score, 6)} for post, (_, score) in zip(presented, scored, strict=True)]
     return {"results": results, "next_cursor": next_cursor}
