@@ -132,7 +132,7 @@ def client_for(uri: str) -> pymongo.MongoClient[Document]:
 
 
 def get_db() -> MongoDatabase:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     state = app.extensions["glimpse_db"]
     if state["uri"] is None:
         state["uri"] = mongodb_uri(app.config)

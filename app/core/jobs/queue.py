@@ -8,7 +8,7 @@ from flask import Flask
 from pymongo import ReturnDocument
 
 from app.core.clock import utc_now
-from app.core.db import MongoDatabase
+from app.core.db import Document, MongoDatabase
 
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
@@ -88,7 +88,7 @@ def fail(db: MongoDatabase, job: dict, error: BaseException, backoff_seconds: fl
     now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
     if job["attempts"] >= job["max_attempts"] or isinstance(error, PermanentJobError):
-        update = {"status": "failed"}
+        update: Document = {"status": "failed"}
     else:
         delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         update = {"status": "queued", "run_at": now + timedelta(seconds=delay)}
