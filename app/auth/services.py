@@ -1,6 +1,7 @@
 """Accounts: sign-up, sign-in, password reset. Plain functions over the database, no request."""
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import bcrypt
@@ -93,7 +94,7 @@ def find_user_by_login(db: MongoDatabase, login: str) -> dict | None:
     return db.users.find_one({field: login})
 
 
-def find_user_by_id(db: MongoDatabase, user_id) -> dict | None:
+def find_user_by_id(db: MongoDatabase, user_id: ObjectId | str) -> dict | None:
     try:
         return db.users.find_one({"_id": ObjectId(user_id)})
     except (InvalidId, TypeError):
@@ -132,7 +133,7 @@ def password_matches(db: MongoDatabase, user: dict | None, password: str, *, rou
     matches = bcrypt.checkpw(candidate, stored.encode() if stored else _dummy_hash(rounds))
     if not (user and matches):
         return False
-    if _cost(stored) != rounds:
+    if _cost(user["password_hash"]) != rounds:
         # Only over the hash just checked: a reset that changed it meanwhile wins.
         db.users.update_one({"_id": user["_id"], "password_hash": stored},
                             {"$set": {"password_hash": _hash(candidate, rounds)}})
@@ -212,7 +213,8 @@ def reset_password(db: MongoDatabase, secret: str, token: str, new_password: str
     return user
 
 
-def send_password_reset(db: MongoDatabase, email: str, *, secret: str, base_url: str, send) -> None:
+def send_password_reset(db: MongoDatabase, email: str, *, secret: str, base_url: str,
+                        send: Callable[[str, str, str], object]) -> None:
     """Mail a reset link if the address belongs to an active account; nothing otherwise."""
     user = db.users.find_one({"email_lower": email.strip().lower()})
     if user is None or user["status"] != UserStatus.ACTIVE:
