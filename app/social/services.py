@@ -1,5 +1,6 @@
 """Follows, likes, comments, saved collections and notifications."""
 
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
@@ -15,7 +16,8 @@ COLLECTION_NAME_MAX_LENGTH = 60
 DEFAULT_COLLECTION = "Saved"
 
 
-def notify(db: MongoDatabase, *, recipient_id, actor: dict, kind: str, post_id=None, comment_id=None) -> None:
+def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kind: str, post_id: ObjectId | None = None,
+           comment_id: ObjectId | None = None) -> None:
     if recipient_id is None or recipient_id == actor["_id"]:
         return
     db.notifications.insert_one({
@@ -109,13 +111,13 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     return comment
 
 
-def list_comments(db: MongoDatabase, post: dict, cursor: str | None, limit: int, include_hidden: bool = False):
+def list_comments(db: MongoDatabase, post: dict, cursor: str | None, limit: int, include_hidden: bool = False) -> tuple[list[dict], str | None]:
     """A post's comments, newest first; hidden ones (reported) only for moderators."""
     query = {"post_id": post["_id"]} if include_hidden else {"post_id": post["_id"], "hidden": {"$ne": True}}
     return keyset_page(db.comments, query, "created_at", cursor, limit)
 
 
-def delete_comment(db: MongoDatabase, user: dict, comment_id) -> None:
+def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
     """Its author, the post's owner or a moderator may delete a comment."""
     comment = db.comments.find_one({"_id": parse_object_id(comment_id)})
     if comment is None:
