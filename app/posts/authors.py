@@ -2,6 +2,8 @@
 reads no users: the username, which never changes, and the avatar, which set_avatar copies onto
 every post of its user."""
 
+from bson import ObjectId
+
 from app.core.db import MongoDatabase
 
 
@@ -13,7 +15,7 @@ def author_fields(author: dict | None) -> dict:
             "author_avatar_file_id": author.get("avatar_file_id")}
 
 
-def copy_author_to_posts(db: MongoDatabase, author_id, which: dict | None = None) -> None:
+def copy_author_to_posts(db: MongoDatabase, author_id: ObjectId, which: dict | None = None) -> None:
     """Write the author's current name and avatar (author_fields) on their posts, or on those of
     them `which` picks; posts of an author that no longer exists show none."""
     kept = author_fields(db.users.find_one({"_id": author_id}))

@@ -29,7 +29,7 @@ FilesByPhoto = dict[tuple[int, str], ObjectId]
 
 
 class _RecentlyPublished:
-    def __init__(self):
+    def __init__(self) -> None:
         self._entries: OrderedDict[str, tuple[float, FilesByPhoto]] = OrderedDict()
         self._lock = threading.Lock()
 

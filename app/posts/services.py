@@ -43,7 +43,7 @@ class UploadLimits:
     max_pixels: int
 
 
-def parse_object_id(value) -> ObjectId:
+def parse_object_id(value: ObjectId | str | None) -> ObjectId:
     try:
         return ObjectId(value)
     except (InvalidId, TypeError):
@@ -120,7 +120,7 @@ def enqueue_enrichment(db: MongoDatabase, post: dict) -> None:
     enqueue(db, ENRICH_POST_JOB, {"post_id": str(post["_id"])})
 
 
-def get_post(db: MongoDatabase, post_id) -> dict:
+def get_post(db: MongoDatabase, post_id: ObjectId | str) -> dict:
     post = db.posts.find_one({"_id": parse_object_id(post_id)})
     if post is None:
         raise NotFoundError("No such post.")
@@ -133,7 +133,7 @@ def can_see(post: dict, viewer: dict | None) -> bool:
     return viewer is not None and viewer["role"] in ("moderator", "admin")
 
 
-def get_visible_post(db: MongoDatabase, post_id, viewer: dict | None) -> dict:
+def get_visible_post(db: MongoDatabase, post_id: ObjectId | str, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
     post = get_post(db, post_id)
     if post["status"] == PostStatus.REJECTED or not can_see(post, viewer):
