@@ -6,6 +6,7 @@ rejected post becomes a tombstone: its files are deleted, the reason stays.
 """
 import hashlib
 import secrets
+from typing import Any
 
 from bson import ObjectId
 
@@ -22,7 +23,7 @@ from app.search.vectors import delete_post_vectors, set_post_status
 REASON_MAX_LENGTH = 500
 
 
-def clean_reason(reason, *, required: bool) -> str:
+def clean_reason(reason: str | None, *, required: bool) -> str:
     reason = (reason or "").strip()
     if required and not reason:
         raise ValidationError("Give a reason.", fields={"reason": "Required."})
@@ -72,7 +73,7 @@ def hold_if_risky(db: MongoDatabase, post: dict, nsfw: float, threshold: float) 
 
 # Reports
 
-def report(db: MongoDatabase, reporter: dict, target_type: str, target_id, reason: str, hide_after: int) -> dict:
+def report(db: MongoDatabase, reporter: dict, target_type: str, target_id: str, reason: str, hide_after: int) -> dict:
     """One report per person per item; after `hide_after` of them the item hides until reviewed."""
     reason = clean_reason(reason, required=True)
     target = _target(db, target_type, target_id, reporter)
@@ -89,7 +90,7 @@ def report(db: MongoDatabase, reporter: dict, target_type: str, target_id, reaso
     return {"reports": open_reports}
 
 
-def _target(db: MongoDatabase, target_type: str, target_id, reporter: dict) -> dict:
+def _target(db: MongoDatabase, target_type: str, target_id: str, reporter: dict) -> dict:
     """The post or comment if the reporter may see it: one they may not looks like none at all."""
     if target_type == "post":
         return get_visible_post(db, target_id, reporter)
@@ -97,7 +98,7 @@ def _target(db: MongoDatabase, target_type: str, target_id, reporter: dict) -> d
         raise ValidationError("Only posts and comments can be reported.")
     comment = db.comments.find_one({"_id": parse_object_id(target_id)})
     post = comment and db.posts.find_one({"_id": comment["post_id"]})
-    if (not post or post["status"] == PostStatus.REJECTED or not can_see(post, reporter)
+    if (comment is None or not post or post["status"] == PostStatus.REJECTED or not can_see(post, reporter)
             or (comment.get("hidden") and not is_staff(reporter))):
         raise NotFoundError("No such comment.")
     return comment
@@ -122,7 +123,7 @@ def review_queue(db: MongoDatabase, sort: str) -> list[dict]:
                                         {"_id": {"$in": _reported_ids(db, "post")}, "status": PostStatus.PUBLISHED}]}))
     comments = list(db.comments.find({"$or": [{"hidden": True}, {"_id": {"$in": _reported_ids(db, "comment")}}]}))
     reports = _open_reports(db, [item["_id"] for item in posts + comments])
-    items = [{"type": "post", "item": post, "reports": reports.get(post["_id"], [])} for post in posts]
+    items: list[dict[str, Any]] = [{"type": "post", "item": post, "reports": reports.get(post["_id"], [])} for post in posts]
     items += [{"type": "comment", "item": comment, "reports": reports.get(comment["_id"], [])} for comment in comments]
     if sort == "nsfw":
         items.sort(key=lambda entry: (-(entry["item"].get("nsfw") or 0), entry["item"]["created_at"]))
@@ -142,7 +143,7 @@ def _open_reports(db: MongoDatabase, target_ids: list[ObjectId]) -> dict[ObjectI
     return grouped
 
 
-def decide_post(db: MongoDatabase, moderator: dict, post_id, decision: str, reason: str) -> dict:
+def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str, reason: str) -> dict:
     require_staff(moderator)
     post = db.posts.find_one({"_id": parse_object_id(post_id)})
     if post is None or post["status"] == PostStatus.REJECTED:
@@ -178,7 +179,7 @@ def _tombstone(db: MongoDatabase, post: dict, reason: str) -> None:
         db[collection].delete_many({"post_id": post["_id"]})
 
 
-def decide_comment(db: MongoDatabase, moderator: dict, comment_id, decision: str, reason: str) -> None:
+def decide_comment(db: MongoDatabase, moderator: dict, comment_id: str, decision: str, reason: str) -> None:
     require_staff(moderator)
     comment = db.comments.find_one({"_id": parse_object_id(comment_id)})
     if comment is None:
