@@ -51,7 +51,7 @@ def set_suspended(db: MongoDatabase, admin: dict, username: str, suspended: bool
     return {**user, "status": status}
 
 
-def list_users(db: MongoDatabase, query: str, cursor: str | None, limit: int):
+def list_users(db: MongoDatabase, query: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     search = {"username_lower": {"$regex": f"^{_escape(query.lower())}"}} if query else {}
     return keyset_page(db.users, search, "created_at", cursor, limit)
 
