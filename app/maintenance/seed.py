@@ -1,5 +1,6 @@
 """Demo data from real photos: users who follow each other, post, like and comment."""
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import gridfs
@@ -28,7 +29,7 @@ def flickr_captions(photos_dir: Path) -> dict[str, str]:
 
 
 def seed(db: MongoDatabase, fs: gridfs.GridFS, *, photos_dir: Path, users: int, posts: int, limits: UploadLimits, rounds: int,
-         on_post=lambda: None, seed_value: int = 8) -> dict:
+         on_post: Callable[[], object] = lambda: None, seed_value: int = 8) -> dict:
     if not photos_dir.is_dir() or not (paths := photo_files(photos_dir)):
         raise ValidationError(f"No photos found in {photos_dir}: seeding needs real photos "
                               "(the project's ../shared/datasets/photos, or pass --photos DIR).")
