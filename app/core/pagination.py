@@ -20,7 +20,7 @@ def encode_cursor(value: Any, document_id: ObjectId | str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[object, ObjectId | str]:
+def decode_cursor(cursor: str) -> tuple[Any, ObjectId | str]:
     try:
         kind, value, id_kind, document_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return ((datetime.fromisoformat(value) if kind == "t" else float(value)),

@@ -51,7 +51,8 @@ def explore() -> ResponseReturnValue:
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
-    scored, next_cursor = [], None
+    scored: list[tuple[dict, float]] = []
+    next_cursor: str | None = None
     if query:
         scored, next_cursor = search_service.search_posts(get_db(), get_vector_search(), get_text_embedder(), query,
                                                           request.args.get("cursor"), PAGE_SIZE)

@@ -24,6 +24,7 @@ def get_vector_search() -> VectorSearch:
     key = _backend_key(db)
     with _lock:
         if key not in _backends:
+            backend: AtlasVectorSearch | EmbeddedVectorSearch
             if server_has_search_indexes(db.post_vectors):
                 backend = AtlasVectorSearch(db.post_vectors)
                 backend.ensure_index()

@@ -12,14 +12,15 @@ Both only ever return published posts.
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from bson import ObjectId
+from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 from pymongo.operations import SearchIndexModel
 
-from app.core.db import MongoDatabase
+from app.core.db import Document, MongoDatabase
 from app.core.statuses import PostStatus
 from app.search.vectors import FILTER_FIELDS, VECTOR_FIELDS, from_bson_vector
 
@@ -36,7 +37,10 @@ HELD_FIELDS = dict.fromkeys([*VECTOR_FIELDS, *FILTER_FIELDS], 1)  # what the emb
 
 class VectorSearch(Protocol):
     name: str
-    state: str  # "ready", or for a backend holding vectors in the process: "loading", "not_loaded"
+
+    @property
+    def state(self) -> str:  # "ready", or for a backend holding vectors in the process: "loading", "not_loaded"
+        ...
 
     def preload(self) -> None:
         """Get ready to answer, so that the first search is not the one that waits."""
@@ -45,7 +49,7 @@ class VectorSearch(Protocol):
                exclude_author: ObjectId | None = None) -> list[tuple[ObjectId, float]]: ...
 
 
-def atlas_scale(cosine):
+def atlas_scale(cosine: float) -> float:
     return (1 + cosine) / 2
 
 
@@ -53,7 +57,7 @@ class AtlasVectorSearch:
     name = "atlas"
     state = "ready"  # built only once ensure_index() has seen the index queryable
 
-    def __init__(self, collection):
+    def __init__(self, collection: Collection[Document]):
         self.collection = collection
 
     @staticmethod
@@ -65,7 +69,7 @@ class AtlasVectorSearch:
 
     @staticmethod
     def pipeline(field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None) -> list[dict]:
-        search_filter = {"status": {"$eq": PostStatus.PUBLISHED}}
+        search_filter: dict[str, Any] = {"status": {"$eq": PostStatus.PUBLISHED}}
         if exclude_author is not None:
             search_filter = {"$and": [search_filter, {"author_id": {"$ne": exclude_author}}]}
         return [
@@ -90,7 +94,8 @@ class AtlasVectorSearch:
     def preload(self) -> None:
         pass  # Atlas holds the index
 
-    def search(self, field, query, *, limit, exclude_author=None):
+    def search(self, field: str, query: np.ndarray, *, limit: int,
+               exclude_author: ObjectId | None = None) -> list[tuple[ObjectId, float]]:
         pipeline = self.pipeline(field, query, limit=limit, exclude_author=exclude_author)
         return [(row["_id"], row["score"]) for row in self.collection.aggregate(pipeline)]
 
@@ -117,7 +122,8 @@ class EmbeddedVectorSearch:
             if self._synced_at is None:
                 self._load()
 
-    def search(self, field, query, *, limit, exclude_author=None):
+    def search(self, field: str, query: np.ndarray, *, limit: int,
+               exclude_author: ObjectId | None = None) -> list[tuple[ObjectId, float]]:
         with self._lock:
             if self._synced_at is None:
                 self._load()
@@ -227,7 +233,7 @@ class EmbeddedVectorSearch:
                 present[row] = False
 
 
-def server_has_search_indexes(collection) -> bool:
+def server_has_search_indexes(collection: Collection[Document]) -> bool:
     """Atlas answers the search-index commands; the embedded server and plain mongod do not."""
     try:
         list(collection.list_search_indexes())

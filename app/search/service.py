@@ -7,15 +7,17 @@ merely ranks well everywhere. Similar photos fuse two rankings by rank (reciproc
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
 from bson import ObjectId
 
-from app.core.db import MongoDatabase
+from app.core.db import Document, MongoDatabase
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.statuses import PostStatus
 from app.search.backends import VectorSearch
 from app.search.vectors import from_bson_vector
+from ml_models.text_embedding import TextEmbedder
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 # The image-to-text projection finds photos captions miss, but is less precise than a match on
@@ -56,7 +58,8 @@ def _best_first(scores: dict[ObjectId, float]) -> list[tuple[ObjectId, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], str(item[0])))
 
 
-def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int):
+def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None,
+            limit: int) -> tuple[list[tuple[ObjectId, float]], str | None]:
     """Keyset over (score, id) of a ranked list, like every other cursor in the API."""
     if cursor:
         last_score, last_id = decode_cursor(cursor)
@@ -94,7 +97,7 @@ def keyword_matches(db: MongoDatabase, terms: list[str]) -> dict[ObjectId, float
                             {"hashtags": 1, "tag_names": 1, "author_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
     wanted = set(terms)
 
-    def score(post) -> float:
+    def score(post: Document) -> float:
         stated = wanted & {*post.get("hashtags", []), authors.get(post.get("author_id"))}
         guessed = wanted & set(post.get("tag_names", [])) - stated
         return (len(stated) + GENERATED_TAG_WEIGHT * len(guessed)) / len(wanted)
@@ -108,7 +111,8 @@ def semantic_matches(backend: VectorSearch, field: str, vector: np.ndarray, floo
     return {post_id: (score - floor) / (1 - floor) for post_id, score in hits if score >= floor}
 
 
-def search_posts(db: MongoDatabase, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
+def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, cursor: str | None,
+                 limit: int) -> tuple[list[tuple[dict, float]], str | None]:
     """Photos for a natural-language query; returns ([(post, score)], next_cursor)."""
     query = query.strip()[:QUERY_MAX_LENGTH]
     if not query:
@@ -152,11 +156,12 @@ def taste_vector(db: MongoDatabase, viewer: dict) -> np.ndarray | None:
                if document.get("text") is not None}
     if not vectors:
         return None
-    taste = sum(weights[post_id] * vector for post_id, vector in vectors.items())
+    taste = cast(np.ndarray, sum(weights[post_id] * vector for post_id, vector in vectors.items()))  # not empty
     return taste / max(float(np.linalg.norm(taste)), 1e-12)
 
 
-def for_you(db: MongoDatabase, backend: VectorSearch, viewer: dict, cursor: str | None, limit: int):
+def for_you(db: MongoDatabase, backend: VectorSearch, viewer: dict, cursor: str | None,
+            limit: int) -> tuple[list[tuple[dict, float]], str | None]:
     """Posts near the viewer's taste (not their own, not already liked), then popular ones."""
     liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1})}
     taste = taste_vector(db, viewer)

@@ -5,9 +5,12 @@ stored as BSON float32 vectors (compact, and what Atlas Vector Search indexes na
 change is also logged in `vector_changes`, which is how the embedded backend of every process
 catches up with the writes and deletes of the others.
 """
+from typing import overload
+
 import numpy as np
 from bson import ObjectId
 from bson.binary import VECTOR_SUBTYPE, Binary, BinaryVectorDtype
+from numpy.typing import ArrayLike
 
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
@@ -18,11 +21,15 @@ FILTER_FIELDS = ("status", "author_id")
 FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"  # dtype byte, then padding (none for float32)
 
 
-def to_bson_vector(values) -> Binary:
+def to_bson_vector(values: ArrayLike) -> Binary:
     return Binary.from_vector(np.asarray(values, dtype=np.float32).tolist(), BinaryVectorDtype.FLOAT32)
 
 
-def from_bson_vector(value) -> np.ndarray | None:
+@overload
+def from_bson_vector(value: Binary) -> np.ndarray: ...
+@overload
+def from_bson_vector(value: None) -> None: ...
+def from_bson_vector(value: Binary | None) -> np.ndarray | None:
     """A stored vector as float32 (read-only when it is the BSON bytes themselves)."""
     if value is None:
         return None
