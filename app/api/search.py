@@ -1,4 +1,5 @@
 """Search, similar photos and the "for you" feed; each result carries its score."""
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
@@ -23,7 +24,7 @@ def scored_list(db: MongoDatabase, scored: list[tuple[dict, float]], next_cursor
 @bp.token_optional
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def search_posts(query: dict):
+def search_posts(query: dict) -> ResponseReturnValue:
     """Photos by meaning and by hashtag, tag or @username (fused)"""
     db = get_db()
     scored, next_cursor = search.search_posts(db, get_vector_search(), get_text_embedder(), query["q"],
@@ -36,7 +37,7 @@ def search_posts(query: dict):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(SimilarQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def similar(query: dict, post_id):
+def similar(query: dict, post_id: str) -> ResponseReturnValue:
     """Photos that look alike and are about the same thing"""
     db, viewer = get_db(), optional_viewer()
     post = posts.get_visible_post(db, post_id, viewer)
@@ -49,7 +50,7 @@ def similar(query: dict, post_id):
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def for_you(page: dict):
+def for_you(page: dict) -> ResponseReturnValue:
     """Near your taste (what you liked and saved), then popular"""
     db = get_db()
     scored, next_cursor = search.for_you(db, get_vector_search(), current_user, page.get("cursor"),
