@@ -1,6 +1,6 @@
 """Accounts: sign up, sign in and out, bearer tokens, password reset."""
-from flask.typing import ResponseReturnValue
 from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import jwt_required
 
 from app.api import bp

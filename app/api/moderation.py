@@ -1,6 +1,6 @@
 """Anonymous posts, reports, the review queue and admin actions."""
-from flask.typing import ResponseReturnValue
 from flask import current_app, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.admin import services as admin

@@ -1,6 +1,6 @@
 """Posts, feeds, likes, comments and saves."""
-from flask.typing import ResponseReturnValue
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 
 from app.api import bp

@@ -1,8 +1,8 @@
 """This API's own description: the OpenAPI document and an interactive page to read and try it."""
-from flask.typing import ResponseReturnValue
 import json
 
 from flask import current_app, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_smorest import current_api
 
 from app.api import bp

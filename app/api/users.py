@@ -1,6 +1,6 @@
 """Users, follows, notifications and avatars."""
-from flask.typing import ResponseReturnValue
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
