@@ -8,7 +8,10 @@ whichever process needs it first).
 import os
 import threading
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
 
 from app import create_app
 from app.core.jobs.worker import WorkerPool
@@ -16,7 +19,7 @@ from app.search import warm_up
 
 
 class GlimpseServer(BaseApplication):
-    def load_config(self):
+    def load_config(self) -> None:
         self.cfg.set("bind", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
         self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
         self.cfg.set("worker_class", "gthread")
@@ -28,18 +31,18 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("worker_exit", self._stop_background_work)
 
     @staticmethod
-    def _start_background_work(worker):
+    def _start_background_work(worker: Worker) -> None:
         app = worker.wsgi
         WorkerPool(app, app.config["JOB_WORKERS"]).start()
         threading.Thread(target=warm_up, args=(app,), name="search-warm-up", daemon=True).start()
 
     @staticmethod
-    def _stop_background_work(_arbiter, worker):
+    def _stop_background_work(_arbiter: Arbiter, worker: Worker) -> None:
         # Job threads left running at exit could be frozen holding a driver lock that pymongo's
         # exit handlers then wait for: the worker took 20 s to stop. Let them finish their poll.
         worker.wsgi.extensions["glimpse_workers"].stop()
 
-    def load(self):
+    def load(self) -> Flask:
         return create_app()
 
 
