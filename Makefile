@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 lint: install
 	$(BIN)/ruff check app ml_models tests bench run.py
-	$(BIN)/bandit -q -r app ml_models bench run.py -c bandit.yaml
+	$(BIN)/bandit -q -r app ml_models bench run.py -c pyproject.toml
 
 bench: install css
 	$(BIN)/python -m bench $(BENCH_ARGS)
