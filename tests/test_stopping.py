@@ -4,11 +4,12 @@ import os
 import signal
 import threading
 
-from app.jobs import queue
-from app.jobs.worker import WorkerPool
 from bson import ObjectId
 from conftest import DATASETS_DIR
 from helpers import free_port, http, sample_photos, signed_up_tokens, start_server, wait_until
+
+from app.core.jobs import queue
+from app.core.jobs.worker import WorkerPool
 
 STOP_SECONDS = 5  # the bound a stop must keep, generous: 1-2 s, idle or busy, on a quiet machine
 
@@ -64,7 +65,7 @@ def test_a_stopped_pool_hands_back_the_job_it_could_not_finish(app, db):
         started.set()
         release.wait(30)
 
-    queue.register_handler("test-stuck", stuck)
+    queue.register_handlers(app, {**queue.handlers_of(app), "test-stuck": queue.JobHandler(stuck)})
     job_id = queue.enqueue(db, "test-stuck", {})
     pool = WorkerPool(app, threads=1, poll_seconds=0.05).start()
     assert started.wait(30)
