@@ -82,6 +82,17 @@ def complete(db: MongoDatabase, job: dict, private_fields: tuple[str, ...] = ())
     db.jobs.update_one({"_id": job["_id"], "worker": job["worker"]}, update)
 
 
+def hand_back(db: MongoDatabase, job: dict) -> None:
+    """Return an unfinished job to the queue, due at once, its attempt not counted: its worker is
+    stopping. A job that finished meanwhile stays finished."""
+    now = utc_now()
+    db.jobs.update_one(
+        {"_id": job["_id"], "worker": job["worker"], "status": "running"},
+        {"$set": {"status": "queued", "run_at": now, "worker": None, "lease_until": None, "updated_at": now},
+         "$inc": {"attempts": -1}},
+    )
+
+
 def fail(db: MongoDatabase, job: dict, error: BaseException, backoff_seconds: float = 2.0,
          private_fields: tuple[str, ...] = ()) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
