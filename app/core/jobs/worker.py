@@ -8,7 +8,7 @@ import uuid
 
 from flask import Flask
 
-from app.core.db import get_db
+from app.core.db import MongoDatabase, get_db
 from app.core.jobs import queue
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class WorkerPool:
             self._record(db, worker_id, job, handler, error)
             return True
 
-    def _record(self, db, worker_id: str, job: dict, handler: queue.JobHandler, error: Exception | None) -> None:
+    def _record(self, db: MongoDatabase, worker_id: str, job: dict, handler: queue.JobHandler, error: Exception | None) -> None:
         """Record how the job went, unless stop() handed it back meanwhile (its next run will)."""
         with self._running_lock:
             if self._running.pop(worker_id, None) is None:
