@@ -4,23 +4,59 @@ HOST and PORT choose the address, WEB_CONCURRENCY the number of worker processes
 also runs JOB_WORKERS background-job threads and, as it starts, loads what search needs. All of
 them share one database (with no MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR, started by
 whichever process needs it first).
-"""
-import os
-import threading
 
+A stop (SIGTERM, or Ctrl-C on `make run`) is over within STOP_SECONDS, gunicorn's graceful timeout
+(what is still running then is killed): requests in flight may finish meanwhile, and running
+background jobs get JOB_GRACE_SECONDS; a job still running then goes back to the queue and runs
+again later, here or in another process.
+"""
+import logging
+import os
+import sys
+import threading
+from types import FrameType
+
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 
 from app import create_app
 from app.core.jobs.worker import WorkerPool
 from app.search import warm_up
 
+STOP_SECONDS = 5
+JOB_GRACE_SECONDS = 1
+
+
+def job_pool(worker: Worker) -> WorkerPool | None:
+    """The worker's job threads; None until its app has started them."""
+    app = getattr(worker, "wsgi", None)
+    return app.extensions.get("glimpse_workers") if app is not None else None
+
+
+class GlimpseWorker(ThreadWorker):
+    """gunicorn's threaded worker, whose job threads stop claiming as soon as it is told to stop
+    (not once its requests are done: another worker would take the jobs this one hands back), and
+    whose every stop is the graceful one. Its quick stop (Ctrl-C, SIGQUIT) raises SystemExit wherever
+    the worker is, at each signal: one arriving as the jobs are handed back would cut that short."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.alive and (pool := job_pool(self)):
+            pool.stop_claiming()
+        super().handle_exit(sig, frame)
+
+    handle_quit = handle_exit
+
 
 class GlimpseServer(BaseApplication):
-    def load_config(self):
+    def load_config(self) -> None:
         self.cfg.set("bind", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
         self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
-        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("worker_class", GlimpseWorker)
         self.cfg.set("threads", int(os.environ.get("WEB_THREADS", "8")))
+        self.cfg.set("graceful_timeout", STOP_SECONDS)
         self.cfg.set("accesslog", "-")
         # gunicorn's control socket sits at one fixed path per user: two servers would collide.
         self.cfg.set("control_socket_disable", True)
@@ -28,18 +64,28 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("worker_exit", self._stop_background_work)
 
     @staticmethod
-    def _start_background_work(worker):
+    def _start_background_work(worker: Worker) -> None:
         app = worker.wsgi
         WorkerPool(app, app.config["JOB_WORKERS"]).start()
         threading.Thread(target=warm_up, args=(app,), name="search-warm-up", daemon=True).start()
 
     @staticmethod
-    def _stop_background_work(_arbiter, worker):
-        # Job threads left running at exit could be frozen holding a driver lock that pymongo's
-        # exit handlers then wait for: the worker took 20 s to stop. Let them finish their poll.
-        worker.wsgi.extensions["glimpse_workers"].stop()
+    def _stop_background_work(_arbiter: Arbiter, worker: Worker) -> None:
+        if pool := job_pool(worker):
+            pool.stop(grace_seconds=JOB_GRACE_SECONDS)
+        # gunicorn calls this hook as the SystemExit that ends the worker unwinds: keep its status
+        # (a worker that failed to boot must say so, or the master starts it again and again).
+        error = sys.exception()
+        status = error.code if isinstance(error, SystemExit) and isinstance(error.code, int) else 0
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # End here, without the interpreter's teardown: in a forked worker, onnxruntime's and
+        # TensorFlow's exit handlers crash (SIGSEGV) or hang, the more so with a job thread still
+        # inside them. Nothing is lost: jobs are handed back and every write is acknowledged.
+        os._exit(status)
 
-    def load(self):
+    def load(self) -> Flask:
         return create_app()
 
 

@@ -16,7 +16,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     check_config(app.config)
     if app.config["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # the documented way to wrap it
+            app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1, x_host=1)
 
     from app.auth import tokens
     from app.auth.permissions import is_staff

@@ -3,7 +3,9 @@ import ipaddress
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 # The checkout: templates/, static/ and the shared datasets beside it are found from here.
@@ -142,7 +144,7 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def check_config(config) -> None:
+def check_config(config: Mapping[str, Any]) -> None:
     """Refuse settings that would expose what must stay private; ConfigError says what to change."""
     if config["PHOTO_LOOKUP_SECONDS"] > config["PHOTO_CACHE_SECONDS"]:
         # Otherwise a cache revalidating a hidden post's photo would be told it still stands.

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from app import PROJECT_ROOT, create_app
 from app.core import embedded_mongo
 from app.core.db import get_db, get_fs
-from bench import database, dataset, load, models, report, vectors
+from bench import capacity, database, dataset, load, models, report, vectors
 from bench.client import Client, summary_ms
 from ml_models.dataset import load_captions, split_ids
 
@@ -150,6 +150,9 @@ def measure_app(results: dict, sizes: dict, photos: list[Path], log) -> None:
         photo = photos[0].read_bytes()
         log("sequential requests")
         results["http"] = http_figures(port, login(port, seeded["users"][:1])[0], seeded["post_ids"][-1], photo, log)
+        log(f"capacity: {capacity.CONNECTIONS} connections on each page for {sizes['capacity_seconds']} s")
+        results["capacity"] = capacity.run("127.0.0.1", port, seeded["users"], seeded["post_ids"], sizes["capacity_seconds"],
+                                           log, server_pid=server.pid, database_pid=capacity.database_pid_of(data_dir))
         # Fresh tokens: the sequential part can outlast an access token on slow hardware.
         tokens = login(port, seeded["users"][:50])
         for name, think_seconds in (("load", load.THINK_SECONDS), ("load_no_pauses", None)):
@@ -176,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small data set and short load, for a smoke run")
     parser.add_argument("--skip-quality", action="store_true", help="do not evaluate the models on dev")
+    parser.add_argument("--capacity-seconds", type=float, help="how long each page's capacity is measured (15 s; quick: 3 s)")
     args = parser.parse_args()
     if not PHOTOS_DIR.is_dir():
         sys.exit(f"the benchmarks need the real photos in {PHOTOS_DIR}")
@@ -183,6 +187,7 @@ def main() -> None:
              else {"users": 1000, "posts": 10_000, "likes": 100_000, "seconds": 60, "vectors": (10_000, 100_000)})
     photos = sorted(PHOTOS_DIR.glob("*.jpg"))
     log = lambda message: print(message, flush=True)  # noqa: E731
+    sizes["capacity_seconds"] = args.capacity_seconds or (3 if args.quick else 15)
     results = {"machine": machine(), "sizes": {key: value for key, value in sizes.items() if key != "vectors"}}
     log("embedded database")
     results["database"] = database.run(log)

@@ -62,7 +62,7 @@ def _query_costs(uri: str) -> dict:
 def run(log=print) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="glimpse-bench-db-"))
     stock_uri = _serve_in_thread(SQLiteEngine(str(folder / "stock.sqlite3")))
-    ours_uri = _serve_in_thread(_engine(folder / "ours.sqlite3"))
+    ours_uri = _serve_in_thread(_engine(folder / "ours.sqlite3", stock=False))
     log("  inserts, stock engine, 1k docs")
     stock = _insert_cost(stock_uri, 1000)
     log("  inserts, our engine, 10k docs")

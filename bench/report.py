@@ -1,4 +1,5 @@
 """docs/benchmarks.md from the results of a run: figures next to their targets."""
+from bench.capacity import BEFORE, CPU_ALLOWANCE, TARGETS
 
 
 def _ms(value: float) -> str:
@@ -88,6 +89,7 @@ def render(results: dict, quick: bool = False) -> str:
         "",
         *_load_section(run, sizes),
         *_load_section(flat_out, sizes),
+        *_capacity_section(results["capacity"]),
         "## One client at a time",
         "",
         "| request | requests | p50 | p95 |",
@@ -151,6 +153,66 @@ def _load_section(run: dict, sizes: dict) -> list[str]:
           for action, row in run["by_action"].items()],
         "",
     ]
+
+
+def _capacity_section(capacity: dict) -> list[str]:
+    pages = capacity["pages"]
+    return [
+        f"## Capacity: {capacity['connections']} connections per page, closed loop, {capacity['seconds']:g} s each",
+        "",
+        "Each connection sends its next request as soon as the last one has answered, after a short warm-up. "
+        f"Signed-in pages rotate over {capacity['signed_in_users']} accounts signed in through the sign-in form "
+        f"(a bearer token each for the API); post pages and thumbnails go through all {capacity['posts']:,} posts, "
+        f"profiles through all users, search through {capacity['queries']}. The static file is a copy of "
+        "the thumbnails' bytes served by the same gunicorn; photos are measured once both workers have read "
+        "every stored thumbnail (the steady state). CPU per request: what both web workers and the "
+        "embedded database server spent per answered request; the client's own CPU share and the load average "
+        "(1 min, 2 cores, at the end of the page) say how busy the machine was: compare figures of one sitting. "
+        "Targets from issue 21 (`bench/capacity.py`); pages that must not get slower are held to their CPU per "
+        f"request before that work (+{CPU_ALLOWANCE - 1:.0%}), which moves far less with the machine's load than "
+        "requests a second do.",
+        "",
+        "| page | req/s | p50 | p90 | p99 | errors | posts shown | web CPU / req | database CPU / req "
+        "| client CPU | load | target | |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *[_capacity_row(name, row, pages) for name, row in pages.items()],
+        "",
+    ]
+
+
+def _capacity_row(name: str, row: dict, pages: dict) -> str:
+    cpu = row["cpu_ms_per_request"]
+    target, ok = _capacity_target(name, row, pages)
+    return (f"| {name} | {row['rps']:.0f} | {_ms(row['p50'])} | {_ms(row['p90'])} | {_ms(row['p99'])} | {row['errors']} "
+            f"| {row['posts_shown'] or ''} | {_cpu(cpu.get('web'))} | {_cpu(cpu.get('database'))} "
+            f"| {row['client_cpu_share']:.0%} | {row['load_average'][1]:.1f} | {target} | "
+            f"{'' if ok is None else _verdict(ok)} |")
+
+
+def _cpu(value: float | None) -> str:
+    return "" if value is None else _ms(value)
+
+
+def _capacity_target(name: str, row: dict, pages: dict) -> tuple[str, bool | None]:
+    """The target's words and whether the row meets it (None: no target, or its reference page was not run)."""
+    before = BEFORE.get(name)
+    if before is not None:
+        cpu = row["cpu_ms_per_request"]
+        ceiling = before.cpu_ms * CPU_ALLOWANCE
+        words = f"CPU / req <= {ceiling:.1f} ms (before: {before.cpu_ms:g} ms, {before.rps:g} req/s)"
+        if "web" not in cpu or "database" not in cpu:
+            return words, None
+        return words, cpu["web"] + cpu["database"] <= ceiling
+    target = TARGETS.get(name)
+    if target is None:
+        return "", None
+    if target.share_of is not None:
+        if target.share_of not in pages:
+            return "", None
+        floor, words = pages[target.share_of]["rps"] * target.share, f">= {target.share:g}x {target.share_of}"
+    else:
+        floor, words = target.rps, f">= {target.rps:g} req/s"
+    return f"{words}, p99 <= {target.p99_ms:g} ms", row["rps"] >= floor and row["p99"] <= target.p99_ms
 
 
 def _recall(search: dict) -> str:

@@ -37,7 +37,7 @@ class CaptionVocabulary:
         unknown = self.index[UNKNOWN]
         return [self.index[START]] + [self.index.get(w, unknown) for w in words] + [self.index[END]]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.words)
 
 
@@ -53,7 +53,7 @@ class CaptionerConfig:
     length_penalty: float = 0.7  # score / length**alpha; tuned on dev
 
 
-def _attend(query, keys, values):
+def _attend(query: keras.KerasTensor, keys: keras.KerasTensor, values: keras.KerasTensor) -> keras.KerasTensor:
     """Scaled dot-product attention of each step's query over the grid cells:
     (N, T, d), (N, cells, d), (N, cells, d) -> (N, T, d)."""
     scores = keras.ops.matmul(query, keras.ops.transpose(keys, (0, 2, 1))) / float(keys.shape[-1]) ** 0.5
@@ -92,7 +92,8 @@ class Captioner:
         merge_hidden = keras.layers.Dense(c.embedding_size, activation="relu", name="merge_hidden")
         next_word = keras.layers.Dense(len(vocabulary), name="next_word")
 
-        def head(lstm_output, image_vector, keys, values):  # (N, T, units) ... -> (N, T, vocab)
+        def head(lstm_output: keras.KerasTensor, image_vector: keras.KerasTensor, keys: keras.KerasTensor,
+                 values: keras.KerasTensor) -> keras.KerasTensor:  # (N, T, units) ... -> (N, T, vocab)
             context = _attend(attention_query(lstm_output), keys, values)
             joined = (output_dropout(lstm_output) + merge_context(context)
                       + keras.ops.expand_dims(merge_image(image_vector), 1))
@@ -254,7 +255,7 @@ class _DecoderStep:
     a caption takes a dozen steps. Inference only: dropout is the identity."""
 
     def __init__(self, model: keras.Model):
-        def weights(layer_name):
+        def weights(layer_name: str) -> list[np.ndarray]:
             return [np.asarray(w, dtype=np.float32) for w in model.get_layer(layer_name).get_weights()]
 
         (self.embedding,) = weights("word_embedding")
@@ -264,7 +265,8 @@ class _DecoderStep:
         self.merge_hidden, self.merge_hidden_bias = weights("merge_hidden")
         self.next_word, self.next_word_bias = weights("next_word")
 
-    def __call__(self, words, h, c, merged_image, keys, values):
+    def __call__(self, words: np.ndarray, h: np.ndarray, c: np.ndarray, merged_image: np.ndarray, keys: np.ndarray,
+                 values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(B,) last words, (B, units) LSTM state and merged image vector, (B, cells, units) attention
         keys and values -> (B, vocab) next-word log-probabilities and the new state."""
         gates = self.embedding[words] @ self.kernel + h @ self.recurrent_kernel + self.bias

@@ -5,9 +5,14 @@ import os
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # TensorFlow loads only with a model
+    from ml_models.encoder import ImageEncoder
 
 from ml_models.images import open_image, to_model_input
 
@@ -35,7 +40,7 @@ def load_captions(data_dir: Path) -> dict[str, list[str]]:
     return dict(captions)
 
 
-def cached_array(name: str, keys: list[str], compute, cache_dir: Path | None = None) -> np.ndarray:
+def cached_array(name: str, keys: list[str], compute: Callable[[], np.ndarray], cache_dir: Path | None = None) -> np.ndarray:
     """``compute()`` once, then read back from ``<cache_dir>/<name>_<count>_<hash of keys>.npy``.
     Hashing the keys gives a subset (``limit``) its own small file."""
     digest = hashlib.sha1("\n".join(keys).encode(), usedforsecurity=False).hexdigest()[:10]
@@ -48,13 +53,13 @@ def cached_array(name: str, keys: list[str], compute, cache_dir: Path | None = N
     return array
 
 
-def load_grids(data_dir: Path, ids: list[str], encoder, cache_dir: Path | None = None,
+def load_grids(data_dir: Path, ids: list[str], encoder: "ImageEncoder", cache_dir: Path | None = None,
                flipped: bool = False, batch_size: int = 32) -> np.ndarray:
     """(N,7,7,C) float16 encoder grids of the images ``ids`` (cached).
 
     ``flipped`` encodes mirror images, a cheap augmentation for training.
     """
-    def encode_all():
+    def encode_all() -> np.ndarray:
         grids = np.empty((len(ids), 7, 7, encoder.channels), dtype=np.float16)
         started = time.perf_counter()
         for start in range(0, len(ids), batch_size):

@@ -26,7 +26,7 @@ _LITE0_STAGES = [
 _BN_EPSILON = 1e-3  # what the TF-trained weights were trained with
 
 
-def _conv(x, filters, kernel, stride, name):
+def _conv(x: keras.KerasTensor, filters: int, kernel: int, stride: int, name: str) -> keras.KerasTensor:
     # The PyTorch port pads symmetrically by kernel//2; Keras "same" would pad
     # asymmetrically on stride 2 and shift every feature by half a pixel.
     if kernel > 1:
@@ -34,12 +34,12 @@ def _conv(x, filters, kernel, stride, name):
     return keras.layers.Conv2D(filters, kernel, stride, use_bias=False, name=name)(x)
 
 
-def _depthwise(x, kernel, stride, name):
+def _depthwise(x: keras.KerasTensor, kernel: int, stride: int, name: str) -> keras.KerasTensor:
     x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
     return keras.layers.DepthwiseConv2D(kernel, stride, use_bias=False, name=name)(x)
 
 
-def _bn_relu6(x, name, activate=True):
+def _bn_relu6(x: keras.KerasTensor, name: str, activate: bool = True) -> keras.KerasTensor:
     x = keras.layers.BatchNormalization(epsilon=_BN_EPSILON, name=name)(x)
     return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x) if activate else x
 
@@ -67,7 +67,7 @@ def build_efficientnet_lite0() -> keras.Model:
     return keras.Model(pixels, x, name="efficientnet_lite0")
 
 
-def build_vgg16(weights: str | None) -> keras.Model:
+def build_vgg16(weights: str | Path | None) -> keras.Model:
     """VGG16 convolutional part on 0..255 RGB; its last pooling gives 7x7x512."""
     pixels = keras.Input((MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3), name="pixels")
     # VGG16 expects caffe-style BGR with the ImageNet mean removed.

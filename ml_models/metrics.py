@@ -36,7 +36,7 @@ class SentenceBleu:
 
 def _reference_ngram_counts(refs: list[list[str]], max_n: int) -> list[Counter]:
     """Per order, each n-gram's largest count in any one reference (what a hypothesis is clipped to)."""
-    most = [Counter() for _ in range(max_n)]
+    most: list[Counter] = [Counter() for _ in range(max_n)]
     for ref in refs:
         for n in range(1, max_n + 1):
             most[n - 1] |= _ngrams(ref, n)
@@ -94,7 +94,7 @@ def average_precision(relevant: np.ndarray, scores: np.ndarray) -> float:
     return float(precision_at_hit[hits].mean())
 
 
-def recall_at_k(similarity: np.ndarray, target: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
+def recall_at_k(similarity: np.ndarray, target: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
     """similarity: (queries, items); target: (queries,) index of the right item for each query."""
     target_score = similarity[np.arange(len(target)), target]
     rank = (similarity > target_score[:, None]).sum(axis=1)
@@ -122,7 +122,7 @@ class CiderD:
 
     def _vectors(self, tokens: list[str]) -> tuple[list[dict], list[float], int]:
         """Per order: TF-IDF weights by n-gram and their norm; and the length."""
-        weights = [{} for _ in range(self.max_n)]
+        weights: list[dict] = [{} for _ in range(self.max_n)]
         for gram, count in self._all_ngrams(tokens).items():
             # An n-gram no reference holds gets the largest idf (document frequency 1).
             weights[len(gram) - 1][gram] = count * (self._log_documents - self._log_frequency.get(gram, 0.0))

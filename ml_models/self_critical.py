@@ -49,7 +49,8 @@ class SelfCriticalTrainer:
         return np.array([self.cider.score(caption, photo) + self.bleu.score(caption[:-1], photo)
                          for caption, photo in zip(captions, photos, strict=True)], dtype=np.float32)
 
-    def _policy_gradient_step(self, grids, inputs, targets, sample_advantages):
+    def _policy_gradient_step(self, grids: tf.Tensor, inputs: tf.Tensor, targets: tf.Tensor,
+                              sample_advantages: tf.Tensor) -> None:
         model = self.captioner.training
         with tf.GradientTape() as tape:
             # No dropout: the samples were drawn from the model without it.

@@ -33,18 +33,18 @@ class TaggerConfig:
 class ClassTokenAndPositions(keras.layers.Layer):
     """Prepends the learned class token and adds learned position embeddings."""
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, int, int]) -> None:  # (batch, patches, width)
         _, patches, width = input_shape
         self.class_token = self.add_weight(shape=(1, 1, width), initializer="zeros", name="class_token")
         self.positions = self.add_weight(shape=(1, patches + 1, width),
                                          initializer=keras.initializers.RandomNormal(stddev=0.02), name="positions")
 
-    def call(self, patches):
+    def call(self, patches: keras.KerasTensor) -> keras.KerasTensor:
         class_tokens = keras.ops.tile(self.class_token, [keras.ops.shape(patches)[0], 1, 1])
         return keras.ops.concatenate([class_tokens, patches], axis=1) + self.positions
 
 
-def _encoder_block(x, config: TaggerConfig, name: str):
+def _encoder_block(x: keras.KerasTensor, config: TaggerConfig, name: str) -> keras.KerasTensor:
     """Pre-norm Transformer encoder block: x + MSA(LN(x)), then x + MLP(LN(x))."""
     normed = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm1")(x)
     attended = keras.layers.MultiHeadAttention(config.heads, config.width // config.heads, dropout=config.dropout,

@@ -6,7 +6,9 @@ Each prints its progress and returns a dict of metrics measured on the dev split
 """
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -23,6 +25,9 @@ from ml_models.tag_vocabulary import image_labels, mine_tags
 from ml_models.tagger import PhotoTagger, TaggerConfig
 from ml_models.text_embedding import TextEmbedder
 
+if TYPE_CHECKING:
+    from ml_models.pipeline import PhotoDescriber
+
 _LENGTH_PENALTIES = (0.0, 0.5, 0.8, 1.1)
 _BEAM_SIZES = (3, 5)
 _SELF_CRITICAL_PATIENCE = 2  # epochs without a better dev score before stopping
@@ -31,14 +36,15 @@ _SELF_CRITICAL_PATIENCE = 2  # epochs without a better dev score before stopping
 class _SplitFeatures:
     """Pooled (and, when asked, grid) encoder features of one split, plus its captions."""
 
-    def __init__(self, data_dir, split, limit, cache_dir, encoder, with_flipped=False):
+    def __init__(self, data_dir: Path, split: str, limit: int | None, cache_dir: Path | None, encoder: ImageEncoder,
+                 with_flipped: bool = False):
         self.ids = split_ids(data_dir, split, limit)
         captions = load_captions(data_dir)
         self.captions = [captions[i] for i in self.ids]
         self.grids = load_grids(data_dir, self.ids, encoder, cache_dir)
         self.flipped_grids = load_grids(data_dir, self.ids, encoder, cache_dir, flipped=True) if with_flipped else None
 
-    def pooled(self, flipped=False) -> np.ndarray:
+    def pooled(self, flipped: bool = False) -> np.ndarray:
         grids = self.flipped_grids if flipped else self.grids
         return np.asarray(grids, dtype=np.float32).mean(axis=(1, 2))
 
@@ -47,11 +53,12 @@ def _scores_line(scores: dict[str, float]) -> str:
     return " ".join(f"{name}={value:.3f}" for name, value in scores.items())
 
 
-def _encoder_for(encoder):
+def _encoder_for(encoder: ImageEncoder | None) -> ImageEncoder:
     return encoder or ImageEncoder()
 
 
-def _some_flipped(features, flipped_features, images, rng) -> np.ndarray:
+def _some_flipped(features: np.ndarray, flipped_features: np.ndarray | None, images: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
     """The features of ``images``, each original or mirrored at random (when mirrored ones are given)."""
     chosen = features[images]
     if flipped_features is None:
@@ -64,7 +71,8 @@ class _CaptionBatches(keras.utils.PyDataset):
     """Teacher-forcing batches padded to one fixed length (a single traced training graph),
     with each image's original or mirrored features picked at random."""
 
-    def __init__(self, features, flipped_features, sequences, batch_size, length, shuffle, seed=0):
+    def __init__(self, features: np.ndarray, flipped_features: np.ndarray | None, sequences: list[tuple[int, list[int]]],
+                 batch_size: int, length: int, shuffle: bool, seed: int = 0):
         super().__init__()
         self.features, self.flipped_features = features, flipped_features
         self.words = np.zeros((len(sequences), length), dtype=np.int32)
@@ -77,13 +85,13 @@ class _CaptionBatches(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         self.order = self.rng.permutation(len(self.images)) if self.shuffle else np.arange(len(self.images))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return math.ceil(len(self.images) / self.batch_size)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple:
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         features = _some_flipped(self.features, self.flipped_features, self.images[rows], self.rng)
         targets = self.targets[rows]
@@ -94,23 +102,25 @@ class _SaveWhenBetter(keras.callbacks.Callback):
     """Writes the model after every epoch that lowers the dev loss, so a long run that has
     to be stopped early still leaves its best weights behind."""
 
-    def __init__(self, save, directory):
+    def __init__(self, save: Callable[[Path], object], directory: Path):
         super().__init__()
         self.save, self.directory, self.best = save, directory, math.inf
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:  # Keras passes the epoch's logs
         if logs["val_loss"] < self.best:
             self.best = logs["val_loss"]
             self.save(self.directory)
 
 
-def _caption_sequences(vocabulary, captions_per_image, max_words):
+def _caption_sequences(vocabulary: CaptionVocabulary, captions_per_image: list[list[str]],
+                       max_words: int) -> list[tuple[int, list[int]]]:
     return [(image, vocabulary.encode(caption, max_words))
             for image, captions in enumerate(captions_per_image) for caption in captions]
 
 
-def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None, cache_dir=None,
-                    batch_size=128, encoder=None, self_critical_epochs=4) -> dict[str, float]:
+def train_captioner(data_dir: Path, out_dir: Path = DEFAULT_WEIGHTS_DIR, epochs: int = 30, limit: int | None = None,
+                    cache_dir: Path | None = None, batch_size: int = 128, encoder: ImageEncoder | None = None,
+                    self_critical_epochs: int = 4) -> dict[str, float]:
     """Train on the train split with teacher forcing, early-stopped on dev loss; then fine-tune
     self-critically (``self_critical_epochs``, kept while dev BLEU rises); tune the beam's size and
     length penalty on dev BLEU (the mean of BLEU-1 and BLEU-4)."""
@@ -141,7 +151,7 @@ def train_captioner(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=30, limit=None
     return _tune_beam(captioner, dev, Path(out_dir))
 
 
-def _tune_beam(captioner, dev, out_dir) -> dict[str, float]:
+def _tune_beam(captioner: Captioner, dev: _SplitFeatures, out_dir: Path) -> dict[str, float]:
     """Choose the beam size and length penalty on dev, save them with the model; their dev BLEU."""
     scores_by_setting = {(beam, alpha): _caption_bleu(captioner, dev, alpha, beam)
                          for beam in _BEAM_SIZES for alpha in _LENGTH_PENALTIES}
@@ -153,7 +163,8 @@ def _tune_beam(captioner, dev, out_dir) -> dict[str, float]:
     return scores_by_setting[best]
 
 
-def _self_critical_training(captioner, train, dev, epochs, out_dir, photos_per_batch=50, seed=0) -> Captioner:
+def _self_critical_training(captioner: Captioner, train: _SplitFeatures, dev: _SplitFeatures, epochs: int, out_dir: Path,
+                            photos_per_batch: int = 50, seed: int = 0) -> Captioner:
     """Self-critical fine-tuning, epoch by epoch while the dev BLEU goal score rises; the best epoch's model."""
     trainer = SelfCriticalTrainer(captioner, [[tokenize(c) for c in cs] for cs in train.captions], seed=seed)
     grids, flipped_grids = np.asarray(train.grids), np.asarray(train.flipped_grids)
@@ -181,12 +192,14 @@ def _goal_score(scores: dict[str, float]) -> float:
     return (scores["bleu1"] + scores["bleu4"]) / 2
 
 
-def _caption_bleu(captioner, split, length_penalty=None, beam_size=None) -> dict[str, float]:
+def _caption_bleu(captioner: Captioner, split: _SplitFeatures, length_penalty: float | None = None,
+                  beam_size: int | None = None) -> dict[str, float]:
     sentences = captioner.caption(split.grids, beam_size=beam_size, length_penalty=length_penalty)
     return corpus_bleu([tokenize(s) for s in sentences], [[tokenize(c) for c in cs] for cs in split.captions])
 
 
-def evaluate_captioner(data_dir, split="dev", weights_dir=None, limit=None, cache_dir=None, encoder=None) -> dict[str, float]:
+def evaluate_captioner(data_dir: Path, split: str = "dev", weights_dir: Path | None = None, limit: int | None = None,
+                       cache_dir: Path | None = None, encoder: ImageEncoder | None = None) -> dict[str, float]:
     """Corpus BLEU-1..4 of beam-search captions against each image's five human captions."""
     captioner = Captioner.load(Path(weights_dir or DEFAULT_WEIGHTS_DIR))
     scores = _caption_bleu(captioner, _SplitFeatures(data_dir, split, limit, cache_dir, _encoder_for(encoder)))
@@ -198,20 +211,21 @@ class _AugmentedBatches(keras.utils.PyDataset):
     """Shuffled (x, y) batches: x from the original or the mirrored features at random; when
     ``targets`` holds several per sample (N, K, ...), one of the K is drawn each time."""
 
-    def __init__(self, features, flipped_features, targets, batch_size, several_targets=False, seed=0):
+    def __init__(self, features: np.ndarray, flipped_features: np.ndarray, targets: np.ndarray, batch_size: int,
+                 several_targets: bool = False, seed: int = 0):
         super().__init__()
         self.features, self.flipped_features, self.targets = features, flipped_features, targets
         self.batch_size, self.several_targets = batch_size, several_targets
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         self.order = self.rng.permutation(len(self.features))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return math.ceil(len(self.features) / self.batch_size)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple:
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
         use_flipped = self.rng.random(len(rows)) < 0.5
         features = np.where(use_flipped.reshape((-1,) + (1,) * (self.features.ndim - 1)),
@@ -222,7 +236,7 @@ class _AugmentedBatches(keras.utils.PyDataset):
         return features, targets
 
 
-def _tag_labels(captions_per_image, tags) -> np.ndarray:
+def _tag_labels(captions_per_image: list[list[str]], tags: list[str]) -> np.ndarray:
     column = {t: i for i, t in enumerate(tags)}
     labels = np.zeros((len(captions_per_image), len(tags)), dtype=bool)
     for row, captions in enumerate(captions_per_image):
@@ -230,8 +244,8 @@ def _tag_labels(captions_per_image, tags) -> np.ndarray:
     return labels
 
 
-def train_tagger(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=40, limit=None, cache_dir=None,
-                 batch_size=64, encoder=None) -> dict[str, float]:
+def train_tagger(data_dir: Path, out_dir: Path = DEFAULT_WEIGHTS_DIR, epochs: int = 40, limit: int | None = None,
+                 cache_dir: Path | None = None, batch_size: int = 64, encoder: ImageEncoder | None = None) -> dict[str, float]:
     """Mine tags from train captions, train the ViT head on train grids (early-stopped on dev loss),
     tune the global threshold on dev micro-F1."""
     encoder = _encoder_for(encoder)
@@ -263,7 +277,8 @@ def train_tagger(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=40, limit=None, c
     return result
 
 
-def evaluate_tagger(data_dir, split="dev", weights_dir=None, limit=None, cache_dir=None, encoder=None) -> dict[str, float]:
+def evaluate_tagger(data_dir: Path, split: str = "dev", weights_dir: Path | None = None, limit: int | None = None,
+                    cache_dir: Path | None = None, encoder: ImageEncoder | None = None) -> dict[str, float]:
     """Micro/macro F1 at the stored threshold and mAP, against tags found in the five captions."""
     tagger = PhotoTagger.load(Path(weights_dir or DEFAULT_WEIGHTS_DIR))
     features = _SplitFeatures(data_dir, split, limit, cache_dir, _encoder_for(encoder))
@@ -273,17 +288,18 @@ def evaluate_tagger(data_dir, split="dev", weights_dir=None, limit=None, cache_d
     return result
 
 
-def _caption_embeddings(split: _SplitFeatures, cache_dir, text_embedder) -> np.ndarray:
+def _caption_embeddings(split: _SplitFeatures, cache_dir: Path | None, text_embedder: TextEmbedder) -> np.ndarray:
     """(N, 5, 384) MiniLM embeddings of each image's captions (cached)."""
-    def embed_all():
+    def embed_all() -> np.ndarray:
         flat = text_embedder.embed([c for captions in split.captions for c in captions[:5]])
         return flat.reshape(len(split.ids), 5, -1).astype(np.float16)
 
     return cached_array("minilm_captions", split.ids, embed_all, cache_dir)
 
 
-def train_projection(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=60, limit=None, cache_dir=None,
-                     batch_size=256, encoder=None) -> dict[str, float]:
+def train_projection(data_dir: Path, out_dir: Path = DEFAULT_WEIGHTS_DIR, epochs: int = 60, limit: int | None = None,
+                     cache_dir: Path | None = None, batch_size: int = 256,
+                     encoder: ImageEncoder | None = None) -> dict[str, float]:
     """Contrastive (symmetric InfoNCE) training of the image -> MiniLM projection, one random
     caption per image and step; early-stopped on dev loss."""
     encoder = _encoder_for(encoder)
@@ -306,17 +322,18 @@ def train_projection(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, epochs=60, limit=Non
     return _search_recall(projection, dev, dev_captions)
 
 
-def build_search_reference(data_dir, out_dir=DEFAULT_WEIGHTS_DIR, limit=None, text_embedder=None) -> dict[str, float]:
+def build_search_reference(data_dir: str | Path, out_dir: str | Path = DEFAULT_WEIGHTS_DIR, limit: int | None = None,
+                           text_embedder: TextEmbedder | None = None) -> dict[str, float]:
     """The captions search measures each photo's hubness against (``ml_models/hubness.py``):
     MiniLM embeddings of the first caption of the first REFERENCE_SIZE train photos, never dev's."""
-    captions = load_captions(data_dir)
-    ids = split_ids(data_dir, "train", min(limit or REFERENCE_SIZE, REFERENCE_SIZE))
+    captions = load_captions(Path(data_dir))
+    ids = split_ids(Path(data_dir), "train", min(limit or REFERENCE_SIZE, REFERENCE_SIZE))
     reference = HubnessReference((text_embedder or TextEmbedder()).embed([captions[image][0] for image in ids]))
     reference.save(Path(out_dir))
     return {"captions": float(len(ids))}
 
 
-def _search_recall(projection, split, caption_embeddings) -> dict[str, float]:
+def _search_recall(projection: ImageToTextProjection, split: _SplitFeatures, caption_embeddings: np.ndarray) -> dict[str, float]:
     """Every caption is a query against all of the split's images; recall@K of its own image."""
     images = projection.project(split.pooled())
     queries = np.asarray(caption_embeddings, dtype=np.float32).reshape(-1, images.shape[1])
@@ -325,14 +342,16 @@ def _search_recall(projection, split, caption_embeddings) -> dict[str, float]:
     return result
 
 
-def evaluate_search(data_dir, split="dev", weights_dir=None, limit=None, cache_dir=None, encoder=None) -> dict[str, float]:
+def evaluate_search(data_dir: Path, split: str = "dev", weights_dir: Path | None = None, limit: int | None = None,
+                    cache_dir: Path | None = None, encoder: ImageEncoder | None = None) -> dict[str, float]:
     """Text -> image recall@1/5/10 of the projection, human captions as queries."""
     projection = ImageToTextProjection.load(Path(weights_dir or DEFAULT_WEIGHTS_DIR))
     features = _SplitFeatures(data_dir, split, limit, cache_dir, _encoder_for(encoder))
     return _search_recall(projection, features, _caption_embeddings(features, cache_dir, TextEmbedder()))
 
 
-def describe_files(paths, weights_dir=None, describer=None):
+def describe_files(paths: Iterable[Path], weights_dir: Path | None = None,
+                   describer: "PhotoDescriber | None" = None) -> Iterator[dict[str, Any]]:
     """Yield ``{"file", "caption", "tags", "nsfw", "timings_ms"}`` for each image file."""
     from ml_models.pipeline import PhotoDescriber
 

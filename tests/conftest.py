@@ -1,5 +1,8 @@
 """Shared fixtures: a real MongoDB-wire server, an isolated database per test, a real SMTP
-server, the app's job workers, a live HTTP server and headless Chromium."""
+server, the app's job workers, a live HTTP server and headless Chromium.
+
+TEST_MONGODB_URI runs the tests against a MongoDB of your own (a real mongod, Atlas) instead of the
+embedded server; CHROMIUM names the browser to drive (a command or a path, `chromium` by default)."""
 import email
 import os
 import shutil
@@ -29,16 +32,19 @@ from app.core import embedded_mongo  # noqa: E402
 from app.core.jobs.worker import WorkerPool  # noqa: E402
 
 DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or "chromium"
 
 
 @pytest.fixture(scope="session")
 def mongo_uri():
-    """The embedded server, started through the same launcher the app uses."""
-    data_dir = _SESSION_DIR / "mongo"
-    uri = embedded_mongo.ensure_server(data_dir)
-    yield uri
-    embedded_mongo.stop_server(data_dir)
+    """TEST_MONGODB_URI when set; otherwise the embedded server, started through the same launcher
+    the app uses. Either way each test gets a database of its own (see `app_config`)."""
+    if uri := os.environ.get("TEST_MONGODB_URI"):
+        yield uri
+    else:
+        data_dir = _SESSION_DIR / "mongo"
+        yield embedded_mongo.ensure_server(data_dir)
+        embedded_mongo.stop_server(data_dir)
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
@@ -93,9 +99,10 @@ def mailbox(smtp_server):
 
 @pytest.fixture
 def app_config(mongo_uri, smtp_server):
-    """Per-test configuration; tests adjust it before asking for `app`."""
+    """Per-test configuration, with a database of the test's own that is dropped after it (whoever
+    wrote there: this process or a server it started); tests adjust it before asking for `app`."""
     controller, _ = smtp_server
-    return {
+    config = {
         "TESTING": True,
         "MONGODB_URI": mongo_uri,
         "MONGODB_DB": f"test_{uuid.uuid4().hex[:12]}",
@@ -108,6 +115,8 @@ def app_config(mongo_uri, smtp_server):
         # Tests see a deleted or hidden post's photos go at once; test_posts covers the lookup cache.
         "PHOTO_LOOKUP_SECONDS": 0,
     }
+    yield config
+    database.client_for(mongo_uri).drop_database(config["MONGODB_DB"])
 
 
 @pytest.fixture
@@ -117,7 +126,6 @@ def app(app_config):
     pool = app.extensions.get("glimpse_workers")
     if pool:
         pool.stop()
-    database.client_for(app_config["MONGODB_URI"]).drop_database(app_config["MONGODB_DB"])
 
 
 @pytest.fixture
@@ -155,11 +163,12 @@ def live_server(app, workers):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install the Debian package `chromium` (.ci/run does).")
+    executable = shutil.which(CHROMIUM)
+    if executable is None:  # a failure, not a skip: a run without a browser has not tested the pages
+        pytest.fail(f"Chromium not found ({CHROMIUM}): run `sudo apt-get install chromium` (`make test` does when it may).")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
+            executable_path=executable, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )

@@ -115,6 +115,16 @@ def test_anonymous_posting_is_rate_limited_size_limited_and_can_be_turned_off(ap
     assert client.get("/share").status_code == 404
 
 
+def test_anonymous_posts_are_counted_per_ipv6_64_prefix_like_every_limit(app, photo):
+    def share_from(address):
+        sharer = app.test_client()
+        sharer.environ_base["REMOTE_ADDR"] = address
+        return share(sharer, photo).status_code
+
+    assert [share_from(f"2001:db8:0:7::{n + 1:x}") for n in range(6)] == [201] * 5 + [429]
+    assert share_from("2001:db8:0:8::1") == 201
+
+
 def test_non_moderators_get_403_on_every_moderation_and_admin_route(app, client, staff):
     user = signed_up_tokens(client, "plain")["access_token"]
     page_client = app.test_client()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pymongo
 import pytest
 from bson import Decimal128, ObjectId
-from helpers import free_port, start_server
+from helpers import free_port
 
 from app import create_app
 from app.core import embedded_mongo
@@ -41,18 +41,6 @@ def test_api_errors_are_json_with_code_and_message(client):
     assert response.status_code == 404
     assert set(response.get_json()["error"]) >= {"code", "message"}
     assert client.delete("/api/v1/me").get_json()["error"]["code"] == "method_not_allowed"
-
-
-def test_the_server_stops_within_seconds_while_its_job_workers_poll(app_config):
-    server = start_server(app_config, free_port(), job_workers=2)
-    try:
-        time.sleep(1)  # the job threads are polling the queue
-        server.send_signal(signal.SIGTERM)  # what a service manager sends; Ctrl-C is much the same
-        assert server.wait(timeout=10) == 0
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
 
 
 def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):

@@ -1,6 +1,7 @@
 """Admin actions on accounts: moderator role, suspension. Each one is audited."""
 from app.auth.services import find_user_by_username
 from app.auth.sessions import end_all_sessions
+from app.core.db import MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import UserStatus
@@ -13,14 +14,14 @@ def require_admin(user: dict | None) -> None:
         raise ForbiddenError("Only admins can do this.")
 
 
-def _account(db, username: str) -> dict:
+def _account(db: MongoDatabase, username: str) -> dict:
     user = find_user_by_username(db, username)
     if user is None:
         raise NotFoundError("No such user.")
     return user
 
 
-def set_moderator(db, admin: dict, username: str, grant: bool) -> dict:
+def set_moderator(db: MongoDatabase, admin: dict, username: str, grant: bool) -> dict:
     require_admin(admin)
     user = _account(db, username)
     if user["role"] == "admin":
@@ -33,7 +34,7 @@ def set_moderator(db, admin: dict, username: str, grant: bool) -> dict:
     return {**user, "role": role}
 
 
-def set_suspended(db, admin: dict, username: str, suspended: bool, reason: str) -> dict:
+def set_suspended(db: MongoDatabase, admin: dict, username: str, suspended: bool, reason: str) -> dict:
     """A suspended account cannot sign in, and every token it holds stops working at once."""
     require_admin(admin)
     user = _account(db, username)
@@ -50,7 +51,7 @@ def set_suspended(db, admin: dict, username: str, suspended: bool, reason: str) 
     return {**user, "status": status}
 
 
-def list_users(db, query: str, cursor: str | None, limit: int):
+def list_users(db: MongoDatabase, query: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     search = {"username_lower": {"$regex": f"^{_escape(query.lower())}"}} if query else {}
     return keyset_page(db.users, search, "created_at", cursor, limit)
 

@@ -1,5 +1,6 @@
 """Admin pages: accounts (moderator role, suspension) and the audit log."""
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.admin import services
 from app.auth.permissions import page_roles
@@ -12,14 +13,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.get("/users")
 @page_roles("admin")
-def users():
+def users() -> ResponseReturnValue:
     accounts, next_cursor = services.list_users(get_db(), request.args.get("q", ""), request.args.get("cursor"), 50)
     return render_template("admin/users.html", accounts=accounts, next_cursor=next_cursor, query=request.args.get("q", ""))
 
 
 @bp.post("/users/<username>/<any(grant, revoke):change>")
 @page_roles("admin")
-def moderator_role(username, change):
+def moderator_role(username: str, change: str) -> ResponseReturnValue:
     try:
         services.set_moderator(get_db(), g.user, username, grant=change == "grant")
         flash(f"@{username} is {'now' if change == 'grant' else 'no longer'} a moderator.", "success")
@@ -30,7 +31,7 @@ def moderator_role(username, change):
 
 @bp.post("/users/<username>/<any(suspend, reinstate):change>")
 @page_roles("admin")
-def suspension(username, change):
+def suspension(username: str, change: str) -> ResponseReturnValue:
     try:
         services.set_suspended(get_db(), g.user, username, suspended=change == "suspend",
                                reason=request.form.get("reason", ""))
@@ -42,7 +43,7 @@ def suspension(username, change):
 
 @bp.get("/audit")
 @page_roles("admin")
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     entries, next_cursor = audit.entries(get_db(), action=request.args.get("action") or None,
                                          actor=request.args.get("actor") or None, cursor=request.args.get("cursor"),
                                          limit=50)

@@ -1,5 +1,6 @@
 """Accounts: sign up, sign in and out, bearer tokens, password reset."""
 from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import jwt_required
 
 from app.api import bp
@@ -25,7 +26,7 @@ RATE_LIMITED = "Too many attempts; see the Retry-After header"
 @bp.fails(429, RATE_LIMITED)
 @bp.arguments(SignupBody)
 @bp.response(201, PrivateUserSchema, description="The new account")
-def signup(body: dict):
+def signup(body: dict) -> ResponseReturnValue:
     """Create an account"""
     limits.limit_signup(request.remote_addr)
     user = services.create_user(get_db(), username=body["username"], email=body["email"],
@@ -38,7 +39,7 @@ def signup(body: dict):
 @bp.fails(429, RATE_LIMITED)
 @bp.arguments(LoginBody)
 @bp.response(200, TokensSchema, description="Bearer tokens")
-def login(body: dict):
+def login(body: dict) -> ResponseReturnValue:
     """Sign in with username or email"""
     user = limits.sign_in(get_db(), body["login"], body["password"], client_address=request.remote_addr,
                           rounds=current_app.config["BCRYPT_ROUNDS"])
@@ -49,7 +50,7 @@ def login(body: dict):
 @jwt_required(refresh=True, locations=["headers"])
 @bp.token_required
 @bp.response(200, TokensSchema, description="New bearer tokens")
-def refresh():
+def refresh() -> ResponseReturnValue:
     """Trade the session's current refresh token (sent as the bearer token) for new tokens; the one
     sent is spent, and sending a spent one again ends the session"""
     return jsonify(refresh_api_tokens())
@@ -59,7 +60,7 @@ def refresh():
 @jwt_required(locations=["headers"], verify_type=False)  # either token of the session signs it out
 @bp.token_required
 @bp.no_content("Signed out")
-def logout():
+def logout() -> ResponseReturnValue:
     """End this sign-in's session: every access and refresh token it issued stops working"""
     end_current_session()
     return "", 204
@@ -69,7 +70,7 @@ def logout():
 @bp.fails(429, RATE_LIMITED)
 @bp.arguments(EmailBody)
 @bp.response(202, MessageSchema, description="Accepted, whether or not the address is known")
-def password_forgot(body: dict):
+def password_forgot(body: dict) -> ResponseReturnValue:
     """Mail a password-reset link"""
     limits.limit_password_forgot(request.remote_addr, body["email"])
     request_password_reset(body["email"])
@@ -80,7 +81,7 @@ def password_forgot(body: dict):
 @bp.fails(400, "Token expired, invalid or already used")
 @bp.arguments(PasswordResetBody)
 @bp.response(200, MessageSchema, description="Password changed")
-def password_reset(body: dict):
+def password_reset(body: dict) -> ResponseReturnValue:
     """Set a new password with the token from the mailed link; ends every session"""
     services.reset_password(get_db(), current_app.config["SECRET_KEY"], body["token"], body["password"],
                             current_app.config["BCRYPT_ROUNDS"])

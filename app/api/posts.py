@@ -1,5 +1,6 @@
 """Posts, feeds, likes, comments and saves."""
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 
 from app.api import bp
@@ -18,7 +19,7 @@ from app.api.schemas import (
     SavedSchema,
 )
 from app.auth.permissions import is_staff
-from app.core.db import get_db, get_fs
+from app.core.db import MongoDatabase, get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
 from app.feeds import services as feeds
@@ -36,11 +37,11 @@ def optional_viewer() -> dict | None:
     return current_user if current_user else None
 
 
-def post_list(db, documents: list[dict], next_cursor: str | None, viewer: dict | None) -> dict:
+def post_list(db: MongoDatabase, documents: list[dict], next_cursor: str | None, viewer: dict | None) -> dict:
     return {"results": present_posts(db, documents, viewer), "next_cursor": next_cursor}
 
 
-def one_post(db, post: dict, viewer: dict | None) -> dict:
+def one_post(db: MongoDatabase, post: dict, viewer: dict | None) -> dict:
     return present_posts(db, [post], viewer)[0]
 
 
@@ -50,12 +51,12 @@ def one_post(db, post: dict, viewer: dict | None) -> dict:
 @bp.fails(413, "Request too large")
 @bp.arguments(PhotoUpload, location="multipart")
 @bp.response(201, PostSchema, description="The new post (enrichment pending)")
-def create_post(upload: dict):
+def create_post(upload: dict) -> ResponseReturnValue:
     """Publish a post of one or more photos"""
     db = get_db()
     post = posts.publish_photos(db, get_fs(), author=current_user, uploads=photo_bytes(upload["photos"]),
                                 caption=upload["caption"], limits=upload_limits())
-    wake_workers(current_app._get_current_object())
+    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
     # Nobody has liked or saved a new post yet, and it keeps its author: nothing to look up.
     return present_post(post)
 
@@ -64,7 +65,7 @@ def create_post(upload: dict):
 @bp.token_optional
 @bp.fails(404, NO_SUCH_POST)
 @bp.response(200, PostSchema)
-def get_post(post_id):
+def get_post(post_id: str) -> ResponseReturnValue:
     """A post"""
     db, viewer = get_db(), optional_viewer()
     return one_post(db, posts.get_visible_post(db, post_id, viewer), viewer)
@@ -77,7 +78,7 @@ def get_post(post_id):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(PostChanges)
 @bp.response(200, PostSchema)
-def update_post(changes: dict, post_id):
+def update_post(changes: dict, post_id: str) -> ResponseReturnValue:
     """Edit the caption or alt text, or remove generated tags (author only)"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
@@ -90,7 +91,7 @@ def update_post(changes: dict, post_id):
 @bp.fails(403, "Not the author")
 @bp.fails(404, NO_SUCH_POST)
 @bp.no_content("Deleted")
-def delete_post(post_id):
+def delete_post(post_id: str) -> ResponseReturnValue:
     """Delete a post with its photos, likes, comments and notifications (author only)"""
     db = get_db()
     posts.delete_post(db, posts.get_visible_post(db, post_id, current_user), current_user)
@@ -102,7 +103,7 @@ def delete_post(post_id):
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)
-def home_feed(page: dict):
+def home_feed(page: dict) -> ResponseReturnValue:
     """Home feed: people you follow and you, newest first"""
     db = get_db()
     documents, next_cursor = feeds.home_feed(db, current_user, page.get("cursor"), page_size(page.get("limit")))
@@ -113,7 +114,7 @@ def home_feed(page: dict):
 @bp.token_optional
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)
-def explore(page: dict):
+def explore(page: dict) -> ResponseReturnValue:
     """Recent popular posts (likes with time decay)"""
     db, viewer = get_db(), optional_viewer()
     documents, next_cursor = feeds.explore_feed(db, page.get("cursor"), page_size(page.get("limit")))
@@ -125,7 +126,7 @@ def explore(page: dict):
 @bp.token_required
 @bp.fails(404, NO_SUCH_POST)
 @bp.response(200, PostSchema, description="The post as it now is")
-def like(post_id):
+def like(post_id: str) -> ResponseReturnValue:
     """Like (PUT) or unlike (DELETE); both idempotent"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
@@ -138,7 +139,7 @@ def like(post_id):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, CommentListSchema)
-def list_comments(page: dict, post_id):
+def list_comments(page: dict, post_id: str) -> ResponseReturnValue:
     """Comments, newest first (moderators also see hidden ones)"""
     db = get_db()
     viewer = optional_viewer()
@@ -154,7 +155,7 @@ def list_comments(page: dict, post_id):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(CommentBody)
 @bp.response(201, CommentSchema)
-def add_comment(comment: dict, post_id):
+def add_comment(comment: dict, post_id: str) -> ResponseReturnValue:
     """Comment on a post"""
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
@@ -167,7 +168,7 @@ def add_comment(comment: dict, post_id):
 @bp.fails(403, "Not allowed: only its author, the post's author or a moderator")
 @bp.fails(404, "No such comment")
 @bp.no_content("Deleted")
-def delete_comment(comment_id):
+def delete_comment(comment_id: str) -> ResponseReturnValue:
     """Delete a comment (its author, the post's author or a moderator)"""
     social.delete_comment(get_db(), current_user, comment_id)
     return "", 204
@@ -179,7 +180,7 @@ def delete_comment(comment_id):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(SaveBody, required=False)
 @bp.response(200, SavedSchema)
-def save(body: dict, post_id):
+def save(body: dict, post_id: str) -> ResponseReturnValue:
     """Save to a collection (default 'Saved')"""
     db = get_db()
     social.save(db, current_user, posts.get_visible_post(db, post_id, current_user), body.get("collection"))
@@ -192,7 +193,7 @@ def save(body: dict, post_id):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(CollectionQuery, location="query")
 @bp.response(200, SavedSchema)
-def unsave(query: dict, post_id):
+def unsave(query: dict, post_id: str) -> ResponseReturnValue:
     """Remove from a collection (default 'Saved')"""
     db = get_db()
     social.unsave(db, current_user, posts.get_visible_post(db, post_id, current_user), query.get("collection"))
@@ -203,7 +204,7 @@ def unsave(query: dict, post_id):
 @jwt_required()
 @bp.token_required
 @bp.response(200, CollectionListSchema)
-def collections():
+def collections() -> ResponseReturnValue:
     """Your saved collections, with how many posts each holds"""
     return {"results": social.saved_collections(get_db(), current_user)}
 
@@ -213,7 +214,7 @@ def collections():
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)
-def collection(page: dict, name):
+def collection(page: dict, name: str) -> ResponseReturnValue:
     """Posts saved in one of your collections, newest save first"""
     db = get_db()
     documents, next_cursor = social.saved_posts(db, current_user, name, page.get("cursor"), page_size(page.get("limit")))

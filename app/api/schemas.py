@@ -5,6 +5,9 @@ Request bodies refuse unknown fields (marshmallow's RAISE): a misspelt field is 
 not a silent no-op. Query strings ignore unknown parameters (EXCLUDE), as links and caches add some.
 Lengths and formats that the services check (and the pages share) are documented here, not re-checked.
 """
+from collections.abc import Mapping
+from typing import Any
+
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from werkzeug.datastructures import FileStorage
@@ -18,12 +21,12 @@ from app.social.profiles import BIO_MAX_LENGTH
 from app.social.services import COLLECTION_NAME_MAX_LENGTH, COMMENT_MAX_LENGTH
 
 
-def string(description: str = "", *, metadata: dict | None = None, **options) -> fields.String:
+def string(description: str = "", *, metadata: dict | None = None, **options: Any) -> fields.String:
     return fields.String(metadata={**({"description": description} if description else {}), **(metadata or {})},
                          **options)
 
 
-def timestamp(**options) -> fields.String:
+def timestamp(**options: Any) -> fields.String:
     """A time as the API writes it, ISO 8601: presenters format it, so the schema keeps the text."""
     return string(metadata={"format": "date-time"}, **options)
 
@@ -37,7 +40,8 @@ def next_cursor() -> fields.String:
 class ErrorBodySchema(Schema):
     code = string("Machine-readable, e.g. validation_error, not_found, unauthorized, rate_limited", required=True)
     message = string("For people", required=True)
-    fields = fields.Dict(keys=fields.String(), values=fields.String(),
+    # marshmallow takes declared fields off the class: this one does not hide Schema.fields.
+    fields = fields.Dict(keys=fields.String(), values=fields.String(),  # type: ignore[assignment]
                          metadata={"description": "Each bad field (dotted for nested ones) and what is wrong with it"})
 
 
@@ -351,18 +355,19 @@ class PhotoFile(Upload):
 
     default_error_messages = {"invalid": "Not a file."}
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: object, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> FileStorage:
         if not isinstance(value, FileStorage):
             raise self.make_error("invalid")
         return value
 
 
 class PhotoUpload(Schema):
-    photos = fields.List(PhotoFile(), required=True,
+    photos: fields.List[FileStorage] = fields.List(PhotoFile(), required=True,
                          metadata={"description": f"1 to {MAX_PHOTOS_PER_POST} JPEG, PNG, WebP or HEIC photos"})
     caption = string(f"At most {CAPTION_MAX_LENGTH} characters", load_default="")
 
 
 class AvatarUpload(Schema):
-    photos = fields.List(PhotoFile(), required=True,
+    photos: fields.List[FileStorage] = fields.List(PhotoFile(), required=True,
                          metadata={"description": "Exactly one photo"})

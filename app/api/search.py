@@ -1,10 +1,11 @@
 """Search, similar photos and the "for you" feed; each result carries its score."""
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
 from app.api.posts import NO_SUCH_POST, optional_viewer
 from app.api.schemas import PageQuery, ScoredPostListSchema, SearchQuery, SimilarQuery
-from app.core.db import get_db
+from app.core.db import MongoDatabase, get_db
 from app.core.pagination import page_size
 from app.posts import services as posts
 from app.search import get_vector_search
@@ -13,7 +14,7 @@ from app.search.embedder import get_text_embedder
 from app.social.presenter import present_posts
 
 
-def scored_list(db, scored: list[tuple[dict, float]], next_cursor: str | None, viewer: dict | None) -> dict:
+def scored_list(db: MongoDatabase, scored: list[tuple[dict, float]], next_cursor: str | None, viewer: dict | None) -> dict:
     presented = present_posts(db, [post for post, _ in scored], viewer)
     results = [{**post, "score": round(score, 6)} for post, (_, score) in zip(presented, scored, strict=True)]
     return {"results": results, "next_cursor": next_cursor}
@@ -23,7 +24,7 @@ def scored_list(db, scored: list[tuple[dict, float]], next_cursor: str | None, v
 @bp.token_optional
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def search_posts(query: dict):
+def search_posts(query: dict) -> ResponseReturnValue:
     """Photos by meaning and by hashtag, tag or @username (fused)"""
     db = get_db()
     scored, next_cursor = search.search_posts(db, get_vector_search(), get_text_embedder(), query["q"],
@@ -36,7 +37,7 @@ def search_posts(query: dict):
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(SimilarQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def similar(query: dict, post_id):
+def similar(query: dict, post_id: str) -> ResponseReturnValue:
     """Photos that look alike and are about the same thing"""
     db, viewer = get_db(), optional_viewer()
     post = posts.get_visible_post(db, post_id, viewer)
@@ -49,7 +50,7 @@ def similar(query: dict, post_id):
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, ScoredPostListSchema)
-def for_you(page: dict):
+def for_you(page: dict) -> ResponseReturnValue:
     """Near your taste (what you liked and saved), then popular"""
     db = get_db()
     scored, next_cursor = search.for_you(db, get_vector_search(), current_user, page.get("cursor"),

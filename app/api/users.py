@@ -1,5 +1,6 @@
 """Users, follows, notifications and avatars."""
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import bp
@@ -36,7 +37,7 @@ def profile_json(user: dict, viewer: dict | None) -> dict:
 @jwt_required()
 @bp.token_required
 @bp.response(200, MeSchema)
-def me():
+def me() -> ResponseReturnValue:
     """The signed-in account, with its unread notification count"""
     return {**private_user(current_user), **profile_json(current_user, None),
             "unread_notifications": social.unread_count(get_db(), current_user)}
@@ -47,7 +48,7 @@ def me():
 @bp.token_required
 @bp.arguments(BioBody)
 @bp.response(200, MeSchema)
-def update_me(changes: dict):
+def update_me(changes: dict) -> ResponseReturnValue:
     """Change the bio"""
     user = profiles.update_bio(get_db(), current_user, changes["bio"])
     return {**private_user(user), **profile_json(user, None)}
@@ -58,7 +59,7 @@ def update_me(changes: dict):
 @bp.token_required
 @bp.arguments(AvatarUpload, location="multipart")
 @bp.response(200, ProfileSchema)
-def set_avatar(upload: dict):
+def set_avatar(upload: dict) -> ResponseReturnValue:
     """Set the avatar (one photo)"""
     user = profiles.set_avatar(get_db(), get_fs(), current_user, photo_bytes(upload["photos"]), upload_limits())
     return profile_json(user, None)
@@ -68,7 +69,7 @@ def set_avatar(upload: dict):
 @bp.token_optional
 @bp.fails(404, NO_SUCH_USER)
 @bp.response(200, ProfileSchema)
-def user_profile(username: str):
+def user_profile(username: str) -> ResponseReturnValue:
     """A user's public profile"""
     return profile_json(get_active_user(get_db(), username), optional_viewer())
 
@@ -78,7 +79,7 @@ def user_profile(username: str):
 @bp.fails(404, NO_SUCH_USER)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)
-def user_posts(page: dict, username: str):
+def user_posts(page: dict, username: str) -> ResponseReturnValue:
     """A user's posts, newest first"""
     db, viewer = get_db(), optional_viewer()
     documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), page.get("cursor"),
@@ -92,7 +93,7 @@ def user_posts(page: dict, username: str):
 @bp.fails(404, NO_SUCH_USER)
 @bp.fails(422, "You cannot follow yourself")
 @bp.response(200, ProfileSchema, description="The profile as it now is")
-def follow(username: str):
+def follow(username: str) -> ResponseReturnValue:
     """Follow (PUT) or unfollow (DELETE)"""
     change = social.follow if request.method == "PUT" else social.unfollow
     change(get_db(), current_user, get_active_user(get_db(), username))
@@ -103,7 +104,7 @@ def follow(username: str):
 @bp.fails(404, NO_SUCH_USER)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, UserListSchema)
-def follow_list(page: dict, username: str, direction: str):
+def follow_list(page: dict, username: str, direction: str) -> ResponseReturnValue:
     """Who follows the user (followers), or whom the user follows (following)"""
     users, next_cursor = social.follow_list(get_db(), get_active_user(get_db(), username), direction,
                                             page.get("cursor"), page_size(page.get("limit")))
@@ -115,7 +116,7 @@ def follow_list(page: dict, username: str, direction: str):
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, NotificationListSchema)
-def notifications(page: dict):
+def notifications(page: dict) -> ResponseReturnValue:
     """Notifications (follow, like, comment), newest first, with the unread count"""
     db = get_db()
     rows, next_cursor = social.notifications(db, current_user, page.get("cursor"), page_size(page.get("limit")))
@@ -127,7 +128,7 @@ def notifications(page: dict):
 @jwt_required()
 @bp.token_required
 @bp.no_content("Done")
-def read_notifications():
+def read_notifications() -> ResponseReturnValue:
     """Mark every notification read"""
     social.mark_all_read(get_db(), current_user)
     return "", 204

@@ -3,7 +3,10 @@
 Signing in limits what an attacker can do, not what the owner can: only failures count, and an
 account under attack refuses only the addresses that have failed against it.
 """
+from typing import cast
+
 from app.auth import services
+from app.core.db import MongoDatabase
 from app.core.errors import AuthenticationError
 from app.core.ratelimit import client_subject, count_one, counted, hit, refuse
 
@@ -16,7 +19,7 @@ LOGIN_FAILURES_PER_ADDRESS = 30
 LOGIN_FAILURES_PER_ACCOUNT = 10
 
 
-def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) -> dict:
+def sign_in(db: MongoDatabase, login: str, password: str, *, client_address: str | None, rounds: int) -> dict:
     """The user `login` names if `password` is theirs. A refused address (429) gets no answer about
     the password: it is not checked."""
     user = services.find_user_by_login(db, login)
@@ -30,7 +33,7 @@ def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) 
                                ("login-fail-account-address", pair)):
             count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
         raise AuthenticationError(services.WRONG_CREDENTIALS)
-    return services.require_active(user)
+    return services.require_active(cast(dict, user))  # a password matched, so there is a user
 
 
 def _refuse_locked_out(address: str, account: str, pair: str) -> None:
@@ -43,10 +46,10 @@ def _refuse_locked_out(address: str, account: str, pair: str) -> None:
         refuse(min(account_wait, pair_wait))
 
 
-def limit_signup(client_ip: str) -> None:
+def limit_signup(client_ip: str | None) -> None:
     hit("signup-ip", client_subject(client_ip), limit=10, window_seconds=HOUR)
 
 
-def limit_password_forgot(client_ip: str, email: str) -> None:
+def limit_password_forgot(client_ip: str | None, email: str) -> None:
     hit("forgot-ip", client_subject(client_ip), limit=10, window_seconds=HOUR)
     hit("forgot-account", email.strip() or "-", limit=3, window_seconds=HOUR)

@@ -1,11 +1,16 @@
 """Role checks for pages (the cookie session) and for the API (the bearer token)."""
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import g
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
 from app.auth.tokens import login_required
 from app.core.errors import ForbiddenError
+
+type View = Callable[..., ResponseReturnValue]
 
 STAFF = ("moderator", "admin")
 
@@ -24,22 +29,22 @@ def _check(user: dict, roles: tuple[str, ...]) -> None:
         raise ForbiddenError("You do not have permission to do this.")
 
 
-def page_roles(*roles: str):
-    def decorate(view):
+def page_roles(*roles: str) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
         @wraps(view)
         @login_required
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             _check(g.user, roles)
             return view(*args, **kwargs)
         return wrapper
     return decorate
 
 
-def api_roles(*roles: str):
-    def decorate(view):
+def api_roles(*roles: str) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
         @wraps(view)
         @jwt_required()
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             _check(current_user, roles)
             return view(*args, **kwargs)
         return wrapper

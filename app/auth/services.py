@@ -1,6 +1,7 @@
 """Accounts: sign-up, sign-in, password reset. Plain functions over the database, no request."""
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import bcrypt
@@ -11,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.auth.sessions import end_all_sessions
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -58,7 +60,7 @@ def _hash(secret: bytes, rounds: int) -> str:
     return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=rounds)).decode()
 
 
-def create_user(db, *, username: str, email: str, password: str, rounds: int, role: str = "user") -> dict:
+def create_user(db: MongoDatabase, *, username: str, email: str, password: str, rounds: int, role: str = "user") -> dict:
     username, email = username.strip(), email.strip()
     if problems := validate_signup(username, email, password):
         raise ValidationError("Please correct the highlighted fields.", fields=problems)
@@ -84,7 +86,7 @@ def normalised_login(login: str) -> str:
     return login.strip().lower()
 
 
-def find_user_by_login(db, login: str) -> dict | None:
+def find_user_by_login(db: MongoDatabase, login: str) -> dict | None:
     login = normalised_login(login)
     if not login:
         return None
@@ -92,18 +94,18 @@ def find_user_by_login(db, login: str) -> dict | None:
     return db.users.find_one({field: login})
 
 
-def find_user_by_id(db, user_id) -> dict | None:
+def find_user_by_id(db: MongoDatabase, user_id: ObjectId | str) -> dict | None:
     try:
         return db.users.find_one({"_id": ObjectId(user_id)})
     except (InvalidId, TypeError):
         return None
 
 
-def find_user_by_username(db, username: str) -> dict | None:
+def find_user_by_username(db: MongoDatabase, username: str) -> dict | None:
     return db.users.find_one({"username_lower": username.lower()})
 
 
-def get_active_user(db, username: str) -> dict:
+def get_active_user(db: MongoDatabase, username: str) -> dict:
     """The account a profile, a follow or a follow list names: a suspended one is not found either."""
     user = find_user_by_username(db, username)
     if user is None or user["status"] != UserStatus.ACTIVE:
@@ -122,7 +124,7 @@ def _cost(password_hash: str) -> int:
     return int(password_hash.split("$")[2])  # "$2b$12$<salt and hash>"
 
 
-def password_matches(db, user: dict | None, password: str, *, rounds: int) -> bool:
+def password_matches(db: MongoDatabase, user: dict | None, password: str, *, rounds: int) -> bool:
     """Whether `password` is the user's, checked at full cost even when there is no user. A hash of
     another cost than `rounds` is remade at `rounds` once its password is known, so every account's
     wrong password soon costs what an unknown name costs."""
@@ -131,7 +133,7 @@ def password_matches(db, user: dict | None, password: str, *, rounds: int) -> bo
     matches = bcrypt.checkpw(candidate, stored.encode() if stored else _dummy_hash(rounds))
     if not (user and matches):
         return False
-    if _cost(stored) != rounds:
+    if _cost(user["password_hash"]) != rounds:
         # Only over the hash just checked: a reset that changed it meanwhile wins.
         db.users.update_one({"_id": user["_id"], "password_hash": stored},
                             {"$set": {"password_hash": _hash(candidate, rounds)}})
@@ -183,7 +185,7 @@ def reset_mail(user: dict, link: str) -> tuple[str, str]:
     return subject, text
 
 
-def user_for_reset_token(db, secret: str, token: str) -> dict:
+def user_for_reset_token(db: MongoDatabase, secret: str, token: str) -> dict:
     try:
         data = _reset_serializer(secret).loads(token, max_age=RESET_TOKEN_MAX_AGE_SECONDS)
     except SignatureExpired:
@@ -196,7 +198,7 @@ def user_for_reset_token(db, secret: str, token: str) -> dict:
     return user
 
 
-def reset_password(db, secret: str, token: str, new_password: str, rounds: int) -> dict:
+def reset_password(db: MongoDatabase, secret: str, token: str, new_password: str, rounds: int) -> dict:
     user = user_for_reset_token(db, secret, token)
     if problem := password_problem(new_password):
         raise ValidationError("Please choose another password.", fields={"password": problem})
@@ -211,7 +213,8 @@ def reset_password(db, secret: str, token: str, new_password: str, rounds: int) 
     return user
 
 
-def send_password_reset(db, email: str, *, secret: str, base_url: str, send) -> None:
+def send_password_reset(db: MongoDatabase, email: str, *, secret: str, base_url: str,
+                        send: Callable[[str, str, str], object]) -> None:
     """Mail a reset link if the address belongs to an active account; nothing otherwise."""
     user = db.users.find_one({"email_lower": email.strip().lower()})
     if user is None or user["status"] != UserStatus.ACTIVE:

@@ -11,7 +11,10 @@ import secrets
 from datetime import timedelta
 from typing import Literal
 
+from bson import ObjectId
+
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 
 # Enough for every device a person owns; beyond it the least recently seen make room.
 MAX_SESSIONS_PER_USER = 50
@@ -31,7 +34,7 @@ def list_sessions(user: dict) -> list[dict]:
     return sorted(live, key=lambda session: session["last_seen_at"], reverse=True)
 
 
-def start_session(db, user: dict, kind: Literal["web", "api"], *, lifetime: timedelta, user_agent: str = "", ip: str = "") -> dict:
+def start_session(db: MongoDatabase, user: dict, kind: Literal["web", "api"], *, lifetime: timedelta, user_agent: str = "", ip: str = "") -> dict:
     """Record a sign-in and return its session, with its `id`. In the same write the user's expired
     sessions go, and the least recently seen of those beyond the limit."""
     now = utc_now()
@@ -40,7 +43,7 @@ def start_session(db, user: dict, kind: Literal["web", "api"], *, lifetime: time
     if kind == "api":
         session["refresh_jti"] = _new_id()
     sid = _new_id()
-    update = {"$set": {f"sessions.{sid}": session}}
+    update: dict[str, dict[str, object]] = {"$set": {f"sessions.{sid}": session}}
     keep = {kept["id"] for kept in list_sessions(user)[:MAX_SESSIONS_PER_USER - 1]}
     if dropped := set(user.get("sessions", {})) - keep:
         update["$unset"] = {f"sessions.{old}": "" for old in dropped}
@@ -48,11 +51,11 @@ def start_session(db, user: dict, kind: Literal["web", "api"], *, lifetime: time
     return {"id": sid, **session}
 
 
-def end_session(db, user_id, sid: str) -> None:
+def end_session(db: MongoDatabase, user_id: ObjectId, sid: str) -> None:
     db.users.update_one({"_id": user_id}, {"$unset": {f"sessions.{sid}": ""}})
 
 
-def end_all_sessions(db, user_id, *, keep: str | None = None) -> None:
+def end_all_sessions(db: MongoDatabase, user_id: ObjectId, *, keep: str | None = None) -> None:
     """End every session of the user, but `keep` if given. One write, so a session started meanwhile
     cannot slip between reading the sessions and removing them."""
     db.users.update_one({"_id": user_id}, [{"$set": {"sessions": {"$arrayToObject": {"$filter": {
@@ -61,11 +64,13 @@ def end_all_sessions(db, user_id, *, keep: str | None = None) -> None:
     }}}}}])
 
 
-def check_session(db, user: dict, sid, *, refresh_jti: str | None = None) -> bool:
+def check_session(db: MongoDatabase, user: dict, sid: object, *, refresh_jti: str | None = None) -> bool:
     """Whether a token of session `sid` may act for `user` now; a refresh token (`refresh_jti`) also
     must be its session's current one. A refresh token already used, presented again, means someone
     holds a copy: the session ends for everyone holding its tokens (reuse detection)."""
-    session = user.get("sessions", {}).get(sid) if isinstance(sid, str) else None
+    if not isinstance(sid, str):
+        return False
+    session = user.get("sessions", {}).get(sid)
     if session is None or session["expires_at"] <= utc_now():
         return False
     if refresh_jti is not None and refresh_jti != session.get("refresh_jti"):
@@ -75,7 +80,7 @@ def check_session(db, user: dict, sid, *, refresh_jti: str | None = None) -> boo
     return True
 
 
-def _mark_seen(db, user_id, sid: str, session: dict) -> None:
+def _mark_seen(db: MongoDatabase, user_id: ObjectId, sid: str, session: dict) -> None:
     now = utc_now()
     if now - session["last_seen_at"] < LAST_SEEN_EVERY:
         return
@@ -84,7 +89,7 @@ def _mark_seen(db, user_id, sid: str, session: dict) -> None:
                         {"$set": {f"sessions.{sid}.last_seen_at": now}})
 
 
-def rotate_refresh_token(db, user_id, sid: str, used_jti: str, *, lifetime: timedelta) -> str | None:
+def rotate_refresh_token(db: MongoDatabase, user_id: ObjectId, sid: str, used_jti: str, *, lifetime: timedelta) -> str | None:
     """Replace the session's refresh token id `used_jti` by a new one (returned) and give the session
     `lifetime` more. When `used_jti` is no longer current (a replay, or a concurrent refresh with the
     same token won) the session ends and None is returned."""

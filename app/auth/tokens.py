@@ -5,10 +5,12 @@ its account is not active or that session has ended or expired. A web sign-in gi
 that lasts as long as its session; an API sign-in gives a short access token and a refresh token that
 is traded, once, for the next pair.
 """
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -20,6 +22,7 @@ from flask_jwt_extended import (
 )
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.auth import sessions
 from app.auth.services import find_user_by_id
@@ -79,7 +82,7 @@ def _session_user(payload: dict) -> dict | None:
     return user if sessions.check_session(db, user, payload.get("sid"), refresh_jti=refresh_jti) else None
 
 
-def _unauthorized(message: str):
+def _unauthorized(message: str) -> Response:
     return error_response(401, "unauthorized", message)
 
 
@@ -117,22 +120,23 @@ def end_current_session() -> None:
     sessions.end_session(get_db(), current_user["_id"], get_jwt()["sid"])
 
 
-def start_web_session(response, user: dict):
+def start_web_session[R: WerkzeugResponse](response: R, user: dict) -> R:
     """A page sign-in: the cookie names a new session, which replaces the one this browser had."""
     if g.user is not None:
         end_current_session()
     days = current_app.config["WEB_SESSION_DAYS"]
     session = sessions.start_session(get_db(), user, "web", lifetime=timedelta(days=days), **_client())
     token = create_access_token(identity=user, expires_delta=timedelta(days=days), additional_claims={"sid": session["id"]})
-    set_access_cookies(response, token, max_age=days * 86400)
+    set_access_cookies(response, token,  # type: ignore[arg-type]  # it only sets cookies: any werkzeug Response can
+                       max_age=days * 86400)
     csrf.bind_session(session["id"])
     return response
 
 
-def end_web_session(response):
+def end_web_session[R: WerkzeugResponse](response: R) -> R:
     if g.user is not None:
         end_current_session()
-    unset_jwt_cookies(response)
+    unset_jwt_cookies(response)  # type: ignore[arg-type]  # as above
     csrf.bind_session("")
     return response
 
@@ -165,16 +169,16 @@ def _authenticate_request() -> None:
     csrf.bind_session(session_id)
 
 
-def _clear_dead_session_cookie(response):
+def _clear_dead_session_cookie(response: Response) -> Response:
     if g.get("clear_session_cookie"):
         unset_jwt_cookies(response)
     return response
 
 
-def login_required(view):
+def login_required[**P](view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """For pages: send visitors without a session to the sign-in page, then back."""
     @wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if g.user is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)

@@ -1,5 +1,6 @@
 """Account pages: sign up, sign in, sign out, forgotten and reset password."""
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.auth import limits, services
 from app.auth.reset_mail import request_password_reset
@@ -15,7 +16,7 @@ def _form(*names: str) -> dict[str, str]:
     return {name: request.form.get(name, "") for name in names}
 
 
-def _form_failed(template: str, error: GlimpseError, form: dict, **context):
+def _form_failed(template: str, error: GlimpseError, form: dict, **context: object) -> Response:
     status = error.status
     response = current_app.make_response((
         render_template(template, form=form, error=error.message, field_errors=error.fields, **context),
@@ -27,7 +28,7 @@ def _form_failed(template: str, error: GlimpseError, form: dict, **context):
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-def signup():
+def signup() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("auth/signup.html", form={})
     form = _form("username", "email", "password")
@@ -41,7 +42,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("auth/login.html", form={}, next=next_url)
@@ -56,13 +57,13 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     flash("You are signed out.", "info")
     return end_web_session(redirect(url_for("main.index")))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
-def forgot_password():
+def forgot_password() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("auth/forgot.html", form={})
     form = _form("email")
@@ -75,7 +76,7 @@ def forgot_password():
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+def reset_password(token: str) -> ResponseReturnValue:
     db, secret = get_db(), current_app.config["SECRET_KEY"]
     if request.method == "GET":
         try:

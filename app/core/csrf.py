@@ -13,8 +13,9 @@ no CORS preflight).
 import hashlib
 import hmac
 import secrets
+from typing import TypeIs
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from app.core.errors import GlimpseError
 
@@ -39,7 +40,7 @@ def _sign(session_id: str, nonce: str) -> str:
     return hmac.new(key, f"{session_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _valid(token: str | None) -> bool:
+def _valid(token: str | None) -> TypeIs[str]:
     if not token or "." not in token:
         return False
     nonce, signature = token.rsplit(".", 1)
@@ -85,7 +86,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request
-    def verify_csrf():
+    def verify_csrf() -> None:
         if not _needs_check():
             return
         cookie = request.cookies.get(COOKIE_NAME)
@@ -94,7 +95,7 @@ def init_app(app: Flask) -> None:
             raise CSRFError("This form has expired or did not come from Glimpse. Reload the page and try again.")
 
     @app.after_request
-    def set_csrf_cookie(response):
+    def set_csrf_cookie(response: Response) -> Response:
         token = g.get("new_csrf_token")
         if token:
             response.set_cookie(COOKIE_NAME, token, samesite="Lax", httponly=False,

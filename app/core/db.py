@@ -4,7 +4,8 @@ Everything else asks `get_db()` (or `get_fs()`) inside an app context; nothing e
 MongoClient. The same code runs on Atlas and on the embedded server.
 """
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import gridfs
 import pymongo
@@ -14,8 +15,12 @@ from pymongo.database import Database
 
 from app.core import embedded_mongo
 
+# A stored document as pymongo hands it back, and the database handle every service takes.
+type Document = dict[str, Any]
+type MongoDatabase = Database[Document]
+
 # One client per URI per process: pymongo clients are thread-safe and pool connections.
-_clients: dict[str, pymongo.MongoClient] = {}
+_clients: dict[str, pymongo.MongoClient[Document]] = {}
 _clients_lock = threading.Lock()
 
 CAUGHT_MAIL_SECONDS = 24 * 3600
@@ -99,14 +104,14 @@ RETIRED_INDEXES: dict[str, list[str]] = {
 }
 
 
-def init_app(app: Flask, data_migrations: Callable[[Database], object]) -> None:
+def init_app(app: Flask, data_migrations: Callable[[MongoDatabase], object]) -> None:
     """`data_migrations(db)` runs once per process, after the indexes, at the first get_db
     (create_app passes app/maintenance/migrations.py's: core knows no feature's documents)."""
     app.extensions["glimpse_db"] = {"uri": None, "prepared": False, "lock": threading.Lock(),
                                     "data_migrations": data_migrations}
 
 
-def mongodb_uri(config) -> str:
+def mongodb_uri(config: Mapping[str, Any]) -> str:
     return config["MONGODB_URI"] or embedded_mongo.ensure_server(config["GLIMPSE_DATA_DIR"])
 
 
@@ -115,7 +120,7 @@ def forget_connection() -> None:
     current_app.extensions["glimpse_db"]["uri"] = None
 
 
-def client_for(uri: str) -> pymongo.MongoClient:
+def client_for(uri: str) -> pymongo.MongoClient[Document]:
     with _clients_lock:
         client = _clients.get(uri)
         if client is None:
@@ -126,8 +131,8 @@ def client_for(uri: str) -> pymongo.MongoClient:
         return client
 
 
-def get_db():
-    app = current_app._get_current_object()
+def get_db() -> MongoDatabase:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     state = app.extensions["glimpse_db"]
     if state["uri"] is None:
         state["uri"] = mongodb_uri(app.config)
@@ -145,11 +150,11 @@ def get_fs() -> gridfs.GridFS:
     return gridfs.GridFS(get_db())
 
 
-def is_embedded_server(db) -> bool:
+def is_embedded_server(db: MongoDatabase) -> bool:
     return db.client.admin.command("buildInfo").get("gitVersion") == "mongoeco"
 
 
-def ensure_indexes(db) -> None:
+def ensure_indexes(db: MongoDatabase) -> None:
     for collection, models in INDEXES.items():
         db[collection].create_indexes(models)
     # GridFS asks for a unique (files_id, n) index on its chunks unless one with that key exists.
@@ -161,7 +166,7 @@ def ensure_indexes(db) -> None:
     drop_retired_indexes(db)
 
 
-def drop_retired_indexes(db) -> None:
+def drop_retired_indexes(db: MongoDatabase) -> None:
     for collection, names in RETIRED_INDEXES.items():
         present = db[collection].index_information()
         for name in set(names) & set(present):

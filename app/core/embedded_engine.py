@@ -157,13 +157,13 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
 
     @override
     def _create_sqlite_connection(self) -> sqlite3.Connection:
-        connection = self._idle_connections.take()
+        connection: sqlite3.Connection | None = self._idle_connections.take()
         if connection is None:
             connection = super()._create_sqlite_connection()
             if self._path != ":memory:":  # there each connection is a database of its own
                 # mongoeco's connection with mongoeco's settings; only what close() does changes.
                 connection.__class__ = ReusableConnection
-                connection.idle_connections = self._idle_connections
+                connection.idle_connections = self._idle_connections  # type: ignore[attr-defined]  # its class just changed
         return connection
 
     @override
@@ -404,7 +404,7 @@ class GlimpseSQLiteEngine(mongoeco_sqlite.SQLiteEngine):
                 (db_name, coll_name, *params),
             ).fetchone()
             self._collection_features_cache[key] = row is None
-        return self._collection_features_cache[key]
+        return self._collection_features_cache[key] is True  # only this method writes these keys, as bools
 
     @cached_property
     def _codec_decode_takes_wrappers(self) -> bool:

@@ -23,10 +23,15 @@ import stat
 import subprocess  # nosec B404
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from app.config import private_folder
+
+if TYPE_CHECKING:  # mongoeco is imported only in the server process
+    from mongoeco.engines.sqlite import SQLiteEngine
 
 STATE_FILE = "mongo-server.json"
 LOCK_FILE = "mongo-server.lock"
@@ -113,7 +118,7 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _open_private(path: Path, mode: str):
+def _open_private(path: Path, mode: str) -> IO[Any]:
     """Open for appending, creating the file readable by this user only."""
     return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), mode)
 
@@ -126,7 +131,7 @@ def _make_files_private(data_dir: Path) -> None:
 
 
 @contextmanager
-def _exclusive_lock(path: Path):
+def _exclusive_lock(path: Path) -> Iterator[None]:
     with _open_private(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -165,7 +170,7 @@ def _spawn(data_dir: Path, stock_engine: bool) -> int:
     )
 
 
-def _engine(path: Path, stock: bool):
+def _engine(path: Path, stock: bool) -> "SQLiteEngine":
     # Both import mongoeco, which only the server process needs.
     if stock:
         from mongoeco.engines.sqlite import SQLiteEngine as engine_class  # noqa: PLC0415

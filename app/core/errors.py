@@ -2,7 +2,7 @@
 
 JSON routes (under /api/) always answer {"error": {"code", "message"}}; pages get an HTML page.
 """
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
@@ -62,9 +62,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
     if wants_json():
-        body = {"error": {"code": code, "message": message}}
+        body: dict[str, dict[str, object]] = {"error": {"code": code, "message": message}}
         if fields:
             body["error"]["fields"] = fields
         response = jsonify(body)
@@ -78,17 +79,17 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GlimpseError)
-    def handle_domain_error(error: GlimpseError):
+    def handle_domain_error(error: GlimpseError) -> Response:
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimitedError) else None
         return error_response(error.status, error.code, error.message, error.fields, headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException):
+    def handle_http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, code, error.description or error.name)
 
     @app.errorhandler(ConnectionFailure)
-    def handle_database_down(error: ConnectionFailure):
+    def handle_database_down(error: ConnectionFailure) -> Response:
         app.logger.warning("database unavailable: %s", error)
         forget_connection()
         return error_response(503, "database_unavailable",

@@ -2,22 +2,25 @@
 import base64
 import json
 from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
+from pymongo.collection import Collection
 
+from app.core.db import Document
 from app.core.errors import ValidationError
 
 MAX_PAGE_SIZE = 50
 
 
-def encode_cursor(value, document_id: ObjectId | str) -> str:
+def encode_cursor(value: Any, document_id: ObjectId | str) -> str:
     kind = "t" if isinstance(value, datetime) else "n"
     id_kind = "o" if isinstance(document_id, ObjectId) else "s"  # likes and follows have string keys
     raw = json.dumps([kind, value.isoformat() if kind == "t" else value, id_kind, str(document_id)])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[object, ObjectId | str]:
+def decode_cursor(cursor: str) -> tuple[Any, ObjectId | str]:
     try:
         kind, value, id_kind, document_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return ((datetime.fromisoformat(value) if kind == "t" else float(value)),
@@ -26,7 +29,7 @@ def decode_cursor(cursor: str) -> tuple[object, ObjectId | str]:
         raise ValidationError("That cursor is not valid.", fields={"cursor": "Not a cursor from this API."}) from None
 
 
-def page_size(raw, default: int = 20) -> int:
+def page_size(raw: str | int | None, default: int = 20) -> int:
     try:
         size = int(raw) if raw not in (None, "") else default
     except ValueError:
@@ -34,7 +37,7 @@ def page_size(raw, default: int = 20) -> int:
     return max(1, min(size, MAX_PAGE_SIZE))
 
 
-def keyset_page(collection, query: dict, sort_field: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def keyset_page(collection: Collection[Document], query: dict, sort_field: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     """Documents matching `query`, newest (largest `sort_field`) first, after `cursor`."""
     if cursor:
         value, last_id = decode_cursor(cursor)

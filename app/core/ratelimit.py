@@ -6,14 +6,15 @@ passed counts as zero even before the TTL index removes it.
 """
 import hashlib
 import ipaddress
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
-from app.core.db import get_db
+from app.core.db import Document, get_db
 from app.core.errors import RateLimitedError
 
 # IPv6 hands each subscriber a /64 at least: counting single addresses there would give one
@@ -67,10 +68,10 @@ def count_one(scope: str, subject: str, *, window_seconds: int) -> tuple[int, in
             {"_id": key, "expires_at": {"$gt": now}}, {"$inc": {"count": 1}}, return_document=ReturnDocument.AFTER)
         if counter is None:
             try:  # a new window, over a passed one the TTL monitor has not removed yet
-                counter = counters.find_one_and_update(
+                counter = cast(Document, counters.find_one_and_update(  # an upsert always returns one
                     {"_id": key, "expires_at": {"$lte": now}},
                     {"$set": {"count": 1, "expires_at": now + timedelta(seconds=window_seconds)}},
-                    upsert=True, return_document=ReturnDocument.AFTER)
+                    upsert=True, return_document=ReturnDocument.AFTER))
             except DuplicateKeyError:
                 continue
         return counter["count"], _seconds_left(counter, now)
@@ -88,5 +89,5 @@ def hit(scope: str, subject: str, *, limit: int, window_seconds: int) -> None:
         refuse(seconds_left)
 
 
-def _seconds_left(counter: dict, now) -> int:
+def _seconds_left(counter: Document, now: datetime) -> int:
     return int((counter["expires_at"] - now).total_seconds() + 0.999)

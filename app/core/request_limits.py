@@ -6,6 +6,7 @@ one JSON object, nested at most MAX_JSON_DEPTH deep. Breaking either answers 413
 the usual error body, before any view (or validation layer) sees the request.
 """
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
@@ -35,7 +36,7 @@ class LimitedRequest(Request):
 class DepthLimitedJSONProvider(DefaultJSONProvider):
     """JSON that nests too deeply fails to parse like malformed JSON does (a ValueError)."""
 
-    def loads(self, s, **kwargs):
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
             value = super().loads(s, **kwargs)
         except RecursionError:
@@ -45,7 +46,7 @@ class DepthLimitedJSONProvider(DefaultJSONProvider):
         return value
 
 
-def _depth_over(value, limit: int) -> bool:
+def _depth_over(value: object, limit: int) -> bool:
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
@@ -65,7 +66,7 @@ def init_app(app: Flask, small_body_paths: Iterable[str]) -> None:
     app.extensions["small_body_paths"] = tuple(small_body_paths)
 
     @app.before_request
-    def api_bodies_are_json_objects():
+    def api_bodies_are_json_objects() -> None:
         if not (request.path.startswith("/api/") and request.is_json and request.get_data(cache=True)):
             return
         try:

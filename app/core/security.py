@@ -3,7 +3,7 @@
 Pages and JSON answers are personal (the signed-in user, CSRF tokens), so no cache keeps them
 unless the route says otherwise (photos, avatars and static files set their own Cache-Control).
 """
-from flask import Flask
+from flask import Flask, Response
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -22,7 +22,7 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     @app.after_request
-    def add_security_headers(response):
+    def add_security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

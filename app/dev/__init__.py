@@ -4,6 +4,7 @@ Off unless DEV_MAIL_VIEWER turns it on (`make run` does on a bare local start); 
 start with it on beside a MAIL_SERVER or with a BASE_URL off this machine (app/config.py).
 """
 from flask import Blueprint, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from app.core.db import get_db
 from app.core.errors import NotFoundError
@@ -14,7 +15,7 @@ LOOPBACK = {"127.0.0.1", "::1"}
 
 
 @bp.before_request
-def only_when_turned_on_and_local():
+def only_when_turned_on_and_local() -> None:
     if not current_app.config["DEV_MAIL_VIEWER"]:
         raise NotFoundError("The development mail viewer is off. For local development, start Glimpse with "
                             "DEV_MAIL_VIEWER=1 and no MAIL_SERVER (make run does this when neither MAIL_SERVER "
@@ -25,6 +26,6 @@ def only_when_turned_on_and_local():
 
 
 @bp.get("/mail")
-def mail_outbox():
+def mail_outbox() -> ResponseReturnValue:
     messages = list(get_db().dev_mail.find().sort("sent_at", -1).limit(50))
     return render_template("dev/mail.html", messages=messages)

@@ -1,6 +1,7 @@
 """`flask ml ...`: train, evaluate and run the photo models from the command line."""
 import json
 from pathlib import Path
+from types import ModuleType
 
 import click
 from flask.cli import AppGroup
@@ -22,7 +23,7 @@ limit_option = click.option("--limit", type=click.IntRange(1), default=None, hel
 split_option = click.option("--split", type=click.Choice(["dev", "train"]), default="dev", show_default=True)
 
 
-def _training():
+def _training() -> ModuleType:
     """ml_models.training, imported on use: it loads TensorFlow, which other commands don't need."""
     from ml_models import training  # noqa: PLC0415
 
@@ -39,7 +40,7 @@ def _add_training_command(name: str, function_name: str, summary: str) -> None:
     @out_option
     @epochs_option
     @limit_option
-    def command(data_dir, out_dir, epochs, limit):
+    def command(data_dir: Path, out_dir: Path, epochs: int | None, limit: int | None) -> None:
         options = {"epochs": epochs} if epochs else {}
         _print_metrics(getattr(_training(), function_name)(data_dir, out_dir=out_dir, limit=limit, **options))
 
@@ -49,7 +50,7 @@ def _add_evaluation_command(name: str, function_name: str, summary: str) -> None
     @data_option
     @split_option
     @limit_option
-    def command(data_dir, split, limit):
+    def command(data_dir: Path, split: str, limit: int | None) -> None:
         _print_metrics(getattr(_training(), function_name)(data_dir, split=split, limit=limit))
 
 
@@ -65,7 +66,7 @@ for _name, _function, _summary in (
 @ml_cli.command("build-search-reference")
 @data_option
 @out_option
-def build_search_reference(data_dir, out_dir):
+def build_search_reference(data_dir: Path, out_dir: Path) -> None:
     """Embed the train captions that search measures each photo's hubness against."""
     _print_metrics(_training().build_search_reference(data_dir, out_dir=out_dir))
 
@@ -88,7 +89,8 @@ for _name, _function, _summary in (
 @click.option("--keep-database", is_flag=True, help="With --through-app: keep the described database (named in the output).")
 @click.option("--database", "described_database", default=None,
               help="With --through-app: evaluate a database kept by --keep-database instead of describing again.")
-def evaluate_search(data_dir, split, limit, through_app, keep_database, described_database):
+def evaluate_search(data_dir: Path, split: str, limit: int | None, through_app: bool, keep_database: bool,
+                    described_database: str | None) -> None:
     """Text-to-photo recall@1/5/10 with the human captions as queries (the projection alone, or --through-app)."""
     if not through_app:
         if keep_database or described_database:
@@ -102,7 +104,7 @@ def evaluate_search(data_dir, split, limit, through_app, keep_database, describe
 
 @ml_cli.command("describe")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def describe(files):
+def describe(files: tuple[Path, ...]) -> None:
     """Print one JSON object per photo: caption, tags, nsfw, timings (the app's own code path)."""
     for line in _training().describe_files(files, describer=get_describer()):
         click.echo(json.dumps(line))

@@ -16,21 +16,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import gridfs
+import numpy as np
 from bson import ObjectId
 from flask import Flask, current_app
 
 from app import create_app
 from app.auth.services import create_user
-from app.core.db import client_for, get_db, get_fs, mongodb_uri
+from app.core.db import Document, MongoDatabase, client_for, get_db, get_fs, mongodb_uri
 from app.core.jobs.worker import WorkerPool
 from app.core.statuses import PostStatus
 from app.posts.requests import upload_limits
 from app.posts.services import publish_photos, update_post
 from app.search import get_vector_search
+from app.search.backends import VectorSearch
 from app.search.embedder import get_text_embedder
 from app.search.service import search_posts
 from app.search.vectors import post_vector
 from ml_models.dataset import load_captions, split_ids, tokenize
+from ml_models.text_embedding import TextEmbedder
 
 RECALL_AT = (1, 5, 10)
 # The one human caption each photo is searched with; the bench's latency queries use another.
@@ -108,7 +112,8 @@ def _app_on(app: Flask, uri: str, database: str) -> Flask:
     return create_app({**app.config, "MONGODB_URI": uri, "MONGODB_DB": database, "RATELIMIT_ENABLED": False})
 
 
-def upload_split(db, fs, data_dir: Path, split: str, limit: int | None, log) -> None:
+def upload_split(db: MongoDatabase, fs: gridfs.GridFS, data_dir: Path, split: str, limit: int | None,
+                 log: Callable[[str], None]) -> None:
     """Each photo of the split becomes a post, as an upload through the API makes it."""
     author = create_user(db, username=AUTHOR, email=f"{AUTHOR}@example.com", password=uuid.uuid4().hex,
                          rounds=current_app.config["BCRYPT_ROUNDS"])
@@ -121,7 +126,7 @@ def upload_split(db, fs, data_dir: Path, split: str, limit: int | None, log) -> 
             log(f"uploaded {number}/{len(images)}")
 
 
-def wait_for_descriptions(db, log) -> None:
+def wait_for_descriptions(db: MongoDatabase, log: Callable[[str], None]) -> None:
     total = db[PHOTOS_COLLECTION].count_documents({})
     finished, last_progress, last_log, started = -1, time.monotonic(), 0.0, time.monotonic()
     while finished < total:
@@ -136,30 +141,51 @@ def wait_for_descriptions(db, log) -> None:
         time.sleep(1)
 
 
-def evaluation_posts(db, data_dir: Path) -> list[EvaluationPost]:
+def evaluation_posts(db: MongoDatabase, data_dir: Path) -> list[EvaluationPost]:
     captions = load_captions(data_dir)
     return [EvaluationPost(row["_id"], row["image"], captions[row["image"]])
             for row in db[PHOTOS_COLLECTION].find().sort("number", 1)]
 
 
-def wait_until_searchable(db, backend, posts: list[EvaluationPost], timeout: float = 300) -> None:
+def wait_until_searchable(db: MongoDatabase, backend: VectorSearch, posts: list[EvaluationPost], timeout: float = 300) -> None:
     """Atlas indexes new vectors a little after they are written: wait until the last described
     posts are found by their own vectors (the embedded backend finds them at once)."""
     last = [post.post_id for post in posts if db.posts.find_one({"_id": post.post_id, "enrichment": "done",
                                                                  "status": PostStatus.PUBLISHED}, {"_id": 1})][-5:]
     deadline = time.monotonic() + timeout
-    while not all(post_id in [hit for hit, _ in backend.search("text", post_vector(db, post_id, "text"), limit=5)]
+    while not all(post_id in [hit for hit, _ in backend.search("text", _stored_vector(db, post_id), limit=5)]
                   for post_id in last):
         if time.monotonic() > deadline:
             raise TimeoutError("the vector search backend did not see the described posts")
         time.sleep(1)
 
 
-def _search_ids(db, backend, embedder, query: str, limit: int) -> list[ObjectId]:
+def _stored_vector(db: MongoDatabase, post_id: ObjectId) -> np.ndarray:
+    vector = post_vector(db, post_id, "text")
+    if vector is None:
+        raise LookupError("a described post has its text vector")
+    return vector
+
+
+def _post(db: MongoDatabase, post_id: ObjectId) -> Document:
+    post = db.posts.find_one({"_id": post_id})
+    if post is None:
+        raise LookupError("the evaluation's posts stay while it runs")
+    return post
+
+
+def _post_author(db: MongoDatabase) -> Document:
+    author = db.users.find_one({"username_lower": AUTHOR})
+    if author is None:
+        raise LookupError("the evaluation's author made every post")
+    return author
+
+
+def _search_ids(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, limit: int) -> list[ObjectId]:
     return [post["_id"] for post, _ in search_posts(db, backend, embedder, query, None, limit)[0]]
 
 
-def caption_recall(db, backend, embedder, posts: list[EvaluationPost]) -> dict:
+def caption_recall(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, posts: list[EvaluationPost]) -> dict:
     """Recall@K of each photo for its human caption, and the search service's latency."""
     _search_ids(db, backend, embedder, "warm up", 10)
     hits = dict.fromkeys(RECALL_AT, 0)
@@ -176,16 +202,15 @@ def caption_recall(db, backend, embedder, posts: list[EvaluationPost]) -> dict:
             "search_p95_ms": round(1000 * latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))], 2)}
 
 
-def keyword_benchmark(db, backend, embedder, posts: list[EvaluationPost]) -> dict:
+def keyword_benchmark(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, posts: list[EvaluationPost]) -> dict:
     """One-word queries: the share of right photos in the top 10 (of at most as many as exist).
     Hashtag queries: the share of the posts carrying the hashtag in the top as many."""
     words = _word_precision(db, backend, embedder, posts)
-    author = db.users.find_one({"username_lower": AUTHOR})
     tagged = _hashtagged_posts(posts)
     try:
         for hashtag, chosen in tagged.items():
             for post in chosen:
-                update_post(db, db.posts.find_one({"_id": post.post_id}), author, {"caption": f"#{hashtag}"})
+                update_post(db, _post(db, post.post_id), _post_author(db), {"caption": f"#{hashtag}"})
         hashtags = []
         for hashtag, chosen in tagged.items():
             wanted = {post.post_id for post in chosen}
@@ -193,12 +218,12 @@ def keyword_benchmark(db, backend, embedder, posts: list[EvaluationPost]) -> dic
             hashtags.append(len(wanted & set(found)) / len(wanted))
     finally:  # the database stays as it was, for the next evaluation of it
         for post in (post for chosen in tagged.values() for post in chosen):
-            update_post(db, db.posts.find_one({"_id": post.post_id}), author, {"caption": ""})
+            update_post(db, _post(db, post.post_id), _post_author(db), {"caption": ""})
     return {"word_queries": len(words), "word_precision@10": round(sum(words) / max(len(words), 1), 4),
             "hashtag_queries": len(hashtags), "hashtag_precision": round(sum(hashtags) / max(len(hashtags), 1), 4)}
 
 
-def _word_precision(db, backend, embedder, posts: list[EvaluationPost]) -> list[float]:
+def _word_precision(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, posts: list[EvaluationPost]) -> list[float]:
     words = {post.post_id: {word for caption in post.captions for word in tokenize(caption)} for post in posts}
     visible = {post["_id"] for post in db.posts.find({"status": PostStatus.PUBLISHED}, {"_id": 1})}
     precisions = []
@@ -229,7 +254,7 @@ def _hashtagged_posts(posts: list[EvaluationPost]) -> dict[str, list[EvaluationP
     return chosen
 
 
-def nsfw_figures(db, threshold: float) -> dict:
+def nsfw_figures(db: MongoDatabase, threshold: float) -> dict:
     """Every photo of the split is an ordinary scene: a score above the threshold is a false alarm."""
     scores = [post["nsfw"] for post in db.posts.find({"nsfw": {"$exists": True}}, {"nsfw": 1})]
     count = max(len(scores), 1)

@@ -1,19 +1,26 @@
 """Write a post's description from what the models say about its photos."""
+from typing import TYPE_CHECKING
+
+import gridfs
 from bson import ObjectId
 from PIL import Image, UnidentifiedImageError
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
 from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors
 from ml_models import InvalidImageError
 
+if TYPE_CHECKING:  # the models load only in the workers that describe photos
+    from ml_models.pipeline import PhotoDescriber
+
 DESCRIBED_RENDITION = "large"  # plenty for 224 px models, a fraction of the original's decode cost
 
 
-def photo_images(fs, post: dict) -> list[Image.Image]:
-    images = []
+def photo_images(fs: gridfs.GridFS, post: dict) -> list[Image.Image]:
+    images: list[Image.Image] = []
     for photo in post["photos"]:
         try:
             image = Image.open(fs.get(photo["files"][DESCRIBED_RENDITION]))
@@ -34,7 +41,7 @@ def merge_tags(per_photo: list[list[dict]], removed: set[str]) -> list[dict]:
     return [{"name": name, "score": round(score, 4)} for name, score in sorted(best.items(), key=lambda item: -item[1])]
 
 
-def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.0) -> bool:
+def enrich_post(db: MongoDatabase, fs: gridfs.GridFS, describer: "PhotoDescriber", post_id: str, nsfw_hold_threshold: float = 1.0) -> bool:
     """Describe the post's photos; False when the post is gone (nothing to do)."""
     post = db.posts.find_one({"_id": ObjectId(post_id)})
     if post is None:
@@ -62,5 +69,5 @@ def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.
     return True
 
 
-def mark_enrichment_failed(db, post_id: str, error: str) -> None:
+def mark_enrichment_failed(db: MongoDatabase, post_id: str, error: str) -> None:
     db.posts.update_one({"_id": ObjectId(post_id)}, {"$set": {"enrichment": "failed", "enrichment_error": error[:500]}})

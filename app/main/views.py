@@ -1,6 +1,7 @@
 """Home feed, explore, profiles, a post's own page and the health check: the pages that gather
 several features."""
 from flask import Blueprint, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from pymongo.errors import PyMongoError
 
 from app.auth.permissions import is_staff
@@ -23,7 +24,7 @@ COMMENTS_PAGE_SIZE = 50
 SIMILAR_COUNT = 6
 
 
-def feed_page(template: str, documents: list[dict], next_cursor: str | None, **context):
+def feed_page(template: str, documents: list[dict], next_cursor: str | None, **context: object) -> str:
     """A whole page, or (for infinite scroll) just the next cards, rendered by the same template."""
     posts = present_posts(get_db(), documents, g.user)
     if request.args.get("fragment"):
@@ -32,7 +33,7 @@ def feed_page(template: str, documents: list[dict], next_cursor: str | None, **c
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     db, cursor = get_db(), request.args.get("cursor")
     if g.user is None:
         documents, next_cursor = feeds.explore_feed(db, cursor, PAGE_SIZE)
@@ -42,15 +43,16 @@ def index():
 
 
 @bp.get("/explore")
-def explore():
+def explore() -> ResponseReturnValue:
     documents, next_cursor = feeds.explore_feed(get_db(), request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/explore.html", documents, next_cursor)
 
 
 @bp.get("/search")
-def search():
+def search() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
-    scored, next_cursor = [], None
+    scored: list[tuple[dict, float]] = []
+    next_cursor: str | None = None
     if query:
         scored, next_cursor = search_service.search_posts(get_db(), get_vector_search(), get_text_embedder(), query,
                                                           request.args.get("cursor"), PAGE_SIZE)
@@ -59,13 +61,13 @@ def search():
 
 @bp.get("/for-you")
 @login_required
-def for_you():
+def for_you() -> ResponseReturnValue:
     scored, next_cursor = search_service.for_you(get_db(), get_vector_search(), g.user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/for_you.html", [post for post, _ in scored], next_cursor)
 
 
 @bp.get("/u/<username>")
-def profile(username: str):
+def profile(username: str) -> ResponseReturnValue:
     user = get_active_user(get_db(), username)
     documents, next_cursor = feeds.profile_posts(get_db(), user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/profile.html", documents, next_cursor, profile=user,
@@ -73,7 +75,7 @@ def profile(username: str):
 
 
 @bp.get("/p/<post_id>")
-def post(post_id):
+def post(post_id: str) -> ResponseReturnValue:
     db = get_db()
     document = posts.get_visible_post(db, post_id, g.user)
     comments, next_cursor = social.list_comments(db, document, request.args.get("comments"), COMMENTS_PAGE_SIZE,
@@ -86,7 +88,7 @@ def post(post_id):
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     try:
         ping()
     except PyMongoError as error:

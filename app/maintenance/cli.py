@@ -26,13 +26,13 @@ users_cli = AppGroup("users", help="Accounts.")
 
 
 @db_cli.command("start")
-def db_start():
+def db_start() -> None:
     """Start (or find) the embedded server of GLIMPSE_DATA_DIR and print its URI."""
     click.echo(embedded_mongo.ensure_server(current_app.config["GLIMPSE_DATA_DIR"]))
 
 
 @db_cli.command("stop")
-def db_stop():
+def db_stop() -> None:
     """Stop the embedded server of GLIMPSE_DATA_DIR."""
     stopped = embedded_mongo.stop_server(current_app.config["GLIMPSE_DATA_DIR"])
     click.echo("stopped" if stopped else "not running")
@@ -43,7 +43,7 @@ def db_stop():
 @click.option("--email", prompt=True)
 @click.password_option()
 @click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
-def users_create(username, email, password, role):
+def users_create(username: str, email: str, password: str, role: str) -> None:
     """Create an account (e.g. the first admin)."""
     try:
         user = create_user(get_db(), username=username, email=email, password=password,
@@ -59,7 +59,7 @@ def users_create(username, email, password, role):
 @click.option("--grace-minutes", type=click.IntRange(0), default=int(doctor.GRACE.total_seconds() // 60),
               show_default=True, help="Leave files and jobs younger than this alone (uploads in flight).")
 @with_appcontext
-def doctor_command(repair, grace_minutes):
+def doctor_command(repair: bool, grace_minutes: int) -> None:
     """Find (and with --repair, fix) orphan files, posts without files, dangling likes and comments, stale jobs."""
     db, grace = get_db(), timedelta(minutes=grace_minutes)
     findings = doctor.examine(db, grace)
@@ -78,9 +78,9 @@ def doctor_command(repair, grace_minutes):
 @click.command("worker")
 @with_appcontext
 @click.option("--threads", type=int, default=None, help="Worker threads (default: JOB_WORKERS).")
-def worker(threads):
+def worker(threads: int | None) -> None:
     """Run background jobs in this process until interrupted (scales past one machine)."""
-    pool = WorkerPool(current_app._get_current_object(), threads or current_app.config["JOB_WORKERS"]).start()
+    pool = WorkerPool(current_app._get_current_object(), threads or current_app.config["JOB_WORKERS"]).start()  # type: ignore[attr-defined]  # the proxy's target
     click.echo(f"{pool.threads} job workers running; Ctrl-C stops them")
     try:
         while True:
@@ -95,7 +95,7 @@ def worker(threads):
 @click.option("--posts", "post_count", type=click.IntRange(0), default=500, show_default=True)
 @click.option("--photos", "photos_dir", type=click.Path(path_type=Path), default=DEFAULT_PHOTOS_DIR,
               show_default=True, help="Folder of real photos to post.")
-def seed_command(user_count, post_count, photos_dir):
+def seed_command(user_count: int, post_count: int, photos_dir: Path) -> None:
     """Fill the database with demo users, follows, posts and likes made from real photos."""
     with click.progressbar(length=post_count, label="posting") as bar:
         try:
@@ -111,7 +111,7 @@ def seed_command(user_count, post_count, photos_dir):
 @with_appcontext
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--user", "username", required=True, help="The account the posts belong to.")
-def import_photos_command(folder, username):
+def import_photos_command(folder: Path, username: str) -> None:
     """Import every photo in FOLDER as a post of --user (an album)."""
     author = find_user_by_username(get_db(), username)
     if author is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.statuses import PostStatus
 from app.posts.authors import copy_author_to_posts
 from app.posts.services import remove_post_everywhere
@@ -23,11 +24,11 @@ class Finding:
     ids: list = field(default_factory=list)
 
 
-def _post_ids(db) -> set:
+def _post_ids(db: MongoDatabase) -> set:
     return set(db.posts.distinct("_id"))
 
 
-def orphan_files(db, grace: timedelta) -> Finding:
+def orphan_files(db: MongoDatabase, grace: timedelta) -> Finding:
     posts = _post_ids(db)
     cutoff = utc_now() - grace
     live_files = {file_id for post in db.posts.find({}, {"photos.files": 1})
@@ -40,13 +41,13 @@ def orphan_files(db, grace: timedelta) -> Finding:
     return Finding("orphan_files", "GridFS files that no post or avatar uses", orphans)
 
 
-def orphan_chunks(db) -> Finding:
+def orphan_chunks(db: MongoDatabase) -> Finding:
     files = set(db.fs.files.distinct("_id"))
     orphans = sorted({row["files_id"] for row in db.fs.chunks.find({}, {"files_id": 1}) if row["files_id"] not in files})
     return Finding("orphan_chunks", "GridFS chunks whose file record is gone (by file id)", orphans)
 
 
-def posts_without_files(db) -> Finding:
+def posts_without_files(db: MongoDatabase) -> Finding:
     files = set(db.fs.files.distinct("_id"))
     broken = [post["_id"] for post in db.posts.find({"status": {"$in": list(LIVE_STATUSES)}}, {"photos": 1})
               if not post.get("photos")
@@ -54,14 +55,14 @@ def posts_without_files(db) -> Finding:
     return Finding("posts_without_files", "posts missing some of their photo files", broken)
 
 
-def dangling(db, collection: str) -> Finding:
+def dangling(db: MongoDatabase, collection: str) -> Finding:
     posts = _post_ids(db)
     rows = [row["_id"] for row in db[collection].find({"post_id": {"$ne": None}}, {"post_id": 1})
             if row.get("post_id") is not None and row["post_id"] not in posts]
     return Finding(f"dangling_{collection}", f"{collection} of posts that no longer exist", rows)
 
 
-def stale_jobs(db, grace: timedelta) -> Finding:
+def stale_jobs(db: MongoDatabase, grace: timedelta) -> Finding:
     """Jobs about posts that are gone, and jobs whose worker died long ago."""
     posts = {str(post_id) for post_id in _post_ids(db)}
     long_ago = utc_now() - grace
@@ -71,7 +72,7 @@ def stale_jobs(db, grace: timedelta) -> Finding:
     return Finding("stale_jobs", "jobs for deleted posts, or abandoned by a dead worker", stale)
 
 
-def following_out_of_step(db) -> Finding:
+def following_out_of_step(db: MongoDatabase) -> Finding:
     """Users whose followed ids (kept on the user for the home feed) disagree with `follows`."""
     truth: dict = {}
     for row in db.follows.find({}, {"follower_id": 1, "followee_id": 1}):
@@ -81,7 +82,7 @@ def following_out_of_step(db) -> Finding:
     return Finding("following_out_of_step", "users whose followed ids disagree with the follows", wrong)
 
 
-def authors_out_of_step(db) -> Finding:
+def authors_out_of_step(db: MongoDatabase) -> Finding:
     """Users whose posts keep (author_fields) a name or avatar other than theirs."""
     users = {user["_id"]: (user["username"], user.get("avatar_file_id"))
              for user in db.users.find({}, {"username": 1, "avatar_file_id": 1})}
@@ -91,28 +92,28 @@ def authors_out_of_step(db) -> Finding:
     return Finding("authors_out_of_step", "users whose posts show another name or avatar than theirs", sorted(wrong))
 
 
-def examine(db, grace: timedelta = GRACE) -> list[Finding]:
+def examine(db: MongoDatabase, grace: timedelta = GRACE) -> list[Finding]:
     checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
               following_out_of_step(db), authors_out_of_step(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
 
 
-def _delete_files(db, file_ids: list) -> None:
+def _delete_files(db: MongoDatabase, file_ids: list) -> None:
     db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})
     db.fs.files.delete_many({"_id": {"$in": file_ids}})
 
 
-def _delete_chunks(db, file_ids: list) -> None:
+def _delete_chunks(db: MongoDatabase, file_ids: list) -> None:
     db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})
 
 
-def _remove_posts(db, post_ids: list) -> None:
+def _remove_posts(db: MongoDatabase, post_ids: list) -> None:
     for post_id in post_ids:
         remove_post_everywhere(db, post_id)
 
 
-def _settle_jobs(db, job_ids: list) -> None:
+def _settle_jobs(db: MongoDatabase, job_ids: list) -> None:
     posts = {str(post_id) for post_id in _post_ids(db)}
     for job in db.jobs.find({"_id": {"$in": job_ids}}):
         if job["kind"] == "enrich_post" and job["payload"].get("post_id") not in posts:
@@ -122,13 +123,13 @@ def _settle_jobs(db, job_ids: list) -> None:
                                                               "run_at": utc_now()}})
 
 
-def _recount_following(db, user_ids: list) -> None:
+def _recount_following(db: MongoDatabase, user_ids: list) -> None:
     for user_id in user_ids:
         followed = [row["followee_id"] for row in db.follows.find({"follower_id": user_id}, {"followee_id": 1})]
         db.users.update_one({"_id": user_id}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
 
 
-def _copy_authors(db, user_ids: list) -> None:
+def _copy_authors(db: MongoDatabase, user_ids: list) -> None:
     for user_id in user_ids:
         copy_author_to_posts(db, user_id)
 
@@ -138,7 +139,7 @@ REPAIRS = {"orphan_files": _delete_files, "orphan_chunks": _delete_chunks, "post
            "authors_out_of_step": _copy_authors}
 
 
-def repair(db, finding: Finding) -> None:
+def repair(db: MongoDatabase, finding: Finding) -> None:
     if not finding.ids:
         return
     if finding.check in REPAIRS:

@@ -16,25 +16,26 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB
 from app.posts.authors import copy_author_to_posts
 
 CLAIM = timedelta(minutes=10)
 
 
-def give_posts_their_tag_names(db) -> None:
+def give_posts_their_tag_names(db: MongoDatabase) -> None:
     """tag_names mirrors tags.name, for an index the embedded server can use (app/core/db.py)."""
     db.posts.update_many({"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
 
 
-def give_posts_their_authors(db) -> None:
+def give_posts_their_authors(db: MongoDatabase) -> None:
     """Posts keep their author's name and avatar (app/posts/authors.py)."""
     older = {"author_username": {"$exists": False}}
     for author_id in db.posts.distinct("author_id", older):
         copy_author_to_posts(db, author_id, older)
 
 
-def clear_what_ended_tokens_before_sessions(db) -> None:
+def clear_what_ended_tokens_before_sessions(db: MongoDatabase) -> None:
     """Tokens now name their session (app/auth/sessions.py) and those of earlier versions name none,
     so they are refused: everybody signs in once more, and what those versions kept to end tokens
     early (a session_version, ended tokens, a revoked_tokens collection) has nothing left to do."""
@@ -43,7 +44,7 @@ def clear_what_ended_tokens_before_sessions(db) -> None:
     db.revoked_tokens.drop()
 
 
-def drop_the_text_of_finished_mail_jobs(db) -> None:
+def drop_the_text_of_finished_mail_jobs(db: MongoDatabase) -> None:
     """Sent mail kept its text, reset links included, in its job; a finished mail job keeps none now."""
     db.jobs.update_many({"kind": SEND_MAIL_JOB, "status": {"$in": ["done", "failed"]},
                          "$or": [{f"payload.{name}": {"$exists": True}} for name in MAIL_BODY_FIELDS]},
@@ -59,7 +60,7 @@ STEPS: dict[str, Callable] = {
 }
 
 
-def migrate(db, steps: dict[str, Callable] = STEPS) -> list[str]:
+def migrate(db: MongoDatabase, steps: dict[str, Callable] = STEPS) -> list[str]:
     """Run the steps this database has not applied and nobody else is running; their names."""
     applied = {row["_id"] for row in db.migrations.find({"applied_at": {"$ne": None}}, {"_id": 1})}
     owner = uuid.uuid4().hex
@@ -78,7 +79,7 @@ def migrate(db, steps: dict[str, Callable] = STEPS) -> list[str]:
     return ran
 
 
-def _claim(db, name: str, owner: str) -> bool:
+def _claim(db: MongoDatabase, name: str, owner: str) -> bool:
     """Take the step for this run: no document yet, or the claim of a process that died ran out.
     Otherwise (applied, or claimed now) the upsert's insert meets the existing _id."""
     now = utc_now()

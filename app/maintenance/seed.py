@@ -1,8 +1,12 @@
 """Demo data from real photos: users who follow each other, post, like and comment."""
 import random
+from collections.abc import Callable
 from pathlib import Path
 
+import gridfs
+
 from app.auth.services import create_user, find_user_by_username
+from app.core.db import MongoDatabase
 from app.core.errors import ValidationError
 from app.media.images import process_upload
 from app.posts.importer import photo_files
@@ -24,8 +28,8 @@ def flickr_captions(photos_dir: Path) -> dict[str, str]:
     return captions
 
 
-def seed(db, fs, *, photos_dir: Path, users: int, posts: int, limits: UploadLimits, rounds: int,
-         on_post=lambda: None, seed_value: int = 8) -> dict:
+def seed(db: MongoDatabase, fs: gridfs.GridFS, *, photos_dir: Path, users: int, posts: int, limits: UploadLimits, rounds: int,
+         on_post: Callable[[], object] = lambda: None, seed_value: int = 8) -> dict:
     if not photos_dir.is_dir() or not (paths := photo_files(photos_dir)):
         raise ValidationError(f"No photos found in {photos_dir}: seeding needs real photos "
                               "(the project's ../shared/datasets/photos, or pass --photos DIR).")

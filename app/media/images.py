@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import cast
 
 from PIL import ExifTags, Image, ImageOps
 
@@ -16,7 +17,7 @@ from app.core.errors import ValidationError
 try:
     import pillow_heif
 except ImportError:  # HEIC is accepted only where the optional decoder is installed
-    pillow_heif = None
+    pillow_heif = None  # type: ignore[assignment]  # then HEIC is not supported
 else:
     pillow_heif.register_heif_opener()
 
@@ -92,7 +93,7 @@ def process_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> Processed
     ImageOps.exif_transpose(image, in_place=True)
     upright, icc_profile = _clean_pixels(image)
     has_alpha = upright.mode == "RGBA"
-    upload_format = _ACCEPTED_FORMATS[image.format]
+    upload_format = _ACCEPTED_FORMATS[cast(str, image.format)]  # opened with formats=_DECODERS: one of them
 
     renditions = {"original": _rendition(
         "original", upright, _original_format(upload_format, has_alpha), ORIGINAL_QUALITY, icc_profile)}
@@ -159,11 +160,13 @@ def _taken_at(exif: Image.Exif) -> datetime | None:
     return taken.replace(tzinfo=_utc_offset(details.get(ExifTags.Base.OffsetTimeOriginal))).astimezone(UTC)
 
 
-def _utc_offset(offset: str | None) -> tzinfo:
+def _utc_offset(offset: object) -> tzinfo:
     """The zone of OffsetTimeOriginal ("+02:00"); UTC when absent or unreadable."""
+    if not isinstance(offset, str):  # absent, or not text as the standard says
+        return UTC
     try:
-        return datetime.strptime(offset.strip("\x00 "), "%z").tzinfo
-    except (AttributeError, ValueError):
+        return datetime.strptime(offset.strip("\x00 "), "%z").tzinfo or UTC
+    except ValueError:
         return UTC
 
 
@@ -204,7 +207,7 @@ def _fit(image: Image.Image, long_side: int) -> Image.Image:
 def _rendition(name: str, image: Image.Image, format: str, quality: int,
                icc_profile: bytes | None) -> Rendition:
     buffer = io.BytesIO()
-    options = {"icc_profile": icc_profile} if icc_profile else {}
+    options: dict[str, bytes | int] = {"icc_profile": icc_profile} if icc_profile else {}
     if format != "PNG":  # PNG is lossless: no quality setting
         options["quality"] = quality
     image.save(buffer, format, **options)

@@ -1,12 +1,17 @@
 """Send a GridFS file as an HTTP response: streamed, cacheable, conditional and range-aware."""
 import threading
 from collections import OrderedDict
+from collections.abc import Generator
+from typing import Self
 
 import gridfs
 from bson import ObjectId
 from flask import Response, current_app, request
+from pymongo.collection import Collection
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.db import Document
 from app.core.errors import NotFoundError
 
 # Files only some may see, or that may yet be taken back without anyone acting (a photo not yet
@@ -24,7 +29,7 @@ class _FileCache:
     cached copy is never stale; callers check visibility before asking for a file. Reading chunks
     by file id is the slow part on the embedded server (it scans the chunks collection)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._entries: OrderedDict[ObjectId, tuple[dict, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -56,11 +61,13 @@ def shared_cache_control(seconds: int) -> str:
     return f"public, max-age={seconds}, must-revalidate"
 
 
-def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public_seconds: int = 0) -> Response:
+def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public_seconds: int = 0) -> WerkzeugResponse:
     """Answer the current request with the file. With `public_seconds`, browsers and shared caches
     may keep it that long; without, only the browser, revalidating with the ETag every time."""
     # The files document is read as stored (GridOut's contentType property is deprecated); an
     # unrun cursor of the bucket is the public way to its "<name>.files" collection.
+    stored: Document | None
+    body: _SeekableBody
     cached = _cache.get(file_id)
     if cached is not None:
         stored, body = cached[0], _BytesStream(cached[1])
@@ -98,7 +105,7 @@ class _SeekableBody:
     """A response body werkzeug's Range support can seek before the first piece is read."""
 
     _position = 0
-    _pieces = None
+    _pieces: Generator[bytes] | None = None
 
     def seekable(self) -> bool:
         return True
@@ -109,7 +116,7 @@ class _SeekableBody:
     def tell(self) -> int:
         return self._position
 
-    def __iter__(self):
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> bytes:
@@ -117,7 +124,7 @@ class _SeekableBody:
             self._pieces = self._pieces_from(self._position)
         return next(self._pieces)
 
-    def _pieces_from(self, position: int):
+    def _pieces_from(self, position: int) -> Generator[bytes]:
         raise NotImplementedError
 
     def close(self) -> None:  # the server calls this when the response ends, even if cut short
@@ -131,7 +138,7 @@ class _BytesStream(_SeekableBody):
     def __init__(self, data: bytes):
         self._data = data
 
-    def _pieces_from(self, position: int):
+    def _pieces_from(self, position: int) -> Generator[bytes]:
         yield self._data[position:]
 
 
@@ -139,12 +146,12 @@ class _ChunkStream(_SeekableBody):
     """A stored file's bytes, one GridFS chunk per piece, starting at the chunk holding the
     first byte asked for."""
 
-    def __init__(self, chunks, file_id: ObjectId, chunk_size: int):
+    def __init__(self, chunks: Collection[Document], file_id: ObjectId, chunk_size: int):
         self._chunks = chunks
         self._file_id = file_id
         self._chunk_size = chunk_size
 
-    def _pieces_from(self, position: int):
+    def _pieces_from(self, position: int) -> Generator[bytes]:
         first_chunk, skip = divmod(position, self._chunk_size)
         query = {"files_id": self._file_id, "n": {"$gte": first_chunk}}
         with self._chunks.find(query, {"data": True}, sort=[("n", 1)], batch_size=CHUNKS_PER_BATCH) as cursor:

@@ -5,6 +5,7 @@ Every file carries its contentType and metadata {"post_id", "index", "rendition"
 import gridfs
 from bson import ObjectId
 
+from app.core.db import MongoDatabase
 from app.media.images import ProcessedPhoto
 
 
@@ -35,7 +36,7 @@ def store_photo(fs: gridfs.GridFS, photo: ProcessedPhoto, *, post_id: ObjectId, 
     }
 
 
-def delete_post_files(db, post_id: ObjectId) -> int:
+def delete_post_files(db: MongoDatabase, post_id: ObjectId) -> int:
     """Remove every GridFS file of a post, chunks included; return how many files there were."""
     file_ids = [file["_id"] for file in db.fs.files.find({"metadata.post_id": post_id}, {"_id": 1})]
     if file_ids:

@@ -1,11 +1,14 @@
 """The audit log: every moderation and admin action, append-only (nothing updates or deletes it)."""
+from bson import ObjectId
+
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.pagination import keyset_page
 
 AUDIT_ACTIONS = ("approve", "reject", "hide", "restore", "grant_moderator", "revoke_moderator", "suspend", "reinstate")
 
 
-def record(db, *, actor: dict | None, action: str, target_type: str, target_id, reason: str = "",
+def record(db: MongoDatabase, *, actor: dict | None, action: str, target_type: str, target_id: ObjectId | str, reason: str = "",
            before: dict | None = None, after: dict | None = None) -> None:
     db.audit_log.insert_one({
         "at": utc_now(), "action": action, "target_type": target_type, "target_id": target_id,
@@ -14,8 +17,9 @@ def record(db, *, actor: dict | None, action: str, target_type: str, target_id, 
     })
 
 
-def entries(db, *, action: str | None, actor: str | None, target_id=None, cursor: str | None, limit: int):
-    query = {}
+def entries(db: MongoDatabase, *, action: str | None, actor: str | None, target_id: ObjectId | str | None = None,
+            cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    query: dict[str, object] = {}
     if action:
         query["action"] = action
     if actor:

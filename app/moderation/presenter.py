@@ -1,9 +1,10 @@
 """The review queue as moderators see it (pages and API alike)."""
+from app.core.db import MongoDatabase
 from app.core.statuses import PostStatus
 from app.posts.presenter import present_comments, present_post
 
 
-def present_queue(db, items: list[dict]) -> list[dict]:
+def present_queue(db: MongoDatabase, items: list[dict]) -> list[dict]:
     posts = [present_post(entry["item"]) for entry in items if entry["type"] == "post"]
     comments = present_comments(db, [entry["item"] for entry in items if entry["type"] == "comment"])
     by_id = {item["id"]: item for item in posts + comments}

@@ -6,11 +6,13 @@ rejected post becomes a tombstone: its files are deleted, the reason stays.
 """
 import hashlib
 import secrets
+from typing import Any
 
 from bson import ObjectId
 
 from app.auth.permissions import is_staff, require_staff
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.core.statuses import AWAITING_REVIEW, PostStatus
 from app.media.storage import delete_post_files
@@ -21,7 +23,7 @@ from app.search.vectors import delete_post_vectors, set_post_status
 REASON_MAX_LENGTH = 500
 
 
-def clean_reason(reason, *, required: bool) -> str:
+def clean_reason(reason: str | None, *, required: bool) -> str:
     reason = (reason or "").strip()
     if required and not reason:
         raise ValidationError("Give a reason.", fields={"reason": "Required."})
@@ -42,21 +44,21 @@ def hash_status_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def anonymous_post_for_token(db, token: str) -> dict:
+def anonymous_post_for_token(db: MongoDatabase, token: str) -> dict:
     post = db.posts.find_one({"status_token_hash": hash_status_token(token)})
     if post is None:
         raise NotFoundError("This status link is not valid (or the post was withdrawn).")
     return post
 
 
-def withdraw_anonymous_post(db, token: str) -> None:
+def withdraw_anonymous_post(db: MongoDatabase, token: str) -> None:
     post = anonymous_post_for_token(db, token)
     remove_post_everywhere(db, post["_id"])
 
 
 # Holding and hiding
 
-def hold_if_risky(db, post: dict, nsfw: float, threshold: float) -> bool:
+def hold_if_risky(db: MongoDatabase, post: dict, nsfw: float, threshold: float) -> bool:
     """A published post whose NSFW score passes the threshold waits for review instead."""
     if post["status"] != PostStatus.PUBLISHED or nsfw <= threshold:
         return False
@@ -71,7 +73,7 @@ def hold_if_risky(db, post: dict, nsfw: float, threshold: float) -> bool:
 
 # Reports
 
-def report(db, reporter: dict, target_type: str, target_id, reason: str, hide_after: int) -> dict:
+def report(db: MongoDatabase, reporter: dict, target_type: str, target_id: str, reason: str, hide_after: int) -> dict:
     """One report per person per item; after `hide_after` of them the item hides until reviewed."""
     reason = clean_reason(reason, required=True)
     target = _target(db, target_type, target_id, reporter)
@@ -88,7 +90,7 @@ def report(db, reporter: dict, target_type: str, target_id, reason: str, hide_af
     return {"reports": open_reports}
 
 
-def _target(db, target_type: str, target_id, reporter: dict) -> dict:
+def _target(db: MongoDatabase, target_type: str, target_id: str, reporter: dict) -> dict:
     """The post or comment if the reporter may see it: one they may not looks like none at all."""
     if target_type == "post":
         return get_visible_post(db, target_id, reporter)
@@ -96,13 +98,13 @@ def _target(db, target_type: str, target_id, reporter: dict) -> dict:
         raise ValidationError("Only posts and comments can be reported.")
     comment = db.comments.find_one({"_id": parse_object_id(target_id)})
     post = comment and db.posts.find_one({"_id": comment["post_id"]})
-    if (not post or post["status"] == PostStatus.REJECTED or not can_see(post, reporter)
+    if (comment is None or not post or post["status"] == PostStatus.REJECTED or not can_see(post, reporter)
             or (comment.get("hidden") and not is_staff(reporter))):
         raise NotFoundError("No such comment.")
     return comment
 
 
-def _hide(db, target_type: str, target: dict, reason: str) -> None:
+def _hide(db: MongoDatabase, target_type: str, target: dict, reason: str) -> None:
     if target_type == "post":
         if db.posts.update_one({"_id": target["_id"], "status": PostStatus.PUBLISHED}, {"$set": {"status": PostStatus.HIDDEN}}).modified_count:
             set_post_status(db, target["_id"], PostStatus.HIDDEN)
@@ -115,13 +117,13 @@ def _hide(db, target_type: str, target: dict, reason: str) -> None:
 
 # The queue
 
-def review_queue(db, sort: str) -> list[dict]:
+def review_queue(db: MongoDatabase, sort: str) -> list[dict]:
     """Posts waiting for a decision and reported comments, riskiest or oldest first."""
     posts = list(db.posts.find({"$or": [{"status": {"$in": list(AWAITING_REVIEW)}},
                                         {"_id": {"$in": _reported_ids(db, "post")}, "status": PostStatus.PUBLISHED}]}))
     comments = list(db.comments.find({"$or": [{"hidden": True}, {"_id": {"$in": _reported_ids(db, "comment")}}]}))
     reports = _open_reports(db, [item["_id"] for item in posts + comments])
-    items = [{"type": "post", "item": post, "reports": reports.get(post["_id"], [])} for post in posts]
+    items: list[dict[str, Any]] = [{"type": "post", "item": post, "reports": reports.get(post["_id"], [])} for post in posts]
     items += [{"type": "comment", "item": comment, "reports": reports.get(comment["_id"], [])} for comment in comments]
     if sort == "nsfw":
         items.sort(key=lambda entry: (-(entry["item"].get("nsfw") or 0), entry["item"]["created_at"]))
@@ -130,18 +132,18 @@ def review_queue(db, sort: str) -> list[dict]:
     return items
 
 
-def _reported_ids(db, target_type: str) -> list[ObjectId]:
+def _reported_ids(db: MongoDatabase, target_type: str) -> list[ObjectId]:
     return db.reports.distinct("target_id", {"target_type": target_type, "open": True})
 
 
-def _open_reports(db, target_ids: list[ObjectId]) -> dict[ObjectId, list[dict]]:
+def _open_reports(db: MongoDatabase, target_ids: list[ObjectId]) -> dict[ObjectId, list[dict]]:
     grouped: dict[ObjectId, list[dict]] = {}
     for row in db.reports.find({"target_id": {"$in": target_ids}, "open": True}):
         grouped.setdefault(row["target_id"], []).append(row)
     return grouped
 
 
-def decide_post(db, moderator: dict, post_id, decision: str, reason: str) -> dict:
+def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str, reason: str) -> dict:
     require_staff(moderator)
     post = db.posts.find_one({"_id": parse_object_id(post_id)})
     if post is None or post["status"] == PostStatus.REJECTED:
@@ -166,7 +168,7 @@ def decide_post(db, moderator: dict, post_id, decision: str, reason: str) -> dic
     return {**post, **after}
 
 
-def _tombstone(db, post: dict, reason: str) -> None:
+def _tombstone(db: MongoDatabase, post: dict, reason: str) -> None:
     """Rejected: the photos and everything hanging off the post go; a record of why stays."""
     db.posts.update_one({"_id": post["_id"]}, {"$set": {
         "status": PostStatus.REJECTED, "photos": [], "review_reason": reason, "reviewed_at": utc_now(),
@@ -177,7 +179,7 @@ def _tombstone(db, post: dict, reason: str) -> None:
         db[collection].delete_many({"post_id": post["_id"]})
 
 
-def decide_comment(db, moderator: dict, comment_id, decision: str, reason: str) -> None:
+def decide_comment(db: MongoDatabase, moderator: dict, comment_id: str, decision: str, reason: str) -> None:
     require_staff(moderator)
     comment = db.comments.find_one({"_id": parse_object_id(comment_id)})
     if comment is None:

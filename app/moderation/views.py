@@ -1,5 +1,6 @@
 """Pages: sharing without an account, its status link, reports, and the moderators' queue."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.auth.permissions import STAFF, page_roles
 from app.auth.tokens import login_required
@@ -15,7 +16,7 @@ bp = Blueprint("moderation", __name__)
 
 
 @bp.route("/share", methods=["GET", "POST"])
-def share_anonymously():
+def share_anonymously() -> ResponseReturnValue:
     if not current_app.config["ANONYMOUS_POSTS"]:
         return render_template("errors/error.html", status=404, message="Anonymous posting is turned off here."), 404
     if request.method == "GET":
@@ -28,14 +29,14 @@ def share_anonymously():
 
 
 @bp.get("/status/<token>")
-def anonymous_status(token):
+def anonymous_status(token: str) -> ResponseReturnValue:
     post = services.anonymous_post_for_token(get_db(), token)
     return render_template("moderation/status.html", status=present_status(post), token=token,
                            just_shared=bool(request.args.get("new")))
 
 
 @bp.post("/status/<token>/withdraw")
-def withdraw(token):
+def withdraw(token: str) -> ResponseReturnValue:
     services.withdraw_anonymous_post(get_db(), token)
     flash("Your post is withdrawn and deleted.", "success")
     return redirect(url_for("main.index"))
@@ -43,7 +44,7 @@ def withdraw(token):
 
 @bp.post("/<any(p, comments):kind>/<target_id>/report")
 @login_required
-def report(kind, target_id):
+def report(kind: str, target_id: str) -> ResponseReturnValue:
     target_type = "post" if kind == "p" else "comment"
     try:
         services.report(get_db(), g.user, target_type, target_id, request.form.get("reason", ""),
@@ -58,7 +59,7 @@ def report(kind, target_id):
 
 @bp.get("/moderation")
 @page_roles(*STAFF)
-def queue():
+def queue() -> ResponseReturnValue:
     sort = "nsfw" if request.args.get("sort") == "nsfw" else "age"
     return render_template("moderation/queue.html", items=present_queue(get_db(), services.review_queue(get_db(), sort)),
                            sort=sort)
@@ -66,7 +67,7 @@ def queue():
 
 @bp.post("/moderation/<any(posts, comments):kind>/<target_id>/<any(approve, reject):decision>")
 @page_roles(*STAFF)
-def decide(kind, target_id, decision):
+def decide(kind: str, target_id: str, decision: str) -> ResponseReturnValue:
     decide_item = services.decide_post if kind == "posts" else services.decide_comment
     try:
         decide_item(get_db(), g.user, target_id, decision, request.form.get("reason", ""))

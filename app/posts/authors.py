@@ -2,6 +2,10 @@
 reads no users: the username, which never changes, and the avatar, which set_avatar copies onto
 every post of its user."""
 
+from bson import ObjectId
+
+from app.core.db import MongoDatabase
+
 
 def author_fields(author: dict | None) -> dict:
     """The fields of a post that name its author; all None for an anonymous post."""
@@ -11,7 +15,7 @@ def author_fields(author: dict | None) -> dict:
             "author_avatar_file_id": author.get("avatar_file_id")}
 
 
-def copy_author_to_posts(db, author_id, which: dict | None = None) -> None:
+def copy_author_to_posts(db: MongoDatabase, author_id: ObjectId, which: dict | None = None) -> None:
     """Write the author's current name and avatar (author_fields) on their posts, or on those of
     them `which` picks; posts of an author that no longer exists show none."""
     kept = author_fields(db.users.find_one({"_id": author_id}))
@@ -19,7 +23,7 @@ def copy_author_to_posts(db, author_id, which: dict | None = None) -> None:
                          {"$set": {key: kept[key] for key in ("author_username", "author_avatar_file_id")}})
 
 
-def with_current_avatar(db, post: dict) -> dict:
+def with_current_avatar(db: MongoDatabase, post: dict) -> dict:
     """The just-stored `post`, with its author's avatar as it is now. set_avatar writes the user,
     then copies onto their posts: a post stored in between, from the user as read before, was
     missed by the copy, and its author's read now sees the new avatar."""

@@ -3,6 +3,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gridfs
+
+from app.core.db import MongoDatabase
 from app.core.errors import ValidationError
 from app.posts.services import UploadLimits, publish_photos
 
@@ -19,7 +22,7 @@ def photo_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES)
 
 
-def import_photos(db, fs, *, author: dict, paths: Iterable[Path], limits: UploadLimits,
+def import_photos(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict, paths: Iterable[Path], limits: UploadLimits,
                   caption_for: Callable[[Path], str] = lambda path: "",
                   on_each: Callable[[Path], None] = lambda path: None) -> ImportReport:
     """One post per file; a file that is not an acceptable photo is reported, not fatal."""

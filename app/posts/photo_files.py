@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from bson import ObjectId
 
+from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
 from app.core.statuses import PostStatus
 from app.posts.services import get_visible_post
@@ -28,7 +29,7 @@ FilesByPhoto = dict[tuple[int, str], ObjectId]
 
 
 class _RecentlyPublished:
-    def __init__(self):
+    def __init__(self) -> None:
         self._entries: OrderedDict[str, tuple[float, FilesByPhoto]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -57,7 +58,7 @@ def may_be_shared(post: dict, hold_threshold: float) -> bool:
     return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
 
 
-def photo_file(db, post_id: str, index: int, rendition: str, viewer: dict | None,
+def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, viewer: dict | None,
                remember_seconds: float, hold_threshold: float) -> tuple[ObjectId, bool]:
     """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
     may not see it."""

@@ -2,6 +2,8 @@
 What a viewer did to them (liked, saved) is added by app/social/presenter.py."""
 from flask import url_for
 
+from app.core.db import MongoDatabase
+
 RENDITION_NAMES = ("original", "large", "thumb")
 AUTHOR_FIELDS = {"username": 1, "avatar_file_id": 1}  # what author_summary reads; users carry their follow list
 
@@ -58,7 +60,7 @@ def present_comment(comment: dict, author: dict | None) -> dict:
             "text": comment["text"], "created_at": comment["created_at"].isoformat()}
 
 
-def present_comments(db, comments: list[dict]) -> list[dict]:
+def present_comments(db: MongoDatabase, comments: list[dict]) -> list[dict]:
     ids = list({comment["author_id"] for comment in comments})
     authors = {user["_id"]: user for user in db.users.find({"_id": {"$in": ids}}, AUTHOR_FIELDS)} if ids else {}
     return [present_comment(comment, authors.get(comment["author_id"])) for comment in comments]

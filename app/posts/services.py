@@ -4,10 +4,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+import gridfs
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.jobs import enqueue
 from app.core.statuses import PostStatus
@@ -41,7 +43,7 @@ class UploadLimits:
     max_pixels: int
 
 
-def parse_object_id(value) -> ObjectId:
+def parse_object_id(value: ObjectId | str | None) -> ObjectId:
     try:
         return ObjectId(value)
     except (InvalidId, TypeError):
@@ -80,7 +82,7 @@ def process_photos(uploads: list[bytes], limits: UploadLimits) -> list[Processed
     return processed
 
 
-def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], caption: str,
+def create_post(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict | None, photos: list[ProcessedPhoto], caption: str,
                 status: PostStatus = PostStatus.PUBLISHED, extra: dict | None = None) -> dict:
     """Store the files, then the post: the post only appears once every file is in place, and a
     failure part-way removes the files already stored."""
@@ -105,7 +107,7 @@ def create_post(db, fs, *, author: dict | None, photos: list[ProcessedPhoto], ca
     return post
 
 
-def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
+def publish_photos(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict | None, uploads: list[bytes], caption: str, limits: UploadLimits,
                    status: PostStatus = PostStatus.PUBLISHED, extra: dict | None = None) -> dict:
     """An upload, start to end: check every photo, store the post, queue its description."""
     post = create_post(db, fs, author=author, photos=process_photos(uploads, limits), caption=caption,
@@ -114,11 +116,11 @@ def publish_photos(db, fs, *, author: dict | None, uploads: list[bytes], caption
     return post
 
 
-def enqueue_enrichment(db, post: dict) -> None:
+def enqueue_enrichment(db: MongoDatabase, post: dict) -> None:
     enqueue(db, ENRICH_POST_JOB, {"post_id": str(post["_id"])})
 
 
-def get_post(db, post_id) -> dict:
+def get_post(db: MongoDatabase, post_id: ObjectId | str) -> dict:
     post = db.posts.find_one({"_id": parse_object_id(post_id)})
     if post is None:
         raise NotFoundError("No such post.")
@@ -131,7 +133,7 @@ def can_see(post: dict, viewer: dict | None) -> bool:
     return viewer is not None and viewer["role"] in ("moderator", "admin")
 
 
-def get_visible_post(db, post_id, viewer: dict | None) -> dict:
+def get_visible_post(db: MongoDatabase, post_id: ObjectId | str, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
     post = get_post(db, post_id)
     if post["status"] == PostStatus.REJECTED or not can_see(post, viewer):
@@ -144,7 +146,7 @@ def require_owner(post: dict, user: dict) -> None:
         raise ForbiddenError("Only the author can change this post.")
 
 
-def update_post(db, post: dict, user: dict, changes: dict) -> dict:
+def update_post(db: MongoDatabase, post: dict, user: dict, changes: dict) -> dict:
     """Owners edit the caption (and so its hashtags) and alt text, and remove generated tags.
     `changes` holds text for caption and alt_text, and a list of names for remove_tags."""
     require_owner(post, user)
@@ -170,12 +172,12 @@ def update_post(db, post: dict, user: dict, changes: dict) -> dict:
     return {**post, **update}
 
 
-def delete_post(db, post: dict, user: dict) -> None:
+def delete_post(db: MongoDatabase, post: dict, user: dict) -> None:
     require_owner(post, user)
     remove_post_everywhere(db, post["_id"])
 
 
-def remove_post_everywhere(db, post_id: ObjectId) -> None:
+def remove_post_everywhere(db: MongoDatabase, post_id: ObjectId) -> None:
     """The post, its files, likes, comments, saves, notifications and pending jobs: all gone."""
     db.posts.delete_one({"_id": post_id})
     delete_post_vectors(db, post_id)

@@ -1,6 +1,7 @@
 """Post pages: upload, edit, delete, and the photos themselves. A post's own page, with its
 comments and similar posts, is app/main's (it gathers social and search too)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
@@ -16,7 +17,7 @@ bp = Blueprint("posts", __name__)
 
 @bp.route("/upload", methods=["GET", "POST"])
 @login_required
-def upload():
+def upload() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("posts/upload.html")
     db = get_db()
@@ -25,16 +26,16 @@ def upload():
                                        caption=request.form.get("caption", ""), limits=upload_limits())
     except GlimpseError as error:
         return render_template("posts/upload.html", error=error.message, caption=request.form.get("caption", "")), error.status
-    wake_workers(current_app._get_current_object())
+    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
     return redirect(url_for("main.post", post_id=post["_id"]))
 
 
 @bp.post("/p/<post_id>/edit")
 @login_required
-def edit(post_id):
+def edit(post_id: str) -> ResponseReturnValue:
     db = get_db()
     post = services.get_visible_post(db, post_id, g.user)
-    changes = {name: request.form[name] for name in ("caption", "alt_text") if name in request.form}
+    changes: dict[str, str | list[str]] = {name: request.form[name] for name in ("caption", "alt_text") if name in request.form}
     if request.form.getlist("remove_tags"):
         changes["remove_tags"] = request.form.getlist("remove_tags")
     try:
@@ -48,7 +49,7 @@ def edit(post_id):
 
 @bp.post("/p/<post_id>/delete")
 @login_required
-def delete(post_id):
+def delete(post_id: str) -> ResponseReturnValue:
     db = get_db()
     services.delete_post(db, services.get_visible_post(db, post_id, g.user), g.user)
     flash("Post deleted.", "success")
@@ -56,7 +57,7 @@ def delete(post_id):
 
 
 @bp.get("/photos/<post_id>/<int:index>/<any(original, large, thumb):rendition>")
-def photo(post_id, index, rendition):
+def photo(post_id: str, index: int, rendition: str) -> ResponseReturnValue:
     config = current_app.config
     file_id, shared = photo_file(get_db(), post_id, index, rendition, g.user, config["PHOTO_LOOKUP_SECONDS"],
                                  config["NSFW_HOLD_THRESHOLD"])

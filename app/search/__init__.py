@@ -5,7 +5,7 @@ import threading
 
 from flask import Flask, current_app
 
-from app.core.db import get_db
+from app.core.db import MongoDatabase, get_db
 from app.search.backends import AtlasVectorSearch, EmbeddedVectorSearch, VectorSearch, server_has_search_indexes
 from app.search.embedder import get_text_embedder
 
@@ -14,7 +14,7 @@ _backends: dict[tuple[str, str], VectorSearch] = {}  # per database, shared by t
 log = logging.getLogger(__name__)
 
 
-def _backend_key(db) -> tuple[str, str]:
+def _backend_key(db: MongoDatabase) -> tuple[str, str]:
     # Read after get_db(): with no MONGODB_URI, that is what starts the embedded server and sets the URI.
     return current_app.extensions["glimpse_db"]["uri"], db.name
 
@@ -24,6 +24,7 @@ def get_vector_search() -> VectorSearch:
     key = _backend_key(db)
     with _lock:
         if key not in _backends:
+            backend: AtlasVectorSearch | EmbeddedVectorSearch
             if server_has_search_indexes(db.post_vectors):
                 backend = AtlasVectorSearch(db.post_vectors)
                 backend.ensure_index()

@@ -13,13 +13,15 @@ Both only ever return published posts.
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from bson import ObjectId
+from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 from pymongo.operations import SearchIndexModel
 
+from app.core.db import Document, MongoDatabase
 from app.core.statuses import PostStatus
 from app.search.vectors import FILTER_FIELDS, HUBNESS_FIELDS, TYPICAL_HUBNESS, VECTOR_FIELDS, from_bson_vector
 
@@ -38,7 +40,10 @@ HELD_FIELDS = dict.fromkeys([*VECTOR_FIELDS, *FILTER_FIELDS, *HUBNESS_FIELDS.val
 
 class VectorSearch(Protocol):
     name: str
-    state: str  # "ready", or for a backend holding vectors in the process: "loading", "not_loaded"
+
+    @property
+    def state(self) -> str:  # "ready", or for a backend holding vectors in the process: "loading", "not_loaded"
+        ...
 
     def preload(self) -> None:
         """Get ready to answer, so that the first search is not the one that waits."""
@@ -47,7 +52,7 @@ class VectorSearch(Protocol):
                hubness_weight: float = 0.0) -> list[tuple[ObjectId, float]]: ...
 
 
-def atlas_scale(cosine):
+def atlas_scale(cosine: float) -> float:
     return (1 + cosine) / 2
 
 
@@ -55,7 +60,7 @@ class AtlasVectorSearch:
     name = "atlas"
     state = "ready"  # built only once ensure_index() has seen the index queryable
 
-    def __init__(self, collection):
+    def __init__(self, collection: Collection[Document]):
         self.collection = collection
 
     @staticmethod
@@ -68,12 +73,12 @@ class AtlasVectorSearch:
     @staticmethod
     def pipeline(field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None,
                  hubness_weight: float = 0.0) -> list[dict]:
-        search_filter = {"status": {"$eq": PostStatus.PUBLISHED}}
+        search_filter: dict[str, Any] = {"status": {"$eq": PostStatus.PUBLISHED}}
         if exclude_author is not None:
             search_filter = {"$and": [search_filter, {"author_id": {"$ne": exclude_author}}]}
         corrected = bool(hubness_weight) and field in HUBNESS_FIELDS
         hits = limit * ATLAS_HUBNESS_OVERSAMPLING if corrected else limit
-        score = {"$meta": "vectorSearchScore"}
+        score: dict[str, Any] = {"$meta": "vectorSearchScore"}
         if corrected:
             hubness = {"$ifNull": ["$" + HUBNESS_FIELDS[field], TYPICAL_HUBNESS]}
             score = {"$subtract": [score, {"$multiply": [hubness_weight / 2, hubness]}]}
@@ -100,7 +105,8 @@ class AtlasVectorSearch:
     def preload(self) -> None:
         pass  # Atlas holds the index
 
-    def search(self, field, query, *, limit, exclude_author=None, hubness_weight=0.0):
+    def search(self, field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None,
+               hubness_weight: float = 0.0) -> list[tuple[ObjectId, float]]:
         pipeline = self.pipeline(field, query, limit=limit, exclude_author=exclude_author, hubness_weight=hubness_weight)
         return [(row["_id"], row["score"]) for row in self.collection.aggregate(pipeline)]
 
@@ -110,7 +116,7 @@ class EmbeddedVectorSearch:
 
     name = "embedded"
 
-    def __init__(self, db):
+    def __init__(self, db: MongoDatabase):
         self.db = db
         self._lock = threading.Lock()
         self._loading = False
@@ -127,7 +133,8 @@ class EmbeddedVectorSearch:
             if self._synced_at is None:
                 self._load()
 
-    def search(self, field, query, *, limit, exclude_author=None, hubness_weight=0.0):
+    def search(self, field: str, query: np.ndarray, *, limit: int, exclude_author: ObjectId | None = None,
+               hubness_weight: float = 0.0) -> list[tuple[ObjectId, float]]:
         with self._lock:
             if self._synced_at is None:
                 self._load()
@@ -244,7 +251,7 @@ class EmbeddedVectorSearch:
                 present[row] = False
 
 
-def server_has_search_indexes(collection) -> bool:
+def server_has_search_indexes(collection: Collection[Document]) -> bool:
     """Atlas answers the search-index commands; the embedded server and plain mongod do not."""
     try:
         list(collection.list_search_indexes())

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 import numpy as np
 from bson import ObjectId
 
+from app.core.db import Document, MongoDatabase
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.statuses import PostStatus
 from app.search.backends import VectorSearch
 from app.search.vectors import from_bson_vector
+from ml_models.text_embedding import TextEmbedder
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CANDIDATES = 100
@@ -54,7 +56,8 @@ def _best_first(scores: dict[ObjectId, float]) -> list[tuple[ObjectId, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], str(item[0])))
 
 
-def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int):
+def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None,
+            limit: int) -> tuple[list[tuple[ObjectId, float]], str | None]:
     """Keyset over (score, id) of a ranked list, like every other cursor in the API."""
     if cursor:
         last_score, last_id = decode_cursor(cursor)
@@ -65,7 +68,7 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int
     return page, next_cursor
 
 
-def visible_posts(db, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
+def visible_posts(db: MongoDatabase, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
     """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
     ids = [post_id for post_id, _ in ranked]
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED})}
@@ -82,7 +85,7 @@ def query_terms(query: str) -> dict[str, str]:
     return dict(list(terms.items())[:20])
 
 
-def keyword_shares(db, terms: dict[str, str], tag_candidates: Iterable[ObjectId]) -> dict[ObjectId, tuple[float, float]]:
+def keyword_shares(db: MongoDatabase, terms: dict[str, str], tag_candidates: Iterable[ObjectId]) -> dict[ObjectId, tuple[float, float]]:
     """(stated, tagged) shares of the query's words for the posts that match any: those whose
     hashtags or author name them (the newest CANDIDATES), and among `tag_candidates`, those whose
     generated tags match its plain words. A word the author stated does not count again as a tag."""
@@ -104,7 +107,7 @@ def keyword_shares(db, terms: dict[str, str], tag_candidates: Iterable[ObjectId]
         matches += db.posts.find({"_id": {"$in": others}, "status": PostStatus.PUBLISHED,
                                   "tag_names": {"$in": plain_words}}, fields)
 
-    def shares(post) -> tuple[float, float]:
+    def shares(post: Document) -> tuple[float, float]:
         stated = set(hashtags) & set(post.get("hashtags", []))
         if post.get("author_id") in authors:
             stated.add(authors[post["author_id"]])
@@ -129,7 +132,8 @@ def rank_candidates(visual: dict[ObjectId, float], description: dict[ObjectId, f
     return _best_first(scores)
 
 
-def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | None, limit: int):
+def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, cursor: str | None,
+                 limit: int) -> tuple[list[tuple[dict, float]], str | None]:
     """Photos for a natural-language query; returns ([(post, score)], next_cursor)."""
     query = query.strip()[:QUERY_MAX_LENGTH]
     if not query:
@@ -146,7 +150,7 @@ def search_posts(db, backend: VectorSearch, embedder, query: str, cursor: str | 
     return visible_posts(db, page), next_cursor
 
 
-def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
+def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
     """Posts that look alike (image vectors) and are about the same thing (text vectors)."""
     vectors = db.post_vectors.find_one({"_id": post["_id"]}, {"image": 1, "text": 1})
     if vectors is None:
@@ -157,7 +161,7 @@ def similar_posts(db, backend: VectorSearch, post: dict, limit: int) -> list[tup
     return visible_posts(db, fuse_ranks(rankings)[:limit])
 
 
-def taste_vector(db, viewer: dict) -> np.ndarray | None:
+def taste_vector(db: MongoDatabase, viewer: dict) -> np.ndarray | None:
     """Recency-weighted mean of the text vectors of what the viewer liked and saved."""
     interactions = [*db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1, "created_at": 1})
                     .sort([("created_at", -1)]).limit(TASTE_SAMPLE),
@@ -175,11 +179,12 @@ def taste_vector(db, viewer: dict) -> np.ndarray | None:
                if document.get("text") is not None}
     if not vectors:
         return None
-    taste = sum(weights[post_id] * vector for post_id, vector in vectors.items())
+    taste: np.ndarray = np.sum([weights[post_id] * vector for post_id, vector in vectors.items()], axis=0)
     return taste / max(float(np.linalg.norm(taste)), 1e-12)
 
 
-def for_you(db, backend: VectorSearch, viewer: dict, cursor: str | None, limit: int):
+def for_you(db: MongoDatabase, backend: VectorSearch, viewer: dict, cursor: str | None,
+            limit: int) -> tuple[list[tuple[dict, float]], str | None]:
     """Posts near the viewer's taste (not their own, not already liked), then popular ones."""
     liked = {row["post_id"] for row in db.likes.find({"user_id": viewer["_id"]}, {"post_id": 1})}
     taste = taste_vector(db, viewer)

@@ -5,11 +5,15 @@ stored as BSON float32 vectors (compact, and what Atlas Vector Search indexes na
 change is also logged in `vector_changes`, which is how the embedded backend of every process
 catches up with the writes and deletes of the others.
 """
+from typing import overload
+
 import numpy as np
 from bson import ObjectId
 from bson.binary import VECTOR_SUBTYPE, Binary, BinaryVectorDtype
+from numpy.typing import ArrayLike
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 
 # name -> dimensions; "visual_text" is the image projected into the text space.
 VECTOR_FIELDS = {"text": 384, "visual_text": 384, "image": 1280}
@@ -22,11 +26,15 @@ TYPICAL_HUBNESS = 0.35
 FLOAT32_HEADER = BinaryVectorDtype.FLOAT32.value + b"\x00"  # dtype byte, then padding (none for float32)
 
 
-def to_bson_vector(values) -> Binary:
+def to_bson_vector(values: ArrayLike) -> Binary:
     return Binary.from_vector(np.asarray(values, dtype=np.float32).tolist(), BinaryVectorDtype.FLOAT32)
 
 
-def from_bson_vector(value) -> np.ndarray | None:
+@overload
+def from_bson_vector(value: Binary) -> np.ndarray: ...
+@overload
+def from_bson_vector(value: None) -> None: ...
+def from_bson_vector(value: Binary | None) -> np.ndarray | None:
     """A stored vector as float32 (read-only when it is the BSON bytes themselves)."""
     if value is None:
         return None
@@ -37,11 +45,11 @@ def from_bson_vector(value) -> np.ndarray | None:
     return np.asarray(value.as_vector().data, dtype=np.float32)
 
 
-def _log_change(db, post_id: ObjectId) -> None:
+def _log_change(db: MongoDatabase, post_id: ObjectId) -> None:
     db.vector_changes.insert_one({"post_id": post_id, "at": utc_now()})
 
 
-def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], versions: dict,
+def save_post_vectors(db: MongoDatabase, post: dict, vectors: dict[str, list[float] | None], versions: dict,
                       hubness: dict[str, float | None] | None = None) -> None:
     document = {"author_id": post.get("author_id"), "status": post["status"], "created_at": post["created_at"],
                 "model_versions": versions}
@@ -51,16 +59,16 @@ def save_post_vectors(db, post: dict, vectors: dict[str, list[float] | None], ve
     _log_change(db, post["_id"])
 
 
-def set_post_status(db, post_id: ObjectId, status: str) -> None:
+def set_post_status(db: MongoDatabase, post_id: ObjectId, status: str) -> None:
     if db.post_vectors.update_one({"_id": post_id}, {"$set": {"status": status}}).matched_count:
         _log_change(db, post_id)
 
 
-def delete_post_vectors(db, post_id: ObjectId) -> None:
+def delete_post_vectors(db: MongoDatabase, post_id: ObjectId) -> None:
     if db.post_vectors.delete_one({"_id": post_id}).deleted_count:
         _log_change(db, post_id)
 
 
-def post_vector(db, post_id: ObjectId, field: str) -> np.ndarray | None:
+def post_vector(db: MongoDatabase, post_id: ObjectId, field: str) -> np.ndarray | None:
     document = db.post_vectors.find_one({"_id": post_id}, {field: 1})
     return from_bson_vector(document.get(field)) if document else None

@@ -3,15 +3,16 @@
 The _id itself then enforces one of each. A unique compound index over ObjectIds would do the
 same on Atlas, but on the embedded server it makes every insert scan the whole collection.
 """
+from bson import ObjectId
 
 
-def like_key(post_id, user_id) -> str:
+def like_key(post_id: ObjectId, user_id: ObjectId) -> str:
     return f"{post_id}:{user_id}"
 
 
-def follow_key(follower_id, followee_id) -> str:
+def follow_key(follower_id: ObjectId, followee_id: ObjectId) -> str:
     return f"{follower_id}:{followee_id}"
 
 
-def save_key(user_id, post_id, collection: str) -> str:
+def save_key(user_id: ObjectId, post_id: ObjectId, collection: str) -> str:
     return f"{user_id}:{post_id}:{collection}"

@@ -1,8 +1,10 @@
 """Profile edits (bio, avatar) and how notifications read."""
 
+import gridfs
 from bson import ObjectId
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.errors import ValidationError
 from app.media.images import process_upload
 from app.posts.authors import copy_author_to_posts
@@ -12,7 +14,7 @@ BIO_MAX_LENGTH = 300
 AVATAR_RENDITION = "thumb"
 
 
-def update_bio(db, user: dict, bio: str) -> dict:
+def update_bio(db: MongoDatabase, user: dict, bio: str) -> dict:
     bio = bio.strip()
     if len(bio) > BIO_MAX_LENGTH:
         raise ValidationError("The bio is too long.", fields={"bio": f"At most {BIO_MAX_LENGTH} characters."})
@@ -20,7 +22,7 @@ def update_bio(db, user: dict, bio: str) -> dict:
     return {**user, "bio": bio}
 
 
-def set_avatar(db, fs, user: dict, uploads: list[bytes], limits: UploadLimits) -> dict:
+def set_avatar(db: MongoDatabase, fs: gridfs.GridFS, user: dict, uploads: list[bytes], limits: UploadLimits) -> dict:
     if len(uploads) != 1:
         raise ValidationError("Send exactly one photo.", fields={"photos": "Exactly one photo."})
     photo = process_upload(uploads[0], max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
@@ -37,7 +39,7 @@ def set_avatar(db, fs, user: dict, uploads: list[bytes], limits: UploadLimits) -
 NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post"}
 
 
-def present_notifications(db, rows: list[dict]) -> list[dict]:
+def present_notifications(db: MongoDatabase, rows: list[dict]) -> list[dict]:
     actor_ids = list({row["actor_id"] for row in rows})
     actors = {user["_id"]: user for user in db.users.find({"_id": {"$in": actor_ids}})} if actor_ids else {}
     return [{

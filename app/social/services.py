@@ -1,8 +1,10 @@
 """Follows, likes, comments, saved collections and notifications."""
 
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.core.clock import utc_now
+from app.core.db import MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
@@ -14,7 +16,8 @@ COLLECTION_NAME_MAX_LENGTH = 60
 DEFAULT_COLLECTION = "Saved"
 
 
-def notify(db, *, recipient_id, actor: dict, kind: str, post_id=None, comment_id=None) -> None:
+def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kind: str, post_id: ObjectId | None = None,
+           comment_id: ObjectId | None = None) -> None:
     if recipient_id is None or recipient_id == actor["_id"]:
         return
     db.notifications.insert_one({
@@ -25,7 +28,7 @@ def notify(db, *, recipient_id, actor: dict, kind: str, post_id=None, comment_id
 
 # Follows
 
-def follow(db, follower: dict, followee: dict) -> bool:
+def follow(db: MongoDatabase, follower: dict, followee: dict) -> bool:
     if follower["_id"] == followee["_id"]:
         raise ValidationError("You cannot follow yourself.")
     try:
@@ -42,7 +45,7 @@ def follow(db, follower: dict, followee: dict) -> bool:
     return True
 
 
-def unfollow(db, follower: dict, followee: dict) -> bool:
+def unfollow(db: MongoDatabase, follower: dict, followee: dict) -> bool:
     if not db.follows.delete_one({"_id": follow_key(follower["_id"], followee["_id"])}).deleted_count:
         return False
     db.users.update_one({"_id": follower["_id"]},
@@ -51,13 +54,13 @@ def unfollow(db, follower: dict, followee: dict) -> bool:
     return True
 
 
-def is_following(db, follower: dict | None, followee: dict) -> bool:
+def is_following(db: MongoDatabase, follower: dict | None, followee: dict) -> bool:
     if follower is None:
         return False
     return db.follows.find_one({"_id": follow_key(follower["_id"], followee["_id"])}, {"_id": 1}) is not None
 
 
-def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def follow_list(db: MongoDatabase, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     """Who follows `user` (direction "followers") or whom `user` follows ("following")."""
     mine, theirs = ("followee_id", "follower_id") if direction == "followers" else ("follower_id", "followee_id")
     rows, next_cursor = keyset_page(db.follows, {mine: user["_id"]}, "created_at", cursor, limit)
@@ -67,7 +70,7 @@ def follow_list(db, user: dict, direction: str, cursor: str | None, limit: int) 
 
 # Likes
 
-def like(db, user: dict, post: dict) -> bool:
+def like(db: MongoDatabase, user: dict, post: dict) -> bool:
     try:
         db.likes.insert_one({"_id": like_key(post["_id"], user["_id"]), "post_id": post["_id"], "user_id": user["_id"],
                              "created_at": utc_now()})
@@ -78,14 +81,14 @@ def like(db, user: dict, post: dict) -> bool:
     return True
 
 
-def unlike(db, user: dict, post: dict) -> bool:
+def unlike(db: MongoDatabase, user: dict, post: dict) -> bool:
     if not db.likes.delete_one({"_id": like_key(post["_id"], user["_id"])}).deleted_count:
         return False
     _recount_likes(db, post, -1)
     return True
 
 
-def _recount_likes(db, post: dict, change: int) -> None:
+def _recount_likes(db: MongoDatabase, post: dict, change: int) -> None:
     updated = db.posts.find_one_and_update({"_id": post["_id"]}, {"$inc": {"like_count": change}},
                                            projection={"like_count": 1, "created_at": 1}, return_document=True)
     if updated:
@@ -95,7 +98,7 @@ def _recount_likes(db, post: dict, change: int) -> None:
 
 # Comments
 
-def add_comment(db, user: dict, post: dict, text: str) -> dict:
+def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     text = (text or "").strip()
     if not text or len(text) > COMMENT_MAX_LENGTH:
         raise ValidationError("Write a comment of 1 to 1000 characters.",
@@ -108,13 +111,13 @@ def add_comment(db, user: dict, post: dict, text: str) -> dict:
     return comment
 
 
-def list_comments(db, post: dict, cursor: str | None, limit: int, include_hidden: bool = False):
+def list_comments(db: MongoDatabase, post: dict, cursor: str | None, limit: int, include_hidden: bool = False) -> tuple[list[dict], str | None]:
     """A post's comments, newest first; hidden ones (reported) only for moderators."""
     query = {"post_id": post["_id"]} if include_hidden else {"post_id": post["_id"], "hidden": {"$ne": True}}
     return keyset_page(db.comments, query, "created_at", cursor, limit)
 
 
-def delete_comment(db, user: dict, comment_id) -> None:
+def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
     """Its author, the post's owner or a moderator may delete a comment."""
     comment = db.comments.find_one({"_id": parse_object_id(comment_id)})
     if comment is None:
@@ -141,7 +144,7 @@ def collection_name(name: str | None) -> str:
     return name
 
 
-def save(db, user: dict, post: dict, collection: str | None = None) -> bool:
+def save(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
     name = collection_name(collection)
     try:
         db.saves.insert_one({"_id": save_key(user["_id"], post["_id"], name), "user_id": user["_id"],
@@ -151,18 +154,18 @@ def save(db, user: dict, post: dict, collection: str | None = None) -> bool:
     return True
 
 
-def unsave(db, user: dict, post: dict, collection: str | None = None) -> bool:
+def unsave(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
     return bool(db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count)
 
 
-def saved_collections(db, user: dict) -> list[dict]:
+def saved_collections(db: MongoDatabase, user: dict) -> list[dict]:
     counts = db.saves.aggregate([{"$match": {"user_id": user["_id"]}},
                                  {"$group": {"_id": "$collection", "count": {"$sum": 1}}},
                                  {"$sort": {"_id": 1}}])
     return [{"name": row["_id"], "count": row["count"]} for row in counts]
 
 
-def saved_posts(db, user: dict, collection: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def saved_posts(db: MongoDatabase, user: dict, collection: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     rows, next_cursor = keyset_page(db.saves, {"user_id": user["_id"], "collection": collection_name(collection)},
                                     "created_at", cursor, limit)
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": [row["post_id"] for row in rows]},
@@ -172,13 +175,13 @@ def saved_posts(db, user: dict, collection: str, cursor: str | None, limit: int)
 
 # Notifications
 
-def notifications(db, user: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def notifications(db: MongoDatabase, user: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     return keyset_page(db.notifications, {"user_id": user["_id"]}, "created_at", cursor, limit)
 
 
-def unread_count(db, user: dict) -> int:
+def unread_count(db: MongoDatabase, user: dict) -> int:
     return db.notifications.count_documents({"user_id": user["_id"], "read": False})
 
 
-def mark_all_read(db, user: dict) -> None:
+def mark_all_read(db: MongoDatabase, user: dict) -> None:
     db.notifications.update_many({"user_id": user["_id"], "read": False}, {"$set": {"read": True}})

@@ -1,6 +1,8 @@
 """Social pages and form actions: follow, like, comment, save, notifications, profile settings."""
 from bson import ObjectId
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.auth.services import get_active_user
 from app.auth.tokens import login_required
@@ -18,30 +20,30 @@ bp = Blueprint("social", __name__)
 
 
 @bp.app_context_processor
-def unread_notifications():
+def unread_notifications() -> dict[str, int]:
     return {"unread_notifications": social.unread_count(get_db(), g.user) if g.get("user") else 0}
 
 
-def back(default: str):
+def back(default: str) -> WerkzeugResponse:
     return redirect(safe_next(request.form.get("next"), default))
 
 
 @bp.post("/u/<username>/follow")
 @login_required
-def follow(username):
+def follow(username: str) -> ResponseReturnValue:
     social.follow(get_db(), g.user, get_active_user(get_db(), username))
     return back(url_for("main.profile", username=username))
 
 
 @bp.post("/u/<username>/unfollow")
 @login_required
-def unfollow(username):
+def unfollow(username: str) -> ResponseReturnValue:
     social.unfollow(get_db(), g.user, get_active_user(get_db(), username))
     return back(url_for("main.profile", username=username))
 
 
 @bp.get("/u/<username>/<any(followers, following):direction>")
-def follow_list(username, direction):
+def follow_list(username: str, direction: str) -> ResponseReturnValue:
     user = get_active_user(get_db(), username)
     users, next_cursor = social.follow_list(get_db(), user, direction, request.args.get("cursor"), 50)
     return render_template("social/follow_list.html", profile=user, direction=direction, users=users, next_cursor=next_cursor)
@@ -49,7 +51,7 @@ def follow_list(username, direction):
 
 @bp.post("/p/<post_id>/like")
 @login_required
-def like(post_id):
+def like(post_id: str) -> ResponseReturnValue:
     db = get_db()
     post = posts.get_visible_post(db, post_id, g.user)
     if request.form.get("action") == "unlike":
@@ -61,7 +63,7 @@ def like(post_id):
 
 @bp.post("/p/<post_id>/comments")
 @login_required
-def comment(post_id):
+def comment(post_id: str) -> ResponseReturnValue:
     db = get_db()
     try:
         social.add_comment(db, g.user, posts.get_visible_post(db, post_id, g.user), request.form.get("text", ""))
@@ -72,7 +74,7 @@ def comment(post_id):
 
 @bp.post("/comments/<comment_id>/delete")
 @login_required
-def delete_comment(comment_id):
+def delete_comment(comment_id: str) -> ResponseReturnValue:
     social.delete_comment(get_db(), g.user, comment_id)
     flash("Comment deleted.", "success")
     return back(url_for("main.index"))
@@ -80,7 +82,7 @@ def delete_comment(comment_id):
 
 @bp.post("/p/<post_id>/save")
 @login_required
-def save(post_id):
+def save(post_id: str) -> ResponseReturnValue:
     db = get_db()
     post = posts.get_visible_post(db, post_id, g.user)
     if request.form.get("action") == "unsave":
@@ -93,7 +95,7 @@ def save(post_id):
 @bp.get("/saved")
 @bp.get("/saved/<name>")
 @login_required
-def saved(name=social.DEFAULT_COLLECTION):
+def saved(name: str = social.DEFAULT_COLLECTION) -> ResponseReturnValue:
     db = get_db()
     documents, next_cursor = social.saved_posts(db, g.user, name, request.args.get("cursor"), 24)
     return render_template("social/saved.html", collections=social.saved_collections(db, g.user), name=name,
@@ -102,7 +104,7 @@ def saved(name=social.DEFAULT_COLLECTION):
 
 @bp.get("/notifications")
 @login_required
-def notifications():
+def notifications() -> ResponseReturnValue:
     db = get_db()
     rows, next_cursor = social.notifications(db, g.user, request.args.get("cursor"), 50)
     items = profiles.present_notifications(db, rows)
@@ -112,7 +114,7 @@ def notifications():
 
 @bp.route("/settings/profile", methods=["GET", "POST"])
 @login_required
-def settings():
+def settings() -> ResponseReturnValue:
     if request.method == "POST":
         db, photos = get_db(), uploaded_photos()
         try:
@@ -127,7 +129,7 @@ def settings():
 
 
 @bp.get("/avatars/<file_id>")
-def avatar(file_id):
+def avatar(file_id: str) -> ResponseReturnValue:
     # Only avatars: this route must never hand out a post's photo by its file id.
     if not ObjectId.is_valid(file_id) or not get_db().fs.files.find_one(
             {"_id": ObjectId(file_id), "metadata.kind": "avatar"}, {"_id": 1}):

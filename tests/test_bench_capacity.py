@@ -1,0 +1,47 @@
+"""The capacity bench's load loop: it must count what a page answers, and count failures as errors."""
+from urllib.parse import urlsplit
+
+from bench import capacity, dataset
+from tests.helpers import api_signup
+
+
+def _address(live_server: str) -> tuple[str, int]:
+    parts = urlsplit(live_server)
+    return parts.hostname, parts.port
+
+
+def test_responses_are_framed_by_their_length_or_chunks():
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n"
+    assert capacity._framed(bytearray(head[:20])) is None  # headers not all there yet
+    assert capacity._framed(bytearray(head + b"abc")) is None  # body not all there yet
+    assert capacity._framed(bytearray(head + b"abcde")) == (200, len(head) + 5, False)
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    assert capacity._framed(bytearray(chunked)) is None
+    assert capacity._framed(bytearray(chunked + b"0\r\n\r\n")) == (200, len(chunked) + 5, False)
+    not_modified = b"HTTP/1.1 304 NOT MODIFIED\r\nConnection: close\r\n\r\n"
+    assert capacity._framed(bytearray(not_modified)) == (304, len(not_modified), True)
+
+
+def test_the_loop_counts_answers_and_every_failed_one_as_an_error(live_server):
+    host, port = _address(live_server)
+
+    def run(path: str, must_contain: bytes | None = None) -> dict:
+        page = capacity.Page(path, [capacity._request(host, port, path)], must_contain)
+        return capacity.closed_loop(host, port, page, seconds=0.5, warmup_seconds=0.2, connections=2)
+
+    answered = run("/explore")
+    assert answered["requests"] > 0 and answered["errors"] == 0
+    missing = run("/p/000000000000000000000000")
+    assert missing["requests"] > 0 and missing["errors"] == missing["requests"]
+    # A 200 without what the page must show (here: a session) is a failure too.
+    signed_out = run("/explore", must_contain=b">Sign out<")
+    assert signed_out["requests"] > 0 and signed_out["errors"] == signed_out["requests"]
+
+
+def test_signing_in_through_the_form_gives_a_session_the_pages_accept(client, live_server):
+    assert api_signup(client, "loadtester", password=dataset.PASSWORD).status_code == 201
+    host, port = _address(live_server)
+    cookies = capacity.sign_in_page(host, port, "loadtester")
+    page = capacity.Page("home", [capacity._request(host, port, "/", f"Cookie: {cookies}")], b">Sign out<")
+    figures = capacity.closed_loop(host, port, page, seconds=0.5, warmup_seconds=0.2, connections=1)
+    assert figures["requests"] > 0 and figures["errors"] == 0

@@ -1,0 +1,29 @@
+"""The test run's own set-up: the browser it drives (CHROMIUM) and the database it runs against
+(TEST_MONGODB_URI), each checked by running a slice of the suite in a pytest of its own."""
+import os
+import subprocess
+import sys
+
+from helpers import PROJECT_ROOT, free_port
+
+
+def run_tests(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], check=False,
+                          cwd=PROJECT_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+
+
+def test_without_chromium_the_browser_tests_fail_and_say_what_to_install():
+    result = run_tests("tests/browser/test_accounts_browser.py", "-x", CHROMIUM="/nowhere/chromium")
+    assert result.returncode == 1, result.stdout
+    assert "Chromium not found (/nowhere/chromium): run `sudo apt-get install chromium`" in result.stdout
+    assert "skipped" not in result.stdout
+
+
+def test_test_mongodb_uri_chooses_the_database_server(mongo_uri):
+    a_slice = ("tests/test_platform.py", "-k", "unique_indexes or job_whose_worker_died")
+    nothing_there = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true&serverSelectionTimeoutMS=300"
+    refused = run_tests(*a_slice, TEST_MONGODB_URI=nothing_there)
+    assert refused.returncode == 1 and "passed" not in refused.stdout, refused.stdout
+    assert "ServerSelectionTimeoutError" in refused.stdout
+    served = run_tests(*a_slice, TEST_MONGODB_URI=mongo_uri)
+    assert served.returncode == 0 and "2 passed" in served.stdout, served.stdout
