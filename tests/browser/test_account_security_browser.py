@@ -1,20 +1,9 @@
 """A person with two browsers, in headless Chromium: changing the password in one signs the other
 out, and so does signing it out from the list of signed-in devices."""
-import pytest
 from helpers import PASSWORD, api_signup
 from playwright.sync_api import expect
 
 NEW_PASSWORD = "a new and longer passphrase"
-
-
-@pytest.fixture
-def other_page(browser):
-    """A second browser (its own cookies), as on another device."""
-    context = browser.new_context()
-    other = context.new_page()
-    other.set_default_timeout(15000)
-    yield other
-    context.close()
 
 
 def sign_in(page, live_server):
