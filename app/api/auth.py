@@ -98,8 +98,11 @@ def password_reset(body: dict):
 @bp.arguments(PasswordChangeBody)
 @bp.no_content("Changed; every other session is signed out and the owner is told by mail")
 def password_change(body: dict):
-    """Change the password: a wrong current password is a 401 (with fields.current_password) and
-    counts as a failed sign-in. This session stays signed in; every other ends at once"""
+    """Change the password
+
+    A wrong current password is a 401 naming fields.current_password, and counts as a failed sign-in.
+    This session stays signed in; every other one ends at once, its access and refresh tokens with it.
+    """
     change_password(get_db(), current_user, body["current_password"], body["new_password"],
                     session_id=get_jwt()["sid"], client_address=request.remote_addr,
                     rounds=current_app.config["BCRYPT_ROUNDS"], base_url=current_app.config["BASE_URL"])

@@ -372,7 +372,7 @@ class AvatarUpload(Schema):
 
 class PasswordChangeBody(Schema):
     current_password = string("The password now; a wrong one counts as a failed sign-in", required=True)
-    new_password = string(f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_BYTES} bytes", required=True)
+    new_password = string(f"At least {PASSWORD_MIN_LENGTH} characters, at most {PASSWORD_MAX_BYTES} bytes", required=True)
 
 
 class SessionSchema(Schema):
