@@ -176,10 +176,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
+def _browser_page(browser):
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser):
+    yield from _browser_page(browser)
+
+
+@pytest.fixture
+def other_page(browser):
+    """A second browser with its own cookies, as on another device."""
+    yield from _browser_page(browser)

@@ -229,7 +229,7 @@ def test_an_authorization_header_is_the_only_credential_an_api_call_gets(app, cl
 # Every field any JSON route reads, and a value of each JSON type but text (what all but one of them
 # take), and text where a list of names is expected.
 JSON_FIELDS = ("username", "email", "password", "login", "token", "refresh_token", "text", "bio", "caption",
-               "alt_text", "remove_tags", "collection", "reason")
+               "alt_text", "remove_tags", "collection", "reason", "current_password", "new_password")
 WRONG_VALUES = (0, None, ["a", 1], {"$ne": None}, "not a list")
 NOT_AN_OBJECT = {
     "list": b"[]", "list of an object": b'[{"reason": "spam", "text": "hi"}]', "string": b'"spam"', "number": b"42",
@@ -274,7 +274,8 @@ class Targets:
             self.anonymous = self.client.post("/api/v1/anonymous/posts", content_type="multipart/form-data", data={
                 "photos": [(BytesIO(real_jpeg()), "a.jpg")]}).get_json()["status_token"]
         values = {"post_id": self.post, "comment_id": self.comment, "username": "bob", "token": self.anonymous,
-                  "target_id": self.comment if fixed.get("kind") == "comments" else self.post, **fixed}
+                  "target_id": self.comment if fixed.get("kind") == "comments" else self.post,
+                  "session_id": "no-such-session", **fixed}
         return {name: values[name] for name in rule.arguments}
 
 

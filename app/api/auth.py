@@ -1,19 +1,22 @@
-"""Accounts: sign up, sign in and out, bearer tokens, password reset."""
+"""Accounts: sign up, sign in and out, bearer tokens, password reset and change, signed-in sessions."""
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import jwt_required
+from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from app.api import bp
 from app.api.schemas import (
     EmailBody,
     LoginBody,
     MessageSchema,
+    PasswordChangeBody,
     PasswordResetBody,
     PrivateUserSchema,
+    SessionListSchema,
     SignupBody,
     TokensSchema,
 )
-from app.auth import limits, services
+from app.auth import limits, services, sessions
+from app.auth.password_change import change_password
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_current_session, issue_api_tokens, refresh_api_tokens
 from app.core.db import get_db
@@ -86,3 +89,52 @@ def password_reset(body: dict) -> ResponseReturnValue:
     services.reset_password(get_db(), current_app.config["SECRET_KEY"], body["token"], body["password"],
                             current_app.config["BCRYPT_ROUNDS"])
     return jsonify({"message": "Password changed. Every earlier session has been signed out."})
+
+
+@bp.post("/me/password")
+@jwt_required()
+@bp.token_required
+@bp.fails(422, "The new password breaks the sign-up rules")
+@bp.fails(429, RATE_LIMITED)
+@bp.arguments(PasswordChangeBody)
+@bp.no_content("Changed; every other session is signed out and the owner is told by mail")
+def password_change(body: dict) -> ResponseReturnValue:
+    """Change the password
+
+    A wrong current password is a 401 naming fields.current_password, and counts as a failed sign-in.
+    This session stays signed in; every other one ends at once, its access and refresh tokens with it.
+    """
+    change_password(get_db(), current_user, body["current_password"], body["new_password"],
+                    session_id=get_jwt()["sid"], client_address=request.remote_addr,
+                    rounds=current_app.config["BCRYPT_ROUNDS"], base_url=current_app.config["BASE_URL"])
+    return "", 204
+
+
+@bp.get("/me/sessions")
+@jwt_required()
+@bp.token_required
+@bp.response(200, SessionListSchema)
+def session_list() -> ResponseReturnValue:
+    """The account's signed-in sessions (web and API), most recently seen first"""
+    return {"results": sessions.present_sessions(current_user, get_jwt()["sid"])}
+
+
+@bp.delete("/me/sessions/<session_id>")
+@jwt_required()
+@bp.token_required
+@bp.fails(404, "Not one of this account's sessions")
+@bp.no_content("Signed out; ending this very session signs this client out")
+def session_end(session_id: str) -> ResponseReturnValue:
+    """Sign one session out: its access and refresh tokens stop working at once"""
+    sessions.end_own_session(get_db(), current_user, session_id)
+    return "", 204
+
+
+@bp.delete("/me/sessions")
+@jwt_required()
+@bp.token_required
+@bp.no_content("Every other session is signed out")
+def session_end_others() -> ResponseReturnValue:
+    """Sign out everywhere else: every session but this one ends"""
+    sessions.end_all_sessions(get_db(), current_user["_id"], keep=get_jwt()["sid"])
+    return "", 204

@@ -371,3 +371,25 @@ class PhotoUpload(Schema):
 class AvatarUpload(Schema):
     photos: fields.List[FileStorage] = fields.List(PhotoFile(), required=True,
                          metadata={"description": "Exactly one photo"})
+
+
+# Account security: change password, active sessions
+
+class PasswordChangeBody(Schema):
+    current_password = string("The password now; a wrong one counts as a failed sign-in", required=True)
+    new_password = string(f"At least {PASSWORD_MIN_LENGTH} characters, at most {PASSWORD_MAX_BYTES} bytes", required=True)
+
+
+class SessionSchema(Schema):
+    """One signed-in device; last_seen_at is updated at most every few minutes."""
+
+    id = string("Pass to DELETE /me/sessions/{id}")
+    device = string("From the User-Agent, e.g. 'Firefox on Linux', 'curl'", metadata={"example": "Firefox on Linux"})
+    ip = string("Address it signed in from")
+    created_at = timestamp()
+    last_seen_at = timestamp()
+    current = fields.Boolean(metadata={"description": "The session of the token asking"})
+
+
+class SessionListSchema(Schema):
+    results = fields.List(fields.Nested(SessionSchema))

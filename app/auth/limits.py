@@ -17,6 +17,7 @@ LOGIN_FAILURES_PER_ADDRESS = 30
 # An account with this many failed sign-ins (any addresses) refuses every address that has failed
 # against it, for the rest of either window; an address that has not may still try.
 LOGIN_FAILURES_PER_ACCOUNT = 10
+WRONG_CURRENT_PASSWORD = "That is not your current password."  # nosec B105
 
 
 def sign_in(db: MongoDatabase, login: str, password: str, *, client_address: str | None, rounds: int) -> dict:
@@ -25,15 +26,32 @@ def sign_in(db: MongoDatabase, login: str, password: str, *, client_address: str
     user = services.find_user_by_login(db, login)
     # Prefixed: a name nobody holds may spell a user's id.
     account = f"user {user['_id']}" if user else f"login {services.normalised_login(login)}"
+    if not _password_checked(db, user, account, password, client_address=client_address, rounds=rounds):
+        raise AuthenticationError(services.WRONG_CREDENTIALS)
+    return services.require_active(cast(dict, user))  # a password matched, so there is a user
+
+
+def confirm_password(db: MongoDatabase, user: dict, password: str, *, client_address: str | None,
+                     rounds: int) -> None:
+    """A signed-in user's password, asked again before a change to the account. Counted as a sign-in
+    is, against the same account: a session (perhaps a stolen one) guesses no faster than the sign-in
+    form lets anyone."""
+    if not _password_checked(db, user, f"user {user['_id']}", password, client_address=client_address, rounds=rounds):
+        raise AuthenticationError(WRONG_CURRENT_PASSWORD, fields={"current_password": WRONG_CURRENT_PASSWORD})
+
+
+def _password_checked(db: MongoDatabase, user: dict | None, account: str, password: str, *,
+                      client_address: str | None, rounds: int) -> bool:
+    """Whether `password` is the user's; a failure counts against the address and the account."""
     address = client_subject(client_address)
     pair = f"{account} {address}"
     _refuse_locked_out(address, account, pair)
-    if not services.password_matches(db, user, password, rounds=rounds):
-        for scope, subject in (("login-fail-address", address), ("login-fail-account", account),
-                               ("login-fail-account-address", pair)):
-            count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
-        raise AuthenticationError(services.WRONG_CREDENTIALS)
-    return services.require_active(cast(dict, user))  # a password matched, so there is a user
+    if services.password_matches(db, user, password, rounds=rounds):
+        return True
+    for scope, subject in (("login-fail-address", address), ("login-fail-account", account),
+                           ("login-fail-account-address", pair)):
+        count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
+    return False
 
 
 def _refuse_locked_out(address: str, account: str, pair: str) -> None:

@@ -213,6 +213,30 @@ def reset_password(db: MongoDatabase, secret: str, token: str, new_password: str
     return user
 
 
+def set_password(db: MongoDatabase, user: dict, new_password: str, *, rounds: int, keep_session: str) -> None:
+    """A new password for a signed-in user whose current one was just confirmed. Every session but
+    `keep_session` (the one asking) ends: whoever knew the old password is signed out everywhere."""
+    if problem := password_problem(new_password):
+        raise ValidationError("Please choose another password.", fields={"new_password": problem})
+    # Only while the asking session lives: one ended meanwhile (a reset, "sign out everywhere") cannot.
+    result = db.users.update_one({"_id": user["_id"], f"sessions.{keep_session}": {"$exists": True}},
+                                 {"$set": {"password_hash": hash_password(new_password, rounds)}})
+    if result.matched_count == 0:
+        raise AuthenticationError("This session has ended. Sign in again.")
+    end_all_sessions(db, user["_id"], keep=keep_session)
+
+
+def password_changed_mail(user: dict, forgot_link: str) -> tuple[str, str]:
+    subject = "Your Glimpse password was changed"
+    text = (
+        f"Hello {user['username']},\n\n"
+        "The password of your Glimpse account was just changed, and every other device was signed out.\n\n"
+        "If this was not you, reset your password now and sign in again:\n\n"
+        f"{forgot_link}\n"
+    )
+    return subject, text
+
+
 def send_password_reset(db: MongoDatabase, email: str, *, secret: str, base_url: str,
                         send: Callable[[str, str, str], object]) -> None:
     """Mail a reset link if the address belongs to an active account; nothing otherwise."""

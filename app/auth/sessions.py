@@ -13,8 +13,10 @@ from typing import Literal
 
 from bson import ObjectId
 
+from app.auth.devices import describe_device
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
+from app.core.errors import NotFoundError
 
 # Enough for every device a person owns; beyond it the least recently seen make room.
 MAX_SESSIONS_PER_USER = 50
@@ -32,6 +34,15 @@ def list_sessions(user: dict) -> list[dict]:
     now = utc_now()
     live = [{"id": sid, **session} for sid, session in user.get("sessions", {}).items() if session["expires_at"] > now]
     return sorted(live, key=lambda session: session["last_seen_at"], reverse=True)
+
+
+def present_sessions(user: dict, current_sid: str | None) -> list[dict]:
+    """The user's live sessions as their owner sees them: device, address, first and last seen, and
+    which is the asking one. Never the refresh token id."""
+    return [{"id": session["id"], "device": describe_device(session.get("user_agent", ""), session["kind"]),
+             "ip": session.get("ip", ""), "created_at": session["created_at"].isoformat(),
+             "last_seen_at": session["last_seen_at"].isoformat(), "current": session["id"] == current_sid}
+            for session in list_sessions(user)]
 
 
 def start_session(db: MongoDatabase, user: dict, kind: Literal["web", "api"], *, lifetime: timedelta, user_agent: str = "", ip: str = "") -> dict:
@@ -53,6 +64,14 @@ def start_session(db: MongoDatabase, user: dict, kind: Literal["web", "api"], *,
 
 def end_session(db: MongoDatabase, user_id: ObjectId, sid: str) -> None:
     db.users.update_one({"_id": user_id}, {"$unset": {f"sessions.{sid}": ""}})
+
+
+def end_own_session(db: MongoDatabase, user: dict, sid: str) -> None:
+    """End one of the user's live sessions; an id that is not one of theirs is not found (and is
+    never written into a field path)."""
+    if sid not in {session["id"] for session in list_sessions(user)}:
+        raise NotFoundError("No such session.")
+    end_session(db, user["_id"], sid)
 
 
 def end_all_sessions(db: MongoDatabase, user_id: ObjectId, *, keep: str | None = None) -> None:

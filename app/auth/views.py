@@ -1,15 +1,18 @@
-"""Account pages: sign up, sign in, sign out, forgotten and reset password."""
+"""Account pages: sign up, sign in, sign out, forgotten, reset and changed password, signed-in devices."""
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_jwt_extended import get_jwt
 
-from app.auth import limits, services
+from app.auth import limits, services, sessions
+from app.auth.password_change import change_password
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_web_session, login_required, start_web_session
 from app.core.db import get_db
-from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError
+from app.core.errors import AuthenticationError, GlimpseError, RateLimitedError, ValidationError
 from app.core.urls import safe_next
 
 bp = Blueprint("auth", __name__)
+NEW_PASSWORDS_DIFFER = "Type the same new password twice."  # nosec B105  (a message, not a password)
 
 
 def _form(*names: str) -> dict[str, str]:
@@ -94,3 +97,46 @@ def reset_password(token: str) -> ResponseReturnValue:
     flash("Your password is changed. Sign in with the new one.", "success")
     response = redirect(url_for("auth.login"))
     return end_web_session(response) if g.user else response
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def password_change() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("auth/password_change.html", form={})
+    form = _form("current_password", "new_password", "confirm_password")
+    try:
+        if form["new_password"] != form["confirm_password"]:
+            raise ValidationError("The new passwords differ.", fields={"confirm_password": NEW_PASSWORDS_DIFFER})
+        change_password(get_db(), g.user, form["current_password"], form["new_password"], session_id=get_jwt()["sid"],
+                        client_address=request.remote_addr, rounds=current_app.config["BCRYPT_ROUNDS"],
+                        base_url=current_app.config["BASE_URL"])
+    except GlimpseError as error:
+        return _form_failed("auth/password_change.html", error, {})
+    flash("Your password is changed. Every other device is signed out.", "success")
+    return redirect(url_for("auth.password_change"))
+
+
+@bp.get("/settings/sessions")
+@login_required
+def session_list() -> ResponseReturnValue:
+    return render_template("auth/sessions.html", sessions=sessions.present_sessions(g.user, get_jwt()["sid"]))
+
+
+@bp.post("/settings/sessions/<session_id>/end")
+@login_required
+def end_session(session_id: str) -> ResponseReturnValue:
+    if session_id == get_jwt()["sid"]:
+        flash("You are signed out.", "info")
+        return end_web_session(redirect(url_for("main.index")))
+    sessions.end_own_session(get_db(), g.user, session_id)
+    flash("That device is signed out.", "success")
+    return redirect(url_for("auth.session_list"))
+
+
+@bp.post("/settings/sessions/end-others")
+@login_required
+def end_other_sessions() -> ResponseReturnValue:
+    sessions.end_all_sessions(get_db(), g.user["_id"], keep=get_jwt()["sid"])
+    flash("Every other device is signed out.", "success")
+    return redirect(url_for("auth.session_list"))
