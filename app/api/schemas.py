@@ -366,3 +366,10 @@ class PhotoUpload(Schema):
 class AvatarUpload(Schema):
     photos = fields.List(PhotoFile(), required=True,
                          metadata={"description": "Exactly one photo"})
+
+
+# Block and mute (issue 20, item 4)
+
+class RelatedProfileSchema(ProfileSchema):
+    blocked_by_me = fields.Boolean()
+    muted_by_me = fields.Boolean()

@@ -7,6 +7,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from app.auth.visibility import hidden_by_block
 from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.jobs import enqueue
@@ -126,6 +127,8 @@ def get_post(db, post_id) -> dict:
 
 
 def can_see(post: dict, viewer: dict | None) -> bool:
+    if hidden_by_block(viewer, post.get("author_id")):
+        return False
     if post["status"] == PostStatus.PUBLISHED:
         return True
     return viewer is not None and viewer["role"] in ("moderator", "admin")

@@ -2,7 +2,6 @@
 from bson import ObjectId
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from app.auth.services import get_active_user
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
@@ -10,7 +9,7 @@ from app.core.urls import safe_next
 from app.media.serving import send_stored_file
 from app.posts import services as posts
 from app.posts.requests import upload_limits, uploaded_photos
-from app.social import profiles
+from app.social import blocks, profiles
 from app.social import services as social
 from app.social.presenter import present_posts
 
@@ -29,22 +28,47 @@ def back(default: str):
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username):
-    social.follow(get_db(), g.user, get_active_user(get_db(), username))
+    social.follow(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
 @bp.post("/u/<username>/unfollow")
 @login_required
 def unfollow(username):
-    social.unfollow(get_db(), g.user, get_active_user(get_db(), username))
+    social.unfollow(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
 @bp.get("/u/<username>/<any(followers, following):direction>")
 def follow_list(username, direction):
-    user = get_active_user(get_db(), username)
+    user = blocks.get_visible_user(get_db(), username, g.user)
     users, next_cursor = social.follow_list(get_db(), user, direction, request.args.get("cursor"), 50)
     return render_template("social/follow_list.html", profile=user, direction=direction, users=users, next_cursor=next_cursor)
+
+
+RELATION_CHANGES = {"block": (blocks.block, "Blocked @{}."), "unblock": (blocks.unblock, "Unblocked @{}."),
+                    "mute": (blocks.mute, "Muted @{}."), "unmute": (blocks.unmute, "Unmuted @{}.")}
+
+
+@bp.post("/u/<username>/<any(block, unblock, mute, unmute):change>")
+@login_required
+def relation(username, change):
+    change_relation, message = RELATION_CHANGES[change]
+    change_relation(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
+    flash(message.format(username), "success")
+    return back(url_for("main.profile", username=username))
+
+
+LISTED_MAX = 500  # on the settings page; the API pages through any number
+
+
+@bp.get("/settings/blocked")
+@login_required
+def blocked_and_muted():
+    db = get_db()
+    blocked, _ = blocks.related_users(db, blocks.BLOCK, g.user, None, LISTED_MAX)
+    muted, _ = blocks.related_users(db, blocks.MUTE, g.user, None, LISTED_MAX)
+    return render_template("social/blocked.html", blocked=blocked, muted=muted)
 
 
 @bp.post("/p/<post_id>/like")
