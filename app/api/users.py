@@ -11,6 +11,8 @@ from app.api.schemas import (
     NotificationListSchema,
     PageQuery,
     PostListSchema,
+    PrivacyBody,
+    PrivacySchema,
     ProfileSchema,
     RelatedProfileSchema,
     UserListSchema,
@@ -21,7 +23,7 @@ from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
 from app.posts.requests import photo_bytes, upload_limits
-from app.social import blocks, profiles
+from app.social import blocks, privacy, profiles
 from app.social import services as social
 
 NO_SUCH_USER = "No such user"
@@ -66,7 +68,8 @@ def set_avatar(upload: dict):
 
 
 def related_profile_json(user: dict, viewer: dict | None) -> dict:
-    return {**profile_json(user, viewer), **blocks.relation(viewer, user)}
+    return {**profile_json(user, viewer), **blocks.relation(viewer, user), "private": bool(user.get("private")),
+            "requested_by_me": privacy.is_requested(get_db(), viewer, user)}
 
 
 @bp.get("/users/<username>")
@@ -97,12 +100,13 @@ def user_posts(page: dict, username: str):
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
 @bp.fails(422, "You cannot follow yourself")
-@bp.response(200, ProfileSchema, description="The profile as it now is")
+@bp.response(200, RelatedProfileSchema, description="The profile as it now is")
 def follow(username: str):
-    """Follow (PUT) or unfollow (DELETE)"""
-    change = social.follow if request.method == "PUT" else social.unfollow
+    """Follow (PUT) or unfollow (DELETE); a private account gets a follow request (PUT) it
+    approves or declines, which DELETE withdraws"""
+    change = privacy.follow_or_request if request.method == "PUT" else privacy.unfollow_or_withdraw
     change(get_db(), current_user, blocks.get_visible_user(get_db(), username, current_user))
-    return profile_json(get_active_user(get_db(), username), current_user)
+    return related_profile_json(get_active_user(get_db(), username), current_user)
 
 
 @bp.get("/users/<username>/<any(followers, following):direction>")
@@ -149,6 +153,39 @@ def blocked_or_muted(page: dict, listing: str):
     found = blocks.BLOCK if listing == "blocked" else blocks.MUTE
     return user_list(*blocks.related_users(get_db(), found, current_user, page.get("cursor"),
                                            page_size(page.get("limit"))))
+
+
+@bp.put("/me/privacy")
+@jwt_required()
+@bp.token_required
+@bp.arguments(PrivacyBody)
+@bp.response(200, PrivacySchema)
+def set_privacy(body: dict):
+    """Make the account private (its posts for approved followers only) or public again (which
+    approves every pending follow request)"""
+    return {"private": privacy.set_private(get_db(), current_user, body["private"])["private"]}
+
+
+@bp.get("/me/follow-requests")
+@jwt_required()
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, UserListSchema)
+def follow_requests(page: dict):
+    """Who asked to follow your private account, latest first"""
+    return user_list(*privacy.follow_requests(get_db(), current_user, page.get("cursor"), page_size(page.get("limit"))))
+
+
+@bp.route("/me/follow-requests/<username>", methods=["PUT", "DELETE"])
+@jwt_required()
+@bp.token_required
+@bp.fails(404, "No such follow request")
+@bp.no_content("Approved (PUT) or declined (DELETE)")
+def answer_follow_request(username: str):
+    """Approve (PUT) or decline (DELETE) a follow request"""
+    answer = privacy.approve if request.method == "PUT" else privacy.decline
+    answer(get_db(), current_user, get_active_user(get_db(), username))
+    return "", 204
 
 
 @bp.get("/notifications")

@@ -44,3 +44,14 @@ def refuse_if_blocked(viewer: dict, user_id, message: str) -> None:
     exist, for staff too: moderating needs none of them."""
     if is_blocked_between(viewer, user_id):
         raise NotFoundError(message)
+
+
+# Private accounts (app/social/privacy.py): their posts are for the owner, approved followers and
+# staff. Each post keeps `author_private`, so lists for everyone (explore, search, similar,
+# for-you) leave them out in the query; followers find them in their home feed.
+NOT_PRIVATE = {"author_private": {"$ne": True}}
+
+
+def may_see_private(viewer: dict | None, author_id) -> bool:
+    return viewer is not None and (viewer["_id"] == author_id or author_id in viewer.get("following_ids", [])
+                                   or is_staff(viewer))

@@ -56,6 +56,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "blocks": [
         IndexModel([("blocker_id", ASCENDING), ("created_at", DESCENDING)], name="by_blocker"),
     ],
+    "follow_requests": [
+        IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="by_owner"),
+    ],
     "mutes": [
         IndexModel([("muter_id", ASCENDING), ("created_at", DESCENDING)], name="by_muter"),
     ],

@@ -1,7 +1,7 @@
 """Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated.
 
 Blocks and mutes (app/auth/visibility.py) narrow the same indexed queries: no feed reads more."""
-from app.auth.visibility import hidden_by_block, unwanted_authors, without_authors
+from app.auth.visibility import NOT_PRIVATE, hidden_by_block, may_see_private, unwanted_authors, without_authors
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
 
@@ -15,11 +15,14 @@ def home_feed(db, viewer: dict, cursor: str | None, limit: int) -> tuple[list[di
 
 
 def explore_feed(db, viewer: dict | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    return keyset_page(db.posts, {**PUBLISHED, **without_authors(unwanted_authors(viewer))}, "hot", cursor, limit)
+    query = {**PUBLISHED, **NOT_PRIVATE, **without_authors(unwanted_authors(viewer))}
+    return keyset_page(db.posts, query, "hot", cursor, limit)
 
 
 def profile_posts(db, author: dict, viewer: dict | None, cursor: str | None,
                   limit: int) -> tuple[list[dict], str | None]:
     if hidden_by_block(viewer, author["_id"]):  # the blocker, on the profile of whom they blocked
+        return [], None
+    if author.get("private") and not may_see_private(viewer, author["_id"]):
         return [], None
     return keyset_page(db.posts, {**PUBLISHED, "author_id": author["_id"]}, "created_at", cursor, limit)

@@ -4,6 +4,7 @@ from flask import Blueprint, g, jsonify, render_template, request
 from pymongo.errors import PyMongoError
 
 from app.auth.tokens import login_required
+from app.auth.visibility import may_see_private
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.posts import services as posts
@@ -11,7 +12,7 @@ from app.posts.presenter import present_comments
 from app.search import get_vector_search, search_state
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
-from app.social import blocks
+from app.social import blocks, privacy
 from app.social import services as social
 from app.social.presenter import present_posts
 
@@ -68,7 +69,9 @@ def profile(username: str):
     user = blocks.get_visible_user(get_db(), username, g.user)
     documents, next_cursor = feeds.profile_posts(get_db(), user, g.user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/profile.html", documents, next_cursor, profile=user,
-                     followed_by_me=social.is_following(get_db(), g.user, user), **blocks.relation(g.user, user))
+                     followed_by_me=social.is_following(get_db(), g.user, user), **blocks.relation(g.user, user),
+                     requested_by_me=privacy.is_requested(get_db(), g.user, user),
+                     private_to_me=user.get("private") and not may_see_private(g.user, user["_id"]))
 
 
 @bp.get("/p/<post_id>")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from app.core.clock import utc_now
 from app.core.statuses import PostStatus
-from app.posts.authors import copy_author_to_posts
+from app.posts.authors import COPIED, author_fields, copy_author_to_posts
 from app.posts.services import remove_post_everywhere
 from app.social.blocks import RELATIONS
 
@@ -111,13 +111,15 @@ def blocks_out_of_step(db) -> Finding:
 
 
 def authors_out_of_step(db) -> Finding:
-    """Users whose posts keep (author_fields) a name or avatar other than theirs."""
-    users = {user["_id"]: (user["username"], user.get("avatar_file_id"))
-             for user in db.users.find({}, {"username": 1, "avatar_file_id": 1})}
-    wrong = {post["author_id"] for post in db.posts.find({"author_id": {"$ne": None}},
-                                                         {"author_id": 1, "author_username": 1, "author_avatar_file_id": 1})
-             if (post.get("author_username"), post.get("author_avatar_file_id")) != users.get(post["author_id"], (None, None))}
-    return Finding("authors_out_of_step", "users whose posts show another name or avatar than theirs", sorted(wrong))
+    """Users whose posts keep (author_fields) a name, avatar or privacy other than theirs."""
+    users = {user["_id"]: tuple(author_fields(user)[key] for key in COPIED)
+             for user in db.users.find({}, {"username": 1, "avatar_file_id": 1, "private": 1})}
+    missing = tuple(author_fields(None)[key] for key in COPIED)
+    wrong = {post["author_id"] for post in db.posts.find({"author_id": {"$ne": None}}, {"author_id": 1, **dict.fromkeys(COPIED, 1)})
+             if tuple(post.get(key, False if key == "author_private" else None) for key in COPIED)
+             != users.get(post["author_id"], missing)}
+    return Finding("authors_out_of_step", "users whose posts show another name, avatar or privacy than theirs",
+                   sorted(wrong))
 
 
 def examine(db, grace: timedelta = GRACE) -> list[Finding]:

@@ -59,7 +59,7 @@ _recent = _RecentlyPublished()
 
 def may_be_shared(post: dict, hold_threshold: float) -> bool:
     """Whether shared caches may keep the post's photos (see the module's docstring)."""
-    if post["status"] != PostStatus.PUBLISHED or post.get("enrichment") != "done":
+    if post["status"] != PostStatus.PUBLISHED or post.get("enrichment") != "done" or post.get("author_private"):
         return False
     return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
 

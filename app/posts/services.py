@@ -7,7 +7,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from app.auth.visibility import hidden_by_block
+from app.auth.visibility import hidden_by_block, may_see_private
 from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.jobs import enqueue
@@ -128,6 +128,8 @@ def get_post(db, post_id) -> dict:
 
 def can_see(post: dict, viewer: dict | None) -> bool:
     if hidden_by_block(viewer, post.get("author_id")):
+        return False
+    if post.get("author_private") and not may_see_private(viewer, post["author_id"]):
         return False
     if post["status"] == PostStatus.PUBLISHED:
         return True

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 from bson import ObjectId
 
-from app.auth.visibility import blocked_either_way, unwanted_authors, without_authors
+from app.auth.visibility import NOT_PRIVATE, blocked_either_way, unwanted_authors, without_authors
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.statuses import PostStatus
 from app.search.backends import VectorSearch
@@ -69,10 +69,10 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None, limit: int
 
 def visible_posts(db, ranked: list[tuple[ObjectId, float]], excluded_authors: list) -> list[tuple[dict, float]]:
     """The posts behind ranked ids, in rank order, dropping any not published (any more) and any
-    by the unwanted authors (blocks, and mutes where it is a feed)."""
+    by the unwanted authors (blocks, and mutes where it is a feed) and those of private accounts."""
     ids = [post_id for post_id, _ in ranked]
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED,
-                                                           **without_authors(excluded_authors)})}
+                                                           **NOT_PRIVATE, **without_authors(excluded_authors)})}
     return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
 
 
@@ -92,7 +92,7 @@ def keyword_matches(db, terms: list[str]) -> dict[ObjectId, float]:
     clauses = [{"hashtags": {"$in": terms}}, {"tag_names": {"$in": terms}}]
     if authors:
         clauses.append({"author_id": {"$in": list(authors)}})
-    matches = db.posts.find({"status": PostStatus.PUBLISHED, "$or": clauses},
+    matches = db.posts.find({"status": PostStatus.PUBLISHED, **NOT_PRIVATE, "$or": clauses},
                             {"hashtags": 1, "tag_names": 1, "author_id": 1}).sort([("created_at", -1)]).limit(CANDIDATES)
     wanted = set(terms)
 

@@ -73,6 +73,8 @@ def block(db, blocker: dict, blocked: dict) -> bool:
         return False
     unfollow(db, blocker, blocked)
     unfollow(db, blocked, blocker)
+    db.follow_requests.delete_many({"_id": {"$in": [relation_key(blocker["_id"], blocked["_id"]),
+                                                    relation_key(blocked["_id"], blocker["_id"])]}})
     return True
 
 

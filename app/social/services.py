@@ -8,7 +8,7 @@ from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
-from app.posts.services import hot_score, parse_object_id
+from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
 COMMENT_MAX_LENGTH = 1000
@@ -181,8 +181,8 @@ def saved_posts(db, user: dict, collection: str, cursor: str | None, limit: int)
     rows, next_cursor = keyset_page(db.saves, {"user_id": user["_id"], "collection": collection_name(collection)},
                                     "created_at", cursor, limit)
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": [row["post_id"] for row in rows]},
-                                                           "status": PostStatus.PUBLISHED,
-                                                           **without_authors(blocked_either_way(user))})}
+                                                           "status": PostStatus.PUBLISHED})
+             if can_see(post, user)}
     return [posts[row["post_id"]] for row in rows if row["post_id"] in posts], next_cursor
 
 

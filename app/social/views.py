@@ -2,6 +2,7 @@
 from bson import ObjectId
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from app.auth.services import get_active_user
 from app.auth.tokens import login_required
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
@@ -9,7 +10,7 @@ from app.core.urls import safe_next
 from app.media.serving import send_stored_file
 from app.posts import services as posts
 from app.posts.requests import upload_limits, uploaded_photos
-from app.social import blocks, profiles
+from app.social import blocks, privacy, profiles
 from app.social import services as social
 from app.social.presenter import present_posts
 
@@ -28,14 +29,14 @@ def back(default: str):
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username):
-    social.follow(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
+    privacy.follow_or_request(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
 @bp.post("/u/<username>/unfollow")
 @login_required
 def unfollow(username):
-    social.unfollow(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
+    privacy.unfollow_or_withdraw(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
@@ -69,6 +70,27 @@ def blocked_and_muted():
     blocked, _ = blocks.related_users(db, blocks.BLOCK, g.user, None, LISTED_MAX)
     muted, _ = blocks.related_users(db, blocks.MUTE, g.user, None, LISTED_MAX)
     return render_template("social/blocked.html", blocked=blocked, muted=muted)
+
+
+@bp.route("/settings/privacy", methods=["GET", "POST"])
+@login_required
+def privacy_settings():
+    db = get_db()
+    if request.method == "POST":
+        private = request.form.get("private") == "on"
+        privacy.set_private(db, g.user, private)
+        flash("Your account is now private." if private else "Your account is now public.", "success")
+        return redirect(url_for("social.privacy_settings"))
+    requests, _ = privacy.follow_requests(db, g.user, None, LISTED_MAX)
+    return render_template("social/privacy.html", requests=requests)
+
+
+@bp.post("/settings/follow-requests/<username>/<any(approve, decline):answer>")
+@login_required
+def answer_follow_request(username, answer):
+    (privacy.approve if answer == "approve" else privacy.decline)(get_db(), g.user, get_active_user(get_db(), username))
+    flash(f"{'Approved' if answer == 'approve' else 'Declined'} @{username}.", "success")
+    return redirect(url_for("social.privacy_settings"))
 
 
 @bp.post("/p/<post_id>/like")
