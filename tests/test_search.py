@@ -295,7 +295,7 @@ def post_with_vectors(db, query_vector, *, visual: float, text: float, seed: int
 
 def ranked_ids(app, db, query: str) -> list[ObjectId]:
     with app.app_context():
-        found, _ = search_posts(db, EmbeddedVectorSearch(db), get_text_embedder(), query, None, 10)
+        found, _ = search_posts(db, EmbeddedVectorSearch(db), get_text_embedder(), query, None, None, 10)
     return [post["_id"] for post, _ in found]
 
 

@@ -18,7 +18,6 @@ from app.api.schemas import (
     SaveBody,
     SavedSchema,
 )
-from app.auth.permissions import is_staff
 from app.core.db import MongoDatabase, get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
@@ -117,7 +116,7 @@ def home_feed(page: dict) -> ResponseReturnValue:
 def explore(page: dict) -> ResponseReturnValue:
     """Recent popular posts (likes with time decay)"""
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.explore_feed(db, page.get("cursor"), page_size(page.get("limit")))
+    documents, next_cursor = feeds.explore_feed(db, viewer, page.get("cursor"), page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, viewer)
 
 
@@ -144,8 +143,7 @@ def list_comments(page: dict, post_id: str) -> ResponseReturnValue:
     db = get_db()
     viewer = optional_viewer()
     post = posts.get_visible_post(db, post_id, viewer)
-    comments, next_cursor = social.list_comments(db, post, page.get("cursor"), page_size(page.get("limit")),
-                                                 include_hidden=is_staff(viewer))
+    comments, next_cursor = social.list_comments(db, post, viewer, page.get("cursor"), page_size(page.get("limit")))
     return {"results": present_comments(db, comments), "next_cursor": next_cursor}
 
 

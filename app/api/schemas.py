@@ -393,3 +393,20 @@ class SessionSchema(Schema):
 
 class SessionListSchema(Schema):
     results = fields.List(fields.Nested(SessionSchema))
+# Block and mute (issue 20, items 4 and 5)
+
+class RelatedProfileSchema(ProfileSchema):
+    blocked_by_me = fields.Boolean()
+    muted_by_me = fields.Boolean()
+    private = fields.Boolean(metadata={"description": "A private account's posts are for approved followers"})
+    requested_by_me = fields.Boolean(metadata={"description": "You asked to follow this private account"})
+
+
+# Private accounts (issue 20, item 5)
+
+class PrivacyBody(Schema):
+    private = fields.Boolean(required=True)
+
+
+class PrivacySchema(Schema):
+    private = fields.Boolean()

@@ -26,10 +26,10 @@ def scored_list(db: MongoDatabase, scored: list[tuple[dict, float]], next_cursor
 @bp.response(200, ScoredPostListSchema)
 def search_posts(query: dict) -> ResponseReturnValue:
     """Photos by meaning and by hashtag, tag or @username (fused)"""
-    db = get_db()
+    db, viewer = get_db(), optional_viewer()
     scored, next_cursor = search.search_posts(db, get_vector_search(), get_text_embedder(), query["q"],
-                                              query.get("cursor"), page_size(query.get("limit")))
-    return scored_list(db, scored, next_cursor, optional_viewer())
+                                              viewer, query.get("cursor"), page_size(query.get("limit")))
+    return scored_list(db, scored, next_cursor, viewer)
 
 
 @bp.get("/posts/<post_id>/similar")
@@ -41,7 +41,7 @@ def similar(query: dict, post_id: str) -> ResponseReturnValue:
     """Photos that look alike and are about the same thing"""
     db, viewer = get_db(), optional_viewer()
     post = posts.get_visible_post(db, post_id, viewer)
-    return scored_list(db, search.similar_posts(db, get_vector_search(), post, page_size(query.get("limit"), 12)),
+    return scored_list(db, search.similar_posts(db, get_vector_search(), post, viewer, page_size(query.get("limit"), 12)),
                        None, viewer)
 
 

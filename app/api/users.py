@@ -12,7 +12,10 @@ from app.api.schemas import (
     NotificationListSchema,
     PageQuery,
     PostListSchema,
+    PrivacyBody,
+    PrivacySchema,
     ProfileSchema,
+    RelatedProfileSchema,
     UserListSchema,
 )
 from app.auth.services import get_active_user, private_user, public_user
@@ -21,7 +24,7 @@ from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
 from app.posts.requests import photo_bytes, upload_limits
-from app.social import profiles
+from app.social import blocks, privacy, profiles
 from app.social import services as social
 
 NO_SUCH_USER = "No such user"
@@ -65,13 +68,19 @@ def set_avatar(upload: dict) -> ResponseReturnValue:
     return profile_json(user, None)
 
 
+def related_profile_json(user: dict, viewer: dict | None) -> dict:
+    return {**profile_json(user, viewer), **blocks.relation(viewer, user), "private": bool(user.get("private")),
+            "requested_by_me": privacy.is_requested(get_db(), viewer, user)}
+
+
 @bp.get("/users/<username>")
 @bp.token_optional
 @bp.fails(404, NO_SUCH_USER)
-@bp.response(200, ProfileSchema)
+@bp.response(200, RelatedProfileSchema)
 def user_profile(username: str) -> ResponseReturnValue:
-    """A user's public profile"""
-    return profile_json(get_active_user(get_db(), username), optional_viewer())
+    """A user's public profile (none for a user who blocked you)"""
+    viewer = optional_viewer()
+    return related_profile_json(blocks.get_visible_user(get_db(), username, viewer), viewer)
 
 
 @bp.get("/users/<username>/posts")
@@ -82,8 +91,8 @@ def user_profile(username: str) -> ResponseReturnValue:
 def user_posts(page: dict, username: str) -> ResponseReturnValue:
     """A user's posts, newest first"""
     db, viewer = get_db(), optional_viewer()
-    documents, next_cursor = feeds.profile_posts(db, get_active_user(db, username), page.get("cursor"),
-                                                 page_size(page.get("limit")))
+    documents, next_cursor = feeds.profile_posts(db, blocks.get_visible_user(db, username, viewer), viewer,
+                                                 page.get("cursor"), page_size(page.get("limit")))
     return post_list(db, documents, next_cursor, viewer)
 
 
@@ -92,23 +101,92 @@ def user_posts(page: dict, username: str) -> ResponseReturnValue:
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
 @bp.fails(422, "You cannot follow yourself")
-@bp.response(200, ProfileSchema, description="The profile as it now is")
+@bp.response(200, RelatedProfileSchema, description="The profile as it now is")
 def follow(username: str) -> ResponseReturnValue:
-    """Follow (PUT) or unfollow (DELETE)"""
-    change = social.follow if request.method == "PUT" else social.unfollow
-    change(get_db(), current_user, get_active_user(get_db(), username))
-    return profile_json(get_active_user(get_db(), username), current_user)
+    """Follow (PUT) or unfollow (DELETE); a private account gets a follow request (PUT) it
+    approves or declines, which DELETE withdraws"""
+    change = privacy.follow_or_request if request.method == "PUT" else privacy.unfollow_or_withdraw
+    change(get_db(), current_user, blocks.get_visible_user(get_db(), username, current_user))
+    return related_profile_json(get_active_user(get_db(), username), current_user)
 
 
 @bp.get("/users/<username>/<any(followers, following):direction>")
+@bp.token_optional
 @bp.fails(404, NO_SUCH_USER)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, UserListSchema)
 def follow_list(page: dict, username: str, direction: str) -> ResponseReturnValue:
     """Who follows the user (followers), or whom the user follows (following)"""
-    users, next_cursor = social.follow_list(get_db(), get_active_user(get_db(), username), direction,
-                                            page.get("cursor"), page_size(page.get("limit")))
+    users, next_cursor = social.follow_list(get_db(), blocks.get_visible_user(get_db(), username, optional_viewer()),
+                                            direction, page.get("cursor"), page_size(page.get("limit")))
+    return user_list(users, next_cursor)
+
+
+def user_list(users: list[dict], next_cursor: str | None) -> dict:
     return {"results": [public_user(user) for user in users], "next_cursor": next_cursor}
+
+
+CHANGES = {("block", "PUT"): blocks.block, ("block", "DELETE"): blocks.unblock,
+           ("mute", "PUT"): blocks.mute, ("mute", "DELETE"): blocks.unmute}
+
+
+@bp.route("/users/<username>/<any(block, mute):change>", methods=["PUT", "DELETE"])
+@jwt_required()
+@bp.token_required
+@bp.fails(404, NO_SUCH_USER)
+@bp.fails(422, "You cannot block or mute yourself")
+@bp.response(200, RelatedProfileSchema, description="The profile as it now is")
+def block_or_mute(username: str, change: str) -> ResponseReturnValue:
+    """Block or mute (PUT), unblock or unmute (DELETE); idempotent. A block removes follows both
+    ways and hides each from the other; a mute keeps their posts and notifications from your feeds"""
+    db = get_db()
+    CHANGES[change, request.method](db, current_user, blocks.get_visible_user(db, username, current_user))
+    return related_profile_json(get_active_user(db, username), db.users.find_one({"_id": current_user["_id"]}))
+
+
+@bp.get("/me/<any(blocked, muted):listing>")
+@jwt_required()
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, UserListSchema)
+def blocked_or_muted(page: dict, listing: str) -> ResponseReturnValue:
+    """Whom you blocked (blocked) or muted (muted), latest first"""
+    found = blocks.BLOCK if listing == "blocked" else blocks.MUTE
+    return user_list(*blocks.related_users(get_db(), found, current_user, page.get("cursor"),
+                                           page_size(page.get("limit"))))
+
+
+@bp.put("/me/privacy")
+@jwt_required()
+@bp.token_required
+@bp.arguments(PrivacyBody)
+@bp.response(200, PrivacySchema)
+def set_privacy(body: dict) -> ResponseReturnValue:
+    """Make the account private (its posts for approved followers only) or public again (which
+    approves every pending follow request)"""
+    return {"private": privacy.set_private(get_db(), current_user, body["private"])["private"]}
+
+
+@bp.get("/me/follow-requests")
+@jwt_required()
+@bp.token_required
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, UserListSchema)
+def follow_requests(page: dict) -> ResponseReturnValue:
+    """Who asked to follow your private account, latest first"""
+    return user_list(*privacy.follow_requests(get_db(), current_user, page.get("cursor"), page_size(page.get("limit"))))
+
+
+@bp.route("/me/follow-requests/<username>", methods=["PUT", "DELETE"])
+@jwt_required()
+@bp.token_required
+@bp.fails(404, "No such follow request")
+@bp.no_content("Approved (PUT) or declined (DELETE)")
+def answer_follow_request(username: str) -> ResponseReturnValue:
+    """Approve (PUT) or decline (DELETE) a follow request"""
+    answer = privacy.approve if request.method == "PUT" else privacy.decline
+    answer(get_db(), current_user, get_active_user(get_db(), username))
+    return "", 204
 
 
 @bp.get("/notifications")

@@ -58,6 +58,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("follower_id", ASCENDING), ("created_at", DESCENDING)], name="following"),
         IndexModel([("followee_id", ASCENDING), ("created_at", DESCENDING)], name="followers"),
     ],
+    "blocks": [
+        IndexModel([("blocker_id", ASCENDING), ("created_at", DESCENDING)], name="by_blocker"),
+    ],
+    "follow_requests": [
+        IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="by_owner"),
+    ],
+    "mutes": [
+        IndexModel([("muter_id", ASCENDING), ("created_at", DESCENDING)], name="by_muter"),
+    ],
     "comments": [
         IndexModel([("post_id", ASCENDING), ("created_at", DESCENDING)], name="by_post"),
     ],

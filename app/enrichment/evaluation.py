@@ -182,7 +182,7 @@ def _post_author(db: MongoDatabase) -> Document:
 
 
 def _search_ids(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, limit: int) -> list[ObjectId]:
-    return [post["_id"] for post, _ in search_posts(db, backend, embedder, query, None, limit)[0]]
+    return [post["_id"] for post, _ in search_posts(db, backend, embedder, query, None, None, limit)[0]]
 
 
 def caption_recall(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, posts: list[EvaluationPost]) -> dict:

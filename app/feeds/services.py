@@ -1,4 +1,7 @@
-"""Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated."""
+"""Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated.
+
+Blocks and mutes (app/auth/visibility.py) narrow the same indexed queries: no feed reads more."""
+from app.auth.visibility import NOT_PRIVATE, hidden_by_block, may_see_private, unwanted_authors, without_authors
 from app.core.db import MongoDatabase
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
@@ -7,13 +10,20 @@ PUBLISHED = {"status": PostStatus.PUBLISHED}
 
 
 def home_feed(db: MongoDatabase, viewer: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    authors = [viewer["_id"], *viewer.get("following_ids", [])]
+    unwanted = set(unwanted_authors(viewer))
+    authors = [author for author in [viewer["_id"], *viewer.get("following_ids", [])] if author not in unwanted]
     return keyset_page(db.posts, {**PUBLISHED, "author_id": {"$in": authors}}, "created_at", cursor, limit)
 
 
-def explore_feed(db: MongoDatabase, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    return keyset_page(db.posts, PUBLISHED, "hot", cursor, limit)
+def explore_feed(db: MongoDatabase, viewer: dict | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    query = {**PUBLISHED, **NOT_PRIVATE, **without_authors(unwanted_authors(viewer))}
+    return keyset_page(db.posts, query, "hot", cursor, limit)
 
 
-def profile_posts(db: MongoDatabase, author: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def profile_posts(db: MongoDatabase, author: dict, viewer: dict | None, cursor: str | None,
+                  limit: int) -> tuple[list[dict], str | None]:
+    if hidden_by_block(viewer, author["_id"]):  # the blocker, on the profile of whom they blocked
+        return [], None
+    if author.get("private") and not may_see_private(viewer, author["_id"]):
+        return [], None
     return keyset_page(db.posts, {**PUBLISHED, "author_id": author["_id"]}, "created_at", cursor, limit)

@@ -4,9 +4,8 @@ from flask import Blueprint, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from pymongo.errors import PyMongoError
 
-from app.auth.permissions import is_staff
-from app.auth.services import get_active_user
 from app.auth.tokens import login_required
+from app.auth.visibility import may_see_private
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.posts import services as posts
@@ -14,6 +13,7 @@ from app.posts.presenter import present_comments
 from app.search import get_vector_search, search_state
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
+from app.social import blocks, privacy
 from app.social import services as social
 from app.social.presenter import present_posts
 
@@ -36,7 +36,7 @@ def feed_page(template: str, documents: list[dict], next_cursor: str | None, **c
 def index() -> ResponseReturnValue:
     db, cursor = get_db(), request.args.get("cursor")
     if g.user is None:
-        documents, next_cursor = feeds.explore_feed(db, cursor, PAGE_SIZE)
+        documents, next_cursor = feeds.explore_feed(db, None, cursor, PAGE_SIZE)
         return feed_page("main/index.html", documents, next_cursor)
     documents, next_cursor = feeds.home_feed(db, g.user, cursor, PAGE_SIZE)
     return feed_page("main/index.html", documents, next_cursor)
@@ -44,7 +44,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/explore")
 def explore() -> ResponseReturnValue:
-    documents, next_cursor = feeds.explore_feed(get_db(), request.args.get("cursor"), PAGE_SIZE)
+    documents, next_cursor = feeds.explore_feed(get_db(), g.user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/explore.html", documents, next_cursor)
 
 
@@ -55,7 +55,7 @@ def search() -> ResponseReturnValue:
     next_cursor: str | None = None
     if query:
         scored, next_cursor = search_service.search_posts(get_db(), get_vector_search(), get_text_embedder(), query,
-                                                          request.args.get("cursor"), PAGE_SIZE)
+                                                          g.user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/search.html", [post for post, _ in scored], next_cursor, query=query)
 
 
@@ -68,19 +68,21 @@ def for_you() -> ResponseReturnValue:
 
 @bp.get("/u/<username>")
 def profile(username: str) -> ResponseReturnValue:
-    user = get_active_user(get_db(), username)
-    documents, next_cursor = feeds.profile_posts(get_db(), user, request.args.get("cursor"), PAGE_SIZE)
+    user = blocks.get_visible_user(get_db(), username, g.user)
+    documents, next_cursor = feeds.profile_posts(get_db(), user, g.user, request.args.get("cursor"), PAGE_SIZE)
     return feed_page("main/profile.html", documents, next_cursor, profile=user,
-                     followed_by_me=social.is_following(get_db(), g.user, user))
+                     followed_by_me=social.is_following(get_db(), g.user, user), **blocks.relation(g.user, user),
+                     requested_by_me=privacy.is_requested(get_db(), g.user, user),
+                     private_to_me=user.get("private") and not may_see_private(g.user, user["_id"]))
 
 
 @bp.get("/p/<post_id>")
 def post(post_id: str) -> ResponseReturnValue:
     db = get_db()
     document = posts.get_visible_post(db, post_id, g.user)
-    comments, next_cursor = social.list_comments(db, document, request.args.get("comments"), COMMENTS_PAGE_SIZE,
-                                                 include_hidden=is_staff(g.user))
-    similar = [found for found, _ in search_service.similar_posts(db, get_vector_search(), document, SIMILAR_COUNT)]
+    comments, next_cursor = social.list_comments(db, document, g.user, request.args.get("comments"), COMMENTS_PAGE_SIZE)
+    similar = [found for found, _ in search_service.similar_posts(db, get_vector_search(), document, g.user,
+                                                                                 SIMILAR_COUNT)]
     return render_template("posts/detail.html", post=present_posts(db, [document], g.user)[0],
                            similar=present_posts(db, similar, g.user),
                            comments=present_comments(db, comments), comments_cursor=next_cursor,

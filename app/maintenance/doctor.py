@@ -4,14 +4,16 @@ Uploads store their files before their post, so a crash in between leaves files 
 those are only called orphans once they are older than GRACE, never while an upload may still
 be finishing.
 """
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.statuses import PostStatus
-from app.posts.authors import copy_author_to_posts
+from app.posts.authors import COPIED, author_fields, copy_author_to_posts
 from app.posts.services import remove_post_everywhere
+from app.social.blocks import RELATIONS
 
 GRACE = timedelta(minutes=10)
 LIVE_STATUSES = (PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.HELD, PostStatus.HIDDEN)
@@ -82,19 +84,49 @@ def following_out_of_step(db: MongoDatabase) -> Finding:
     return Finding("following_out_of_step", "users whose followed ids disagree with the follows", wrong)
 
 
+def _kept_ids() -> Iterator[tuple[str, str, str, str]]:
+    """(collection, field of the user the ids are kept on, field of a row naming that user, field
+    naming the id kept) for each id array that blocks and mutes keep on users."""
+    for relation in RELATIONS:
+        yield relation.collection, relation.kept, relation.owner_field, relation.other_field
+        if relation.kept_on_other:
+            yield relation.collection, relation.kept_on_other, relation.other_field, relation.owner_field
+
+
+def _kept_ids_truth(db: MongoDatabase, collection: str, owner: str, named: str) -> dict:
+    truth: dict = {}
+    for row in db[collection].find({}, {owner: 1, named: 1}):
+        truth.setdefault(row[owner], set()).add(row[named])
+    return truth
+
+
+def blocks_out_of_step(db: MongoDatabase) -> Finding:
+    """Users whose blocked, blocked-by or muted ids (kept on the user for feeds) disagree with
+    `blocks` and `mutes`."""
+    wrong = set()
+    for collection, kept, owner, named in _kept_ids():
+        truth = _kept_ids_truth(db, collection, owner, named)
+        wrong |= {user["_id"] for user in db.users.find({}, {kept: 1})
+                  if set(user.get(kept, [])) != truth.get(user["_id"], set())}
+    return Finding("blocks_out_of_step", "users whose blocked or muted ids disagree with the blocks and mutes",
+                   sorted(wrong))
+
+
 def authors_out_of_step(db: MongoDatabase) -> Finding:
-    """Users whose posts keep (author_fields) a name or avatar other than theirs."""
-    users = {user["_id"]: (user["username"], user.get("avatar_file_id"))
-             for user in db.users.find({}, {"username": 1, "avatar_file_id": 1})}
-    wrong = {post["author_id"] for post in db.posts.find({"author_id": {"$ne": None}},
-                                                         {"author_id": 1, "author_username": 1, "author_avatar_file_id": 1})
-             if (post.get("author_username"), post.get("author_avatar_file_id")) != users.get(post["author_id"], (None, None))}
-    return Finding("authors_out_of_step", "users whose posts show another name or avatar than theirs", sorted(wrong))
+    """Users whose posts keep (author_fields) a name, avatar or privacy other than theirs."""
+    users = {user["_id"]: tuple(author_fields(user)[key] for key in COPIED)
+             for user in db.users.find({}, {"username": 1, "avatar_file_id": 1, "private": 1})}
+    missing = tuple(author_fields(None)[key] for key in COPIED)
+    wrong = {post["author_id"] for post in db.posts.find({"author_id": {"$ne": None}}, {"author_id": 1, **dict.fromkeys(COPIED, 1)})
+             if tuple(post.get(key, False if key == "author_private" else None) for key in COPIED)
+             != users.get(post["author_id"], missing)}
+    return Finding("authors_out_of_step", "users whose posts show another name, avatar or privacy than theirs",
+                   sorted(wrong))
 
 
 def examine(db: MongoDatabase, grace: timedelta = GRACE) -> list[Finding]:
     checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
-              following_out_of_step(db), authors_out_of_step(db)]
+              following_out_of_step(db), blocks_out_of_step(db), authors_out_of_step(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
 
@@ -129,6 +161,13 @@ def _recount_following(db: MongoDatabase, user_ids: list) -> None:
         db.users.update_one({"_id": user_id}, {"$set": {"following_ids": followed, "following_count": len(followed)}})
 
 
+def _rewrite_blocks(db: MongoDatabase, user_ids: list) -> None:
+    for collection, kept, owner, named in _kept_ids():
+        for user_id in user_ids:
+            ids = [row[named] for row in db[collection].find({owner: user_id}, {named: 1})]
+            db.users.update_one({"_id": user_id}, {"$set": {kept: ids}})
+
+
 def _copy_authors(db: MongoDatabase, user_ids: list) -> None:
     for user_id in user_ids:
         copy_author_to_posts(db, user_id)
@@ -136,6 +175,7 @@ def _copy_authors(db: MongoDatabase, user_ids: list) -> None:
 
 REPAIRS = {"orphan_files": _delete_files, "orphan_chunks": _delete_chunks, "posts_without_files": _remove_posts,
            "stale_jobs": _settle_jobs, "following_out_of_step": _recount_following,
+           "blocks_out_of_step": _rewrite_blocks,
            "authors_out_of_step": _copy_authors}
 
 

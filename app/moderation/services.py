@@ -11,6 +11,7 @@ from typing import Any
 from bson import ObjectId
 
 from app.auth.permissions import is_staff, require_staff
+from app.auth.visibility import refuse_if_blocked
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.errors import ConflictError, NotFoundError, ValidationError
@@ -77,6 +78,7 @@ def report(db: MongoDatabase, reporter: dict, target_type: str, target_id: str, 
     """One report per person per item; after `hide_after` of them the item hides until reviewed."""
     reason = clean_reason(reason, required=True)
     target = _target(db, target_type, target_id, reporter)
+    refuse_if_blocked(reporter, target.get("author_id"), f"No such {target_type}.")
     if target_type == "post" and target.get("author_id") == reporter["_id"]:
         raise ValidationError("You cannot report your own post.")
     result = db.reports.update_one(

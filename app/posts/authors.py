@@ -1,6 +1,7 @@
 """What a post keeps of its author (MongoDB's extended-reference pattern), so that a page of posts
-reads no users: the username, which never changes, and the avatar, which set_avatar copies onto
-every post of its user."""
+reads no users: the username, which never changes, the avatar, which set_avatar copies onto
+every post of its user, and whether the account is private (app/social/privacy.py copies it), so
+that explore and search leave private posts out in the query itself."""
 
 from bson import ObjectId
 
@@ -10,17 +11,20 @@ from app.core.db import MongoDatabase
 def author_fields(author: dict | None) -> dict:
     """The fields of a post that name its author; all None for an anonymous post."""
     if author is None:
-        return {"author_id": None, "author_username": None, "author_avatar_file_id": None}
+        return {"author_id": None, "author_username": None, "author_avatar_file_id": None, "author_private": False}
     return {"author_id": author["_id"], "author_username": author["username"],
-            "author_avatar_file_id": author.get("avatar_file_id")}
+            "author_avatar_file_id": author.get("avatar_file_id"), "author_private": bool(author.get("private"))}
+
+
+COPIED = ("author_username", "author_avatar_file_id", "author_private")
 
 
 def copy_author_to_posts(db: MongoDatabase, author_id: ObjectId, which: dict | None = None) -> None:
-    """Write the author's current name and avatar (author_fields) on their posts, or on those of
+    """Write the author's current name, avatar and privacy (author_fields) on their posts, or on those of
     them `which` picks; posts of an author that no longer exists show none."""
     kept = author_fields(db.users.find_one({"_id": author_id}))
     db.posts.update_many({"author_id": author_id, **(which or {})},
-                         {"$set": {key: kept[key] for key in ("author_username", "author_avatar_file_id")}})
+                         {"$set": {key: kept[key] for key in COPIED}})
 
 
 def with_current_avatar(db: MongoDatabase, post: dict) -> dict:

@@ -8,6 +8,7 @@ import gridfs
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from app.auth.visibility import hidden_by_block, may_see_private
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
@@ -128,6 +129,10 @@ def get_post(db: MongoDatabase, post_id: ObjectId | str) -> dict:
 
 
 def can_see(post: dict, viewer: dict | None) -> bool:
+    if hidden_by_block(viewer, post.get("author_id")):
+        return False
+    if post.get("author_private") and not may_see_private(viewer, post["author_id"]):
+        return False
     if post["status"] == PostStatus.PUBLISHED:
         return True
     return viewer is not None and viewer["role"] in ("moderator", "admin")

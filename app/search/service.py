@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 from bson import ObjectId
 
+from app.auth.visibility import NOT_PRIVATE, blocked_either_way, unwanted_authors, without_authors
 from app.core.db import Document, MongoDatabase
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.statuses import PostStatus
@@ -68,10 +69,12 @@ def page_of(ranked: list[tuple[ObjectId, float]], cursor: str | None,
     return page, next_cursor
 
 
-def visible_posts(db: MongoDatabase, ranked: list[tuple[ObjectId, float]]) -> list[tuple[dict, float]]:
-    """The posts behind ranked ids, in rank order, dropping any not published (any more)."""
+def visible_posts(db: MongoDatabase, ranked: list[tuple[ObjectId, float]], excluded_authors: list) -> list[tuple[dict, float]]:
+    """The posts behind ranked ids, in rank order, dropping any not published (any more) and any
+    by the unwanted authors (blocks, and mutes where it is a feed) and those of private accounts."""
     ids = [post_id for post_id, _ in ranked]
-    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED})}
+    posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": ids}, "status": PostStatus.PUBLISHED,
+                                                           **NOT_PRIVATE, **without_authors(excluded_authors)})}
     return [(posts[post_id], score) for post_id, score in ranked if post_id in posts]
 
 
@@ -100,7 +103,7 @@ def keyword_shares(db: MongoDatabase, terms: dict[str, str], tag_candidates: Ite
                      ([{"author_id": {"$in": list(authors)}}] if authors else [])
     # Every field a read returns costs the embedded server decoding: tags only when they count.
     fields = {"hashtags": 1, "author_id": 1, **({"tag_names": 1} if tag_candidates else {})}
-    matches = list(db.posts.find({"status": PostStatus.PUBLISHED, "$or": stated_clauses}, fields)
+    matches = list(db.posts.find({"status": PostStatus.PUBLISHED, **NOT_PRIVATE, "$or": stated_clauses}, fields)
                    .sort([("created_at", -1)]).limit(CANDIDATES)) if stated_clauses else []
     others = list(set(tag_candidates) - {post["_id"] for post in matches})
     if others:
@@ -132,8 +135,8 @@ def rank_candidates(visual: dict[ObjectId, float], description: dict[ObjectId, f
     return _best_first(scores)
 
 
-def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, cursor: str | None,
-                 limit: int) -> tuple[list[tuple[dict, float]], str | None]:
+def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedder, query: str, viewer: dict | None,
+                 cursor: str | None, limit: int) -> tuple[list[tuple[dict, float]], str | None]:
     """Photos for a natural-language query; returns ([(post, score)], next_cursor)."""
     query = query.strip()[:QUERY_MAX_LENGTH]
     if not query:
@@ -147,10 +150,10 @@ def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedde
     tag_candidates = set() if describes else {*visual, *description}
     ranked = rank_candidates(visual, description, keyword_shares(db, terms, tag_candidates))
     page, next_cursor = page_of(ranked, cursor, limit)
-    return visible_posts(db, page), next_cursor
+    return visible_posts(db, page, blocked_either_way(viewer)), next_cursor
 
 
-def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, limit: int) -> list[tuple[dict, float]]:
+def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, viewer: dict | None, limit: int) -> list[tuple[dict, float]]:
     """Posts that look alike (image vectors) and are about the same thing (text vectors)."""
     vectors = db.post_vectors.find_one({"_id": post["_id"]}, {"image": 1, "text": 1})
     if vectors is None:
@@ -158,7 +161,7 @@ def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, limit: i
     rankings = [[post_id for post_id, _ in backend.search(field, from_bson_vector(vectors[field]), limit=limit + 1)
                  if post_id != post["_id"]]
                 for field in ("image", "text") if vectors.get(field) is not None]
-    return visible_posts(db, fuse_ranks(rankings)[:limit])
+    return visible_posts(db, fuse_ranks(rankings)[:limit], blocked_either_way(viewer))
 
 
 def taste_vector(db: MongoDatabase, viewer: dict) -> np.ndarray | None:
@@ -194,9 +197,10 @@ def for_you(db: MongoDatabase, backend: VectorSearch, viewer: dict, cursor: str 
         ranked = [(post_id, 1.0 + score) for post_id, score in hits if post_id not in liked]
     # New users (no likes or saves yet), and everyone past their taste matches, get explore.
     seen = {post_id for post_id, _ in ranked} | liked
-    popular = db.posts.find({"status": PostStatus.PUBLISHED, "author_id": {"$ne": viewer["_id"]}}, {"_id": 1}) \
+    unwanted = unwanted_authors(viewer)
+    popular = db.posts.find({"status": PostStatus.PUBLISHED, "author_id": {"$nin": [viewer["_id"], *unwanted]}}, {"_id": 1}) \
         .sort([("hot", -1)]).limit(CANDIDATES)
     fallback = [post["_id"] for post in popular if post["_id"] not in seen]
     ranked += [(post_id, 1.0 - rank / (len(fallback) + 1)) for rank, post_id in enumerate(fallback, start=1)]
     page, next_cursor = page_of(ranked, cursor, limit)
-    return visible_posts(db, page), next_cursor
+    return visible_posts(db, page, unwanted), next_cursor

@@ -1,4 +1,4 @@
-"""The _ids of likes, follows and saves: what makes each unique ("post:user" ...).
+"""The _ids of likes, follows, saves, blocks and mutes: what makes each unique ("post:user" ...).
 
 The _id itself then enforces one of each. A unique compound index over ObjectIds would do the
 same on Atlas, but on the embedded server it makes every insert scan the whole collection.
@@ -16,3 +16,8 @@ def follow_key(follower_id: ObjectId, followee_id: ObjectId) -> str:
 
 def save_key(user_id: ObjectId, post_id: ObjectId, collection: str) -> str:
     return f"{user_id}:{post_id}:{collection}"
+
+
+def relation_key(owner_id: ObjectId, other_id: ObjectId) -> str:
+    """One user's block or mute of another."""
+    return f"{owner_id}:{other_id}"

@@ -36,7 +36,8 @@ def set_avatar(db: MongoDatabase, fs: gridfs.GridFS, user: dict, uploads: list[b
     return {**user, "avatar_file_id": file_id}
 
 
-NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post"}
+NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post",
+                     "follow_request": "asked to follow you"}
 
 
 def present_notifications(db: MongoDatabase, rows: list[dict]) -> list[dict]:

@@ -1,14 +1,17 @@
 """Follows, likes, comments, saved collections and notifications."""
 
 from bson import ObjectId
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from app.auth.permissions import is_staff
+from app.auth.visibility import blocked_either_way, refuse_if_blocked, unwanted_authors, without_authors
 from app.core.clock import utc_now
-from app.core.db import MongoDatabase
+from app.core.db import Document, MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
-from app.posts.services import hot_score, parse_object_id
+from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
 COMMENT_MAX_LENGTH = 1000
@@ -31,6 +34,7 @@ def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kin
 def follow(db: MongoDatabase, follower: dict, followee: dict) -> bool:
     if follower["_id"] == followee["_id"]:
         raise ValidationError("You cannot follow yourself.")
+    refuse_if_blocked(follower, followee["_id"], "No such user.")
     try:
         db.follows.insert_one({"_id": follow_key(follower["_id"], followee["_id"]), "follower_id": follower["_id"],
                                "followee_id": followee["_id"], "created_at": utc_now()})
@@ -63,14 +67,21 @@ def is_following(db: MongoDatabase, follower: dict | None, followee: dict) -> bo
 def follow_list(db: MongoDatabase, user: dict, direction: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     """Who follows `user` (direction "followers") or whom `user` follows ("following")."""
     mine, theirs = ("followee_id", "follower_id") if direction == "followers" else ("follower_id", "followee_id")
-    rows, next_cursor = keyset_page(db.follows, {mine: user["_id"]}, "created_at", cursor, limit)
-    users = {user["_id"]: user for user in db.users.find({"_id": {"$in": [row[theirs] for row in rows]}})}
-    return [users[row[theirs]] for row in rows if row[theirs] in users], next_cursor
+    return listed_users(db, db.follows, {mine: user["_id"]}, theirs, cursor, limit)
+
+
+def listed_users(db: MongoDatabase, collection: Collection[Document], query: dict, user_field: str, cursor: str | None,
+                 limit: int) -> tuple[list[dict], str | None]:
+    """The users named by `user_field` of a page of `collection` (follows, blocks, ...), latest first."""
+    rows, next_cursor = keyset_page(collection, query, "created_at", cursor, limit)
+    users = {user["_id"]: user for user in db.users.find({"_id": {"$in": [row[user_field] for row in rows]}})}
+    return [users[row[user_field]] for row in rows if row[user_field] in users], next_cursor
 
 
 # Likes
 
 def like(db: MongoDatabase, user: dict, post: dict) -> bool:
+    refuse_if_blocked(user, post.get("author_id"), "No such post.")
     try:
         db.likes.insert_one({"_id": like_key(post["_id"], user["_id"]), "post_id": post["_id"], "user_id": user["_id"],
                              "created_at": utc_now()})
@@ -103,6 +114,7 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     if not text or len(text) > COMMENT_MAX_LENGTH:
         raise ValidationError("Write a comment of 1 to 1000 characters.",
                               fields={"text": f"1 to {COMMENT_MAX_LENGTH} characters."})
+    refuse_if_blocked(user, post.get("author_id"), "No such post.")
     comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text, "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
     db.posts.update_one({"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
@@ -111,9 +123,13 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     return comment
 
 
-def list_comments(db: MongoDatabase, post: dict, cursor: str | None, limit: int, include_hidden: bool = False) -> tuple[list[dict], str | None]:
-    """A post's comments, newest first; hidden ones (reported) only for moderators."""
-    query = {"post_id": post["_id"]} if include_hidden else {"post_id": post["_id"], "hidden": {"$ne": True}}
+def list_comments(db: MongoDatabase, post: dict, viewer: dict | None, cursor: str | None,
+                  limit: int) -> tuple[list[dict], str | None]:
+    """A post's comments, newest first; hidden ones (reported) and those across a block only for
+    moderators."""
+    if is_staff(viewer):
+        return keyset_page(db.comments, {"post_id": post["_id"]}, "created_at", cursor, limit)
+    query = {"post_id": post["_id"], "hidden": {"$ne": True}, **without_authors(blocked_either_way(viewer))}
     return keyset_page(db.comments, query, "created_at", cursor, limit)
 
 
@@ -146,6 +162,7 @@ def collection_name(name: str | None) -> str:
 
 def save(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
     name = collection_name(collection)
+    refuse_if_blocked(user, post.get("author_id"), "No such post.")
     try:
         db.saves.insert_one({"_id": save_key(user["_id"], post["_id"], name), "user_id": user["_id"],
                              "post_id": post["_id"], "collection": name, "created_at": utc_now()})
@@ -169,18 +186,24 @@ def saved_posts(db: MongoDatabase, user: dict, collection: str, cursor: str | No
     rows, next_cursor = keyset_page(db.saves, {"user_id": user["_id"], "collection": collection_name(collection)},
                                     "created_at", cursor, limit)
     posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": [row["post_id"] for row in rows]},
-                                                           "status": PostStatus.PUBLISHED})}
+                                                           "status": PostStatus.PUBLISHED})
+             if can_see(post, user)}
     return [posts[row["post_id"]] for row in rows if row["post_id"] in posts], next_cursor
 
 
-# Notifications
+# Notifications: none from users the reader blocked, was blocked by or muted (kept, and shown
+# again once the block or mute is lifted).
+
+def _inbox(user: dict) -> dict:
+    return {"user_id": user["_id"], **without_authors(unwanted_authors(user), "actor_id")}
+
 
 def notifications(db: MongoDatabase, user: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    return keyset_page(db.notifications, {"user_id": user["_id"]}, "created_at", cursor, limit)
+    return keyset_page(db.notifications, _inbox(user), "created_at", cursor, limit)
 
 
 def unread_count(db: MongoDatabase, user: dict) -> int:
-    return db.notifications.count_documents({"user_id": user["_id"], "read": False})
+    return db.notifications.count_documents({**_inbox(user), "read": False})
 
 
 def mark_all_read(db: MongoDatabase, user: dict) -> None:

@@ -12,7 +12,7 @@ from app.core.urls import safe_next
 from app.media.serving import send_stored_file
 from app.posts import services as posts
 from app.posts.requests import upload_limits, uploaded_photos
-from app.social import profiles
+from app.social import blocks, privacy, profiles
 from app.social import services as social
 from app.social.presenter import present_posts
 
@@ -31,22 +31,68 @@ def back(default: str) -> WerkzeugResponse:
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username: str) -> ResponseReturnValue:
-    social.follow(get_db(), g.user, get_active_user(get_db(), username))
+    privacy.follow_or_request(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
 @bp.post("/u/<username>/unfollow")
 @login_required
 def unfollow(username: str) -> ResponseReturnValue:
-    social.unfollow(get_db(), g.user, get_active_user(get_db(), username))
+    privacy.unfollow_or_withdraw(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
 
 @bp.get("/u/<username>/<any(followers, following):direction>")
 def follow_list(username: str, direction: str) -> ResponseReturnValue:
-    user = get_active_user(get_db(), username)
+    user = blocks.get_visible_user(get_db(), username, g.user)
     users, next_cursor = social.follow_list(get_db(), user, direction, request.args.get("cursor"), 50)
     return render_template("social/follow_list.html", profile=user, direction=direction, users=users, next_cursor=next_cursor)
+
+
+RELATION_CHANGES = {"block": (blocks.block, "Blocked @{}."), "unblock": (blocks.unblock, "Unblocked @{}."),
+                    "mute": (blocks.mute, "Muted @{}."), "unmute": (blocks.unmute, "Unmuted @{}.")}
+
+
+@bp.post("/u/<username>/<any(block, unblock, mute, unmute):change>")
+@login_required
+def relation(username: str, change: str) -> ResponseReturnValue:
+    change_relation, message = RELATION_CHANGES[change]
+    change_relation(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
+    flash(message.format(username), "success")
+    return back(url_for("main.profile", username=username))
+
+
+LISTED_MAX = 500  # on the settings page; the API pages through any number
+
+
+@bp.get("/settings/blocked")
+@login_required
+def blocked_and_muted() -> ResponseReturnValue:
+    db = get_db()
+    blocked, _ = blocks.related_users(db, blocks.BLOCK, g.user, None, LISTED_MAX)
+    muted, _ = blocks.related_users(db, blocks.MUTE, g.user, None, LISTED_MAX)
+    return render_template("social/blocked.html", blocked=blocked, muted=muted)
+
+
+@bp.route("/settings/privacy", methods=["GET", "POST"])
+@login_required
+def privacy_settings() -> ResponseReturnValue:
+    db = get_db()
+    if request.method == "POST":
+        private = request.form.get("private") == "on"
+        privacy.set_private(db, g.user, private)
+        flash("Your account is now private." if private else "Your account is now public.", "success")
+        return redirect(url_for("social.privacy_settings"))
+    requests, _ = privacy.follow_requests(db, g.user, None, LISTED_MAX)
+    return render_template("social/privacy.html", requests=requests)
+
+
+@bp.post("/settings/follow-requests/<username>/<any(approve, decline):answer>")
+@login_required
+def answer_follow_request(username: str, answer: str) -> ResponseReturnValue:
+    (privacy.approve if answer == "approve" else privacy.decline)(get_db(), g.user, get_active_user(get_db(), username))
+    flash(f"{'Approved' if answer == 'approve' else 'Declined'} @{username}.", "success")
+    return redirect(url_for("social.privacy_settings"))
 
 
 @bp.post("/p/<post_id>/like")
