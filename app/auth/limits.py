@@ -4,7 +4,7 @@ Signing in limits what an attacker can do, not what the owner can: only failures
 account under attack refuses only the addresses that have failed against it.
 """
 from app.auth import services
-from app.core.errors import AuthenticationError
+from app.core.errors import AuthenticationError, ValidationError
 from app.core.ratelimit import client_subject, count_one, counted, hit, refuse
 
 MINUTE, HOUR = 60, 3600
@@ -14,6 +14,7 @@ LOGIN_FAILURES_PER_ADDRESS = 30
 # An account with this many failed sign-ins (any addresses) refuses every address that has failed
 # against it, for the rest of either window; an address that has not may still try.
 LOGIN_FAILURES_PER_ACCOUNT = 10
+NOT_YOUR_PASSWORD = "That is not your password."  # nosec B105: a message, not a password
 
 
 def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) -> dict:
@@ -22,15 +23,31 @@ def sign_in(db, login: str, password: str, *, client_address: str, rounds: int) 
     user = services.find_user_by_login(db, login)
     # Prefixed: a name nobody holds may spell a user's id.
     account = f"user {user['_id']}" if user else f"login {services.normalised_login(login)}"
+    if not _password_checked(db, user, account, password, client_address=client_address, rounds=rounds):
+        raise AuthenticationError(services.WRONG_CREDENTIALS)
+    return services.require_active(user)
+
+
+def confirm_password(db, user: dict, password: str, *, client_address: str, rounds: int) -> None:
+    """For a signed-in action that asks for the password again (deleting the account): a wrong one
+    counts as a failed sign-in, so a stolen session cannot guess the password here either."""
+    if not _password_checked(db, user, f"user {user['_id']}", password, client_address=client_address,
+                             rounds=rounds):
+        raise ValidationError(NOT_YOUR_PASSWORD, fields={"password": NOT_YOUR_PASSWORD})
+
+
+def _password_checked(db, user: dict | None, account: str, password: str, *, client_address: str,
+                      rounds: int) -> bool:
+    """Whether `password` is the user's; a refused address (429) is not told, and a failure counts."""
     address = client_subject(client_address)
     pair = f"{account} {address}"
     _refuse_locked_out(address, account, pair)
-    if not services.password_matches(db, user, password, rounds=rounds):
-        for scope, subject in (("login-fail-address", address), ("login-fail-account", account),
-                               ("login-fail-account-address", pair)):
-            count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
-        raise AuthenticationError(services.WRONG_CREDENTIALS)
-    return services.require_active(user)
+    if services.password_matches(db, user, password, rounds=rounds):
+        return True
+    for scope, subject in (("login-fail-address", address), ("login-fail-account", account),
+                           ("login-fail-account-address", pair)):
+        count_one(scope, subject, window_seconds=LOGIN_WINDOW_SECONDS)
+    return False
 
 
 def _refuse_locked_out(address: str, account: str, pair: str) -> None:

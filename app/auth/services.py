@@ -139,6 +139,8 @@ def password_matches(db, user: dict | None, password: str, *, rounds: int) -> bo
 
 
 def require_active(user: dict) -> dict:
+    if user["status"] == UserStatus.DELETING:
+        raise AuthenticationError("This account has been deleted.")
     if user["status"] != UserStatus.ACTIVE:
         raise AuthenticationError("This account is suspended.")
     return user

@@ -55,6 +55,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "comments": [
         IndexModel([("post_id", ASCENDING), ("created_at", DESCENDING)], name="by_post"),
+        # An account's comments, found when it is deleted.
+        IndexModel([("author_id", ASCENDING)], name="by_author"),
     ],
     "saves": [
         IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING)], name="by_user_post"),
