@@ -366,3 +366,14 @@ class PhotoUpload(Schema):
 class AvatarUpload(Schema):
     photos = fields.List(PhotoFile(), required=True,
                          metadata={"description": "Exactly one photo"})
+
+
+# Account deletion
+
+class AccountDeletionBody(Schema):
+    password = string("The account's password, asked again", required=True)
+
+
+class AccountDeletionSchema(Schema):
+    status = string("The account's status: deleting until the job has removed it, then it is gone",
+                    validate=validate.OneOf([UserStatus.DELETING]))

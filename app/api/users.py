@@ -1,10 +1,13 @@
 """Users, follows, notifications and avatars."""
-from flask import request
+from flask import current_app, request
 from flask_jwt_extended import current_user, jwt_required
 
+from app.accounts.deletion import begin_deletion
 from app.api import bp
 from app.api.posts import optional_viewer, post_list
 from app.api.schemas import (
+    AccountDeletionBody,
+    AccountDeletionSchema,
     AvatarUpload,
     BioBody,
     MeSchema,
@@ -16,7 +19,9 @@ from app.api.schemas import (
 )
 from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
+from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
+from app.core.statuses import UserStatus
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
 from app.posts.requests import photo_bytes, upload_limits
@@ -51,6 +56,22 @@ def update_me(changes: dict):
     """Change the bio"""
     user = profiles.update_bio(get_db(), current_user, changes["bio"])
     return {**private_user(user), **profile_json(user, None)}
+
+
+@bp.delete("/me")
+@jwt_required()
+@bp.token_required
+@bp.arguments(AccountDeletionBody)
+@bp.fails(422, "Wrong password")
+@bp.fails(429, "Too many wrong passwords: try again later")
+@bp.response(202, AccountDeletionSchema)
+def delete_me(body: dict):
+    """Delete the account: every token stops working and its profile and posts are gone at once; a
+    background job then removes all of it (posts, photos, comments, likes, follows...)"""
+    begin_deletion(get_db(), current_user, body["password"], client_address=request.remote_addr,
+                   rounds=current_app.config["BCRYPT_ROUNDS"])
+    wake_workers(current_app._get_current_object())
+    return {"status": UserStatus.DELETING}
 
 
 @bp.put("/me/avatar")

@@ -7,8 +7,9 @@ be finishing.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.accounts.deletion import DELETE_ACCOUNT_JOB, enqueue_deletion
 from app.core.clock import utc_now
-from app.core.statuses import PostStatus
+from app.core.statuses import PostStatus, UserStatus
 from app.posts.authors import copy_author_to_posts
 from app.posts.services import remove_post_everywhere
 
@@ -91,9 +92,17 @@ def authors_out_of_step(db) -> Finding:
     return Finding("authors_out_of_step", "users whose posts show another name or avatar than theirs", sorted(wrong))
 
 
+def deletions_without_job(db) -> Finding:
+    """Accounts marked for deletion whose job is gone (it failed for good): nothing would finish them."""
+    queued = set(db.jobs.distinct("payload.user_id", {"kind": DELETE_ACCOUNT_JOB, "status": {"$in": ["queued", "running"]}}))
+    stuck = [user["_id"] for user in db.users.find({"status": UserStatus.DELETING}, {"_id": 1})
+             if str(user["_id"]) not in queued]
+    return Finding("deletions_without_job", "accounts half deleted with no job to finish them", stuck)
+
+
 def examine(db, grace: timedelta = GRACE) -> list[Finding]:
     checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
-              following_out_of_step(db), authors_out_of_step(db)]
+              following_out_of_step(db), authors_out_of_step(db), deletions_without_job(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
 
@@ -133,9 +142,14 @@ def _copy_authors(db, user_ids: list) -> None:
         copy_author_to_posts(db, user_id)
 
 
+def _queue_deletions(db, user_ids: list) -> None:
+    for user_id in user_ids:
+        enqueue_deletion(db, user_id)
+
+
 REPAIRS = {"orphan_files": _delete_files, "orphan_chunks": _delete_chunks, "posts_without_files": _remove_posts,
            "stale_jobs": _settle_jobs, "following_out_of_step": _recount_following,
-           "authors_out_of_step": _copy_authors}
+           "authors_out_of_step": _copy_authors, "deletions_without_job": _queue_deletions}
 
 
 def repair(db, finding: Finding) -> None:

@@ -1,0 +1,34 @@
+"""Account pages: deleting the account (its danger zone in settings)."""
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from app.accounts.deletion import begin_deletion, check_confirmation
+from app.auth.tokens import end_web_session, login_required
+from app.core.db import get_db
+from app.core.errors import GlimpseError, RateLimitedError
+from app.core.jobs.worker import wake_workers
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    if request.method == "GET":
+        return render_template("accounts/delete.html", form={})
+    confirm = request.form.get("confirm", "")
+    try:
+        check_confirmation(g.user, confirm)
+        begin_deletion(get_db(), g.user, request.form.get("password", ""), client_address=request.remote_addr,
+                       rounds=current_app.config["BCRYPT_ROUNDS"])
+    except GlimpseError as error:
+        response = current_app.make_response((render_template(
+            "accounts/delete.html", form={"confirm": confirm}, error=error.message, field_errors=error.fields),
+            error.status))
+        if isinstance(error, RateLimitedError):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    wake_workers(current_app._get_current_object())
+    flash("Your account is being deleted. Everything of it will be gone in a few minutes.", "info")
+    # Its sessions have all ended already: the cookie only needs clearing.
+    g.user = None
+    return end_web_session(redirect(url_for("main.index")))
