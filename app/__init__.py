@@ -57,7 +57,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_job_handlers(app: Flask) -> None:
     """Every kind of background job and what runs it: the one place a job kind is added."""
     from app.accounts.deletion import DELETE_ACCOUNT_JOB
-    from app.accounts.jobs import DELETION_PRIVATE_FIELDS, run_delete_account
+    from app.accounts.export import EXPIRE_EXPORT_JOB, EXPORT_JOB
+    from app.accounts.jobs import (
+        DELETION_PRIVATE_FIELDS,
+        give_up_export_account,
+        run_delete_account,
+        run_expire_export,
+        run_export_account,
+    )
     from app.auth.reset_mail import RESET_MAIL_JOB, send_reset_mail
     from app.core.jobs import JobHandler, register_handlers
     from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB, deliver_mail
@@ -69,4 +76,6 @@ def register_job_handlers(app: Flask) -> None:
         RESET_MAIL_JOB: JobHandler(send_reset_mail),
         ENRICH_POST_JOB: JobHandler(run_enrich_post, give_up=give_up_enrich_post),
         DELETE_ACCOUNT_JOB: JobHandler(run_delete_account, private_fields=DELETION_PRIVATE_FIELDS),
+        EXPORT_JOB: JobHandler(run_export_account, give_up=give_up_export_account),
+        EXPIRE_EXPORT_JOB: JobHandler(run_expire_export),
     })

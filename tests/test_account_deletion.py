@@ -6,7 +6,17 @@ from io import BytesIO
 import pytest
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import PASSWORD, api_login, api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
+from helpers import (
+    PASSWORD,
+    api_login,
+    api_upload,
+    bearer,
+    csrf_from,
+    page_login,
+    run_jobs,
+    sample_photos,
+    signed_up_tokens,
+)
 
 from app.accounts.deletion import DELETE_ACCOUNT_JOB, DELETION_STEPS
 from app.core.jobs import queue
@@ -24,15 +34,7 @@ def post_as(client, token, photos, caption="") -> str:
 
 
 def run_deletion_jobs(app, db) -> int:
-    """Run the due deletion jobs as a worker does (only those: enrichment is other tests' business)."""
-    handler, ran = queue.handlers_of(app)[DELETE_ACCOUNT_JOB], 0
-    with app.app_context():
-        while (job := queue.claim(db, "test-worker", [DELETE_ACCOUNT_JOB])) is not None:
-            job["worker"] = "test-worker"
-            handler.run(job["payload"])
-            queue.complete(db, job, handler.private_fields)
-            ran += 1
-    return ran
+    return run_jobs(app, db, [DELETE_ACCOUNT_JOB])
 
 
 def refers_to(value, user_id: ObjectId) -> bool:
@@ -51,8 +53,8 @@ def documents_naming(db, user_id: ObjectId) -> dict[str, int]:
 
 @pytest.fixture
 def world(client, db, photos):
-    """alice, who is to go, with posts, an avatar, likes, comments, saves, follows both ways and
-    notifications; bob and carol, who stay."""
+    """alice, who is to go, with posts, an avatar, likes, comments, saves, follows both ways,
+    notifications and a download of her data; bob and carol, who stay."""
     tokens = {name: signed_up_tokens(client, name)["access_token"] for name in ("alice", "bob", "carol")}
     alice, bob, carol = tokens["alice"], tokens["bob"], tokens["carol"]
     assert client.put("/api/v1/me/avatar", headers=bearer(alice), content_type="multipart/form-data",
@@ -68,6 +70,8 @@ def world(client, db, photos):
     assert client.post(f"/api/v1/posts/{alices_post}/comments", headers=bearer(bob), json={"text": "wow"}).status_code == 201
     for follower, followee in (("alice", "bob"), ("bob", "alice"), ("carol", "alice"), ("carol", "bob")):
         assert client.put(f"/api/v1/users/{followee}/follow", headers=bearer(tokens[follower])).status_code == 200
+    assert client.post("/api/v1/me/export", headers=bearer(alice)).status_code == 202
+    assert run_jobs(client.application, db, ["export_account"]) == 1  # a zip of her data, in GridFS too
     alice_id = db.users.find_one({"username": "alice"})["_id"]
     assert documents_naming(db, alice_id)  # the check below sees what it looks for
     return {"tokens": tokens, "alice_id": alice_id, "alices_post": alices_post, "bobs_post": bobs_post}

@@ -20,6 +20,7 @@ from app.core.clock import utc_now
 from app.core.errors import ValidationError
 from app.core.jobs import enqueue
 from app.core.statuses import PostStatus, UserStatus
+from app.media.storage import delete_files
 from app.posts.services import hot_score, remove_post_everywhere
 from app.search.vectors import delete_post_vectors
 
@@ -109,12 +110,10 @@ def recount_follows(db, user_id: ObjectId) -> None:
 
 
 def remove_files(db, user_id: ObjectId) -> None:
-    """Their avatars, current and any left over (post photos went with the posts)."""
-    file_ids = db.fs.files.distinct("_id", {"metadata.user_id": user_id})
-    if file_ids:
-        # Chunks first: if this stops halfway, the files documents still lead a retry to the chunks.
-        db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})
-        db.fs.files.delete_many({"_id": {"$in": file_ids}})
+    """Their avatars, current and any left over, and their data exports (post photos went with the
+    posts)."""
+    delete_files(db, {"metadata.user_id": user_id})
+    db.exports.delete_many({"user_id": user_id})
 
 
 def remove_vectors(db, user_id: ObjectId) -> None:

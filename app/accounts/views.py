@@ -1,11 +1,13 @@
-"""Account pages: deleting the account (its danger zone in settings)."""
+"""Account pages: downloading the account's data, and deleting the account (its danger zone)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from app.accounts import export
 from app.accounts.deletion import begin_deletion, check_confirmation
 from app.auth.tokens import end_web_session, login_required
-from app.core.db import get_db
+from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, RateLimitedError
 from app.core.jobs.worker import wake_workers
+from app.media.serving import send_stored_file
 
 bp = Blueprint("accounts", __name__)
 
@@ -32,3 +34,28 @@ def delete_account():
     # Its sessions have all ended already: the cookie only needs clearing.
     g.user = None
     return end_web_session(redirect(url_for("main.index")))
+
+
+def send_export(ready: dict):
+    """The zip as a download; only its owner's browser keeps it (send_stored_file's private caching)."""
+    response = send_stored_file(get_fs(), ready["file_id"])
+    response.headers["Content-Disposition"] = f'attachment; filename="glimpse-data-{ready["_id"]}.zip"'
+    return response
+
+
+@bp.route("/settings/export", methods=["GET", "POST"])
+@login_required
+def data_export():
+    if request.method == "POST":
+        export.request_export(get_db(), g.user)
+        wake_workers(current_app._get_current_object())
+        return redirect(url_for("accounts.data_export"))
+    state = export.present_export(export.current_export(get_db(), g.user),
+                                  lambda ready: url_for("accounts.download_export", export_id=ready["_id"]))
+    return render_template("accounts/export.html", export=state)
+
+
+@bp.get("/settings/export/<export_id>/download")
+@login_required
+def download_export(export_id: str):
+    return send_export(export.downloadable_export(get_db(), g.user, export_id))

@@ -1,8 +1,10 @@
 """Users, follows, notifications and avatars."""
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_jwt_extended import current_user, jwt_required
 
+from app.accounts import export
 from app.accounts.deletion import begin_deletion
+from app.accounts.views import send_export
 from app.api import bp
 from app.api.posts import optional_viewer, post_list
 from app.api.schemas import (
@@ -10,6 +12,7 @@ from app.api.schemas import (
     AccountDeletionSchema,
     AvatarUpload,
     BioBody,
+    ExportSchema,
     MeSchema,
     NotificationListSchema,
     PageQuery,
@@ -72,6 +75,42 @@ def delete_me(body: dict):
                    rounds=current_app.config["BCRYPT_ROUNDS"])
     wake_workers(current_app._get_current_object())
     return {"status": UserStatus.DELETING}
+
+
+def export_json(found: dict | None) -> dict:
+    return export.present_export(found, lambda ready: url_for("api.download_export", export_id=ready["_id"],
+                                                              _external=True))
+
+
+@bp.post("/me/export")
+@jwt_required()
+@bp.token_required
+@bp.response(202, ExportSchema)
+def request_export():
+    """Ask for a zip of the account's data (profile, posts, comments, original photos); it is mailed
+    as a link when ready, and deleted a day later. Asking while one is being prepared answers that one"""
+    found = export.request_export(get_db(), current_user)
+    wake_workers(current_app._get_current_object())
+    return export_json(found)
+
+
+@bp.get("/me/export")
+@jwt_required()
+@bp.token_required
+@bp.response(200, ExportSchema)
+def export_state():
+    """The account's data export: its state, progress and, when ready, where to download it"""
+    return export_json(export.current_export(get_db(), current_user))
+
+
+@bp.get("/me/exports/<export_id>")
+@jwt_required()
+@bp.token_required
+@bp.fails(404, export.NO_SUCH_EXPORT)
+@bp.response(200, description="The zip (application/zip)", content_type="application/zip")
+def download_export(export_id: str):
+    """Download the account's data export (only its owner can)"""
+    return send_export(export.downloadable_export(get_db(), current_user, export_id))
 
 
 @bp.put("/me/avatar")

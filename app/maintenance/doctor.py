@@ -33,12 +33,12 @@ def orphan_files(db, grace: timedelta) -> Finding:
     cutoff = utc_now() - grace
     live_files = {file_id for post in db.posts.find({}, {"photos.files": 1})
                   for photo in post.get("photos", []) for file_id in photo["files"].values()}
-    avatars = set(db.users.distinct("avatar_file_id"))
+    kept = {"avatar": set(db.users.distinct("avatar_file_id")), "export": set(db.exports.distinct("file_id"))}
     orphans = [row["_id"] for row in db.fs.files.find({"uploadDate": {"$lt": cutoff}}, {"metadata": 1})
                if (metadata := row.get("metadata") or {})
                and (("post_id" in metadata and (metadata["post_id"] not in posts or row["_id"] not in live_files))
-                    or (metadata.get("kind") == "avatar" and row["_id"] not in avatars))]
-    return Finding("orphan_files", "GridFS files that no post or avatar uses", orphans)
+                    or (metadata.get("kind") in kept and row["_id"] not in kept[metadata["kind"]]))]
+    return Finding("orphan_files", "GridFS files that no post, avatar or data export uses", orphans)
 
 
 def orphan_chunks(db) -> Finding:
