@@ -40,7 +40,7 @@ def test_api_errors_are_json_with_code_and_message(client):
     response = client.get("/api/v1/no-such-route")
     assert response.status_code == 404
     assert set(response.get_json()["error"]) >= {"code", "message"}
-    assert client.delete("/api/v1/me").get_json()["error"]["code"] == "method_not_allowed"
+    assert client.delete("/api/v1/explore").get_json()["error"]["code"] == "method_not_allowed"
 
 
 def test_the_server_stops_within_seconds_while_its_job_workers_poll(app_config):
