@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals.update(PostStatus=PostStatus, UserStatus=UserStatus)  # templates name statuses too
 
     from app import api, dev
+    from app.accounts.views import bp as account_pages
     from app.admin.views import bp as admin_pages
     from app.auth.views import bp as auth_pages
     from app.main.views import bp as main_pages
@@ -47,7 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.posts.views import bp as post_pages
     from app.social.views import bp as social_pages
 
-    for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages, dev.bp):
+    for blueprint in (main_pages, auth_pages, post_pages, social_pages, moderation_pages, admin_pages,
+                      account_pages, dev.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     return app
@@ -55,6 +57,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_job_handlers(app: Flask) -> None:
     """Every kind of background job and what runs it: the one place a job kind is added."""
+    from app.accounts.deletion import DELETE_ACCOUNT_JOB
+    from app.accounts.export import EXPIRE_EXPORT_JOB, EXPORT_JOB
+    from app.accounts.jobs import (
+        DELETION_PRIVATE_FIELDS,
+        give_up_export_account,
+        run_delete_account,
+        run_expire_export,
+        run_export_account,
+    )
     from app.auth.reset_mail import RESET_MAIL_JOB, send_reset_mail
     from app.core.jobs import JobHandler, register_handlers
     from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB, deliver_mail
@@ -65,4 +76,7 @@ def register_job_handlers(app: Flask) -> None:
         SEND_MAIL_JOB: JobHandler(deliver_mail, private_fields=MAIL_BODY_FIELDS),
         RESET_MAIL_JOB: JobHandler(send_reset_mail),
         ENRICH_POST_JOB: JobHandler(run_enrich_post, give_up=give_up_enrich_post),
+        DELETE_ACCOUNT_JOB: JobHandler(run_delete_account, private_fields=DELETION_PRIVATE_FIELDS),
+        EXPORT_JOB: JobHandler(run_export_account, give_up=give_up_export_account),
+        EXPIRE_EXPORT_JOB: JobHandler(run_expire_export),
     })

@@ -69,7 +69,7 @@ def test_a_wrong_current_or_a_bad_new_password_changes_nothing(client, db):
     before = db.users.find_one({"username": "alice"})["password_hash"]
 
     wrong = change(client, tokens["access_token"], "not my password")
-    assert wrong.status_code == 401
+    assert wrong.status_code == 422
     assert wrong.get_json()["error"]["fields"] == {"current_password": "That is not your current password."}
     short = change(client, tokens["access_token"], PASSWORD, "short")
     assert short.status_code == 422 and set(short.get_json()["error"]["fields"]) == {"new_password"}
@@ -87,7 +87,7 @@ def test_guessing_the_current_password_counts_as_failed_sign_ins(app):
     api_signup(owner, "alice")
     stolen = api_login(thief).get_json()["access_token"]  # a session the thief got hold of
     guesses = [change(thief, stolen, f"guess {n}").status_code for n in range(LOGIN_FAILURES_PER_ACCOUNT)]
-    assert guesses == [401] * LOGIN_FAILURES_PER_ACCOUNT
+    assert guesses == [422] * LOGIN_FAILURES_PER_ACCOUNT
     # The thief's address is now refused, the right password included, here and at sign-in.
     assert change(thief, stolen, PASSWORD).status_code == 429
     assert api_login(thief).status_code == 429
@@ -155,7 +155,7 @@ def test_change_password_page(client, mailbox, workers):
                                                        "confirm_password": confirm, "csrf_token": csrf_from(client)})
 
     wrong = submit("not my password", NEW_PASSWORD, NEW_PASSWORD)
-    assert wrong.status_code == 401 and "That is not your current password." in wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "That is not your current password." in wrong.get_data(as_text=True)
     differ = submit(PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!")
     assert differ.status_code == 422 and "Type the same new password twice." in differ.get_data(as_text=True)
     short = submit(PASSWORD, "short", "short")

@@ -40,7 +40,7 @@ def test_api_errors_are_json_with_code_and_message(client):
     response = client.get("/api/v1/no-such-route")
     assert response.status_code == 404
     assert set(response.get_json()["error"]) >= {"code", "message"}
-    assert client.delete("/api/v1/me").get_json()["error"]["code"] == "method_not_allowed"
+    assert client.delete("/api/v1/explore").get_json()["error"]["code"] == "method_not_allowed"
 
 
 def test_embedded_server_is_shared_survives_kill_9_and_keeps_data(tmp_path):

@@ -16,7 +16,8 @@ def require_admin(user: dict | None) -> None:
 
 def _account(db: MongoDatabase, username: str) -> dict:
     user = find_user_by_username(db, username)
-    if user is None:
+    # One being deleted is nobody's to change: reinstating it would bring a half-deleted account back.
+    if user is None or user["status"] == UserStatus.DELETING:
         raise NotFoundError("No such user.")
     return user
 

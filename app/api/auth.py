@@ -101,7 +101,7 @@ def password_reset(body: dict) -> ResponseReturnValue:
 def password_change(body: dict) -> ResponseReturnValue:
     """Change the password
 
-    A wrong current password is a 401 naming fields.current_password, and counts as a failed sign-in.
+    A wrong current password is a 422 naming fields.current_password, and counts as a failed sign-in.
     This session stays signed in; every other one ends at once, its access and refresh tokens with it.
     """
     change_password(get_db(), current_user, body["current_password"], body["new_password"],

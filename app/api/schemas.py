@@ -393,6 +393,8 @@ class SessionSchema(Schema):
 
 class SessionListSchema(Schema):
     results = fields.List(fields.Nested(SessionSchema))
+
+
 # Block and mute (issue 20, items 4 and 5)
 
 class RelatedProfileSchema(ProfileSchema):
@@ -410,3 +412,25 @@ class PrivacyBody(Schema):
 
 class PrivacySchema(Schema):
     private = fields.Boolean()
+
+
+# Account deletion
+
+class AccountDeletionBody(Schema):
+    password = string("The account's password, asked again", required=True)
+
+
+class AccountDeletionSchema(Schema):
+    status = string("The account's status: deleting until the job has removed it, then it is gone",
+                    validate=validate.OneOf([UserStatus.DELETING]))
+
+
+# Download my data
+
+class ExportSchema(Schema):
+    state = string("none (never asked), preparing, ready or failed",
+                   validate=validate.OneOf(["none", "preparing", "ready", "failed"]))
+    done = fields.Integer(metadata={"description": "Photos put in the zip so far"})
+    total = fields.Integer(allow_none=True, metadata={"description": "Photos the zip will hold (null until counted)"})
+    download_url = string("The zip, for its owner only (null until ready)", allow_none=True)
+    expires_at = timestamp(allow_none=True)  # when the zip is deleted: a day after it is ready

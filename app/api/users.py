@@ -1,13 +1,19 @@
 """Users, follows, notifications and avatars."""
-from flask import request
+from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required
 
+from app.accounts import export
+from app.accounts.deletion import begin_deletion
+from app.accounts.views import send_export
 from app.api import bp
 from app.api.posts import optional_viewer, post_list
 from app.api.schemas import (
+    AccountDeletionBody,
+    AccountDeletionSchema,
     AvatarUpload,
     BioBody,
+    ExportSchema,
     MeSchema,
     NotificationListSchema,
     PageQuery,
@@ -20,7 +26,9 @@ from app.api.schemas import (
 )
 from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
+from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
+from app.core.statuses import UserStatus
 from app.feeds import services as feeds
 from app.posts.presenter import avatar_url
 from app.posts.requests import photo_bytes, upload_limits
@@ -55,6 +63,58 @@ def update_me(changes: dict) -> ResponseReturnValue:
     """Change the bio"""
     user = profiles.update_bio(get_db(), current_user, changes["bio"])
     return {**private_user(user), **profile_json(user, None)}
+
+
+@bp.delete("/me")
+@jwt_required()
+@bp.token_required
+@bp.arguments(AccountDeletionBody)
+@bp.fails(422, "Wrong password")
+@bp.fails(429, "Too many wrong passwords: try again later")
+@bp.response(202, AccountDeletionSchema)
+def delete_me(body: dict) -> ResponseReturnValue:
+    """Delete the account: every token stops working and its profile and posts are gone at once; a
+    background job then removes all of it (posts, photos, comments, likes, follows...)"""
+    begin_deletion(get_db(), current_user, body["password"], client_address=request.remote_addr,
+                   rounds=current_app.config["BCRYPT_ROUNDS"])
+    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    return {"status": UserStatus.DELETING}
+
+
+def export_json(found: dict | None) -> dict:
+    return export.present_export(found, lambda ready: url_for("api.download_export", export_id=ready["_id"],
+                                                              _external=True))
+
+
+@bp.post("/me/export")
+@jwt_required()
+@bp.token_required
+@bp.response(202, ExportSchema)
+def request_export() -> ResponseReturnValue:
+    """Ask for a zip of the account's data (profile, posts, comments, original photos); it is mailed
+    as a link when ready, and deleted a day later. Asking while one is being prepared answers that one"""
+    found = export.request_export(get_db(), current_user)
+    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    return export_json(found)
+
+
+@bp.get("/me/export")
+@jwt_required()
+@bp.token_required
+@bp.response(200, ExportSchema)
+def export_state() -> ResponseReturnValue:
+    """The account's data export: its state, progress and, when ready, where to download it"""
+    return export_json(export.current_export(get_db(), current_user))
+
+
+@bp.get("/me/exports/<export_id>")
+@jwt_required()
+@bp.token_required
+@bp.fails(404, export.NO_SUCH_EXPORT)
+@bp.response(200, description="The zip (application/zip)", content_type="application/zip")
+def download_export(export_id: str) -> ResponseReturnValue:
+    """Download the account's data export (only its owner can)"""
+    return send_export(export.downloadable_export(get_db(), current_user, export_id))
 
 
 @bp.put("/me/avatar")

@@ -7,7 +7,7 @@ from typing import cast
 
 from app.auth import services
 from app.core.db import MongoDatabase
-from app.core.errors import AuthenticationError
+from app.core.errors import AuthenticationError, ValidationError
 from app.core.ratelimit import client_subject, count_one, counted, hit, refuse
 
 MINUTE, HOUR = 60, 3600
@@ -31,13 +31,14 @@ def sign_in(db: MongoDatabase, login: str, password: str, *, client_address: str
     return services.require_active(cast(dict, user))  # a password matched, so there is a user
 
 
-def confirm_password(db: MongoDatabase, user: dict, password: str, *, client_address: str | None,
+def confirm_password(db: MongoDatabase, user: dict, password: str, *, field: str, client_address: str | None,
                      rounds: int) -> None:
-    """A signed-in user's password, asked again before a change to the account. Counted as a sign-in
-    is, against the same account: a session (perhaps a stolen one) guesses no faster than the sign-in
-    form lets anyone."""
+    """A signed-in user's password, asked again before a change to the account (its password, its
+    deletion), named by the form's `field` when wrong. Counted as a sign-in is, against the same
+    account: a session (perhaps a stolen one) guesses no faster than the sign-in form lets anyone.
+    A 422, not a 401: the session is fine, and an API client must not take it for an expired token."""
     if not _password_checked(db, user, f"user {user['_id']}", password, client_address=client_address, rounds=rounds):
-        raise AuthenticationError(WRONG_CURRENT_PASSWORD, fields={"current_password": WRONG_CURRENT_PASSWORD})
+        raise ValidationError(WRONG_CURRENT_PASSWORD, fields={field: WRONG_CURRENT_PASSWORD})
 
 
 def _password_checked(db: MongoDatabase, user: dict | None, account: str, password: str, *,

@@ -7,6 +7,6 @@ from app.core.mail import queue_mail
 
 def change_password(db: MongoDatabase, user: dict, current_password: str, new_password: str, *, session_id: str,
                     client_address: str | None, rounds: int, base_url: str) -> None:
-    limits.confirm_password(db, user, current_password, client_address=client_address, rounds=rounds)
+    limits.confirm_password(db, user, current_password, field="current_password", client_address=client_address, rounds=rounds)
     services.set_password(db, user, new_password, rounds=rounds, keep_session=session_id)
     queue_mail(user["email"], *services.password_changed_mail(user, f"{base_url}/forgot"))

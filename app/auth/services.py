@@ -141,6 +141,8 @@ def password_matches(db: MongoDatabase, user: dict | None, password: str, *, rou
 
 
 def require_active(user: dict) -> dict:
+    if user["status"] == UserStatus.DELETING:
+        raise AuthenticationError("This account has been deleted.")
     if user["status"] != UserStatus.ACTIVE:
         raise AuthenticationError("This account is suspended.")
     return user

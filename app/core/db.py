@@ -69,6 +69,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "comments": [
         IndexModel([("post_id", ASCENDING), ("created_at", DESCENDING)], name="by_post"),
+        # An account's comments, found when it is deleted.
+        IndexModel([("author_id", ASCENDING)], name="by_author"),
     ],
     "saves": [
         IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING)], name="by_user_post"),
@@ -91,6 +93,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", DESCENDING)], name="newest"),
         IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="by_action"),
         IndexModel([("actor", ASCENDING), ("at", DESCENDING)], name="by_actor"),
+    ],
+    # Downloads of an account's data: one per account, gone a day after it is ready (its zip in
+    # GridFS goes with it: app/accounts/export.py).
+    "exports": [
+        IndexModel([("user_id", ASCENDING)], unique=True, name="one_per_account"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
     ],
     "vector_changes": [
         IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),

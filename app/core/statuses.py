@@ -9,6 +9,7 @@ class PostStatus(StrEnum):
     HELD = "held"  # its NSFW score held it back for review
     HIDDEN = "hidden"  # enough reports hid it until a moderator looks
     REJECTED = "rejected"  # a moderator refused it: a tombstone without photos
+    DELETING = "deleting"  # its author's account is being deleted: gone for everyone, soon for good
 
 
 AWAITING_REVIEW = (PostStatus.PENDING, PostStatus.HELD, PostStatus.HIDDEN)
@@ -17,3 +18,4 @@ AWAITING_REVIEW = (PostStatus.PENDING, PostStatus.HELD, PostStatus.HIDDEN)
 class UserStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"  # cannot sign in; every token it held stopped working
+    DELETING = "deleting"  # its owner deleted it: as suspended, until the deletion job removes it

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.accounts.deletion import DELETE_ACCOUNT_JOB, enqueue_deletion
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
-from app.core.statuses import PostStatus
+from app.core.statuses import PostStatus, UserStatus
 from app.posts.authors import COPIED, author_fields, copy_author_to_posts
 from app.posts.services import remove_post_everywhere
 from app.social.blocks import RELATIONS
@@ -35,12 +36,12 @@ def orphan_files(db: MongoDatabase, grace: timedelta) -> Finding:
     cutoff = utc_now() - grace
     live_files = {file_id for post in db.posts.find({}, {"photos.files": 1})
                   for photo in post.get("photos", []) for file_id in photo["files"].values()}
-    avatars = set(db.users.distinct("avatar_file_id"))
+    kept = {"avatar": set(db.users.distinct("avatar_file_id")), "export": set(db.exports.distinct("file_id"))}
     orphans = [row["_id"] for row in db.fs.files.find({"uploadDate": {"$lt": cutoff}}, {"metadata": 1})
                if (metadata := row.get("metadata") or {})
                and (("post_id" in metadata and (metadata["post_id"] not in posts or row["_id"] not in live_files))
-                    or (metadata.get("kind") == "avatar" and row["_id"] not in avatars))]
-    return Finding("orphan_files", "GridFS files that no post or avatar uses", orphans)
+                    or (metadata.get("kind") in kept and row["_id"] not in kept[metadata["kind"]]))]
+    return Finding("orphan_files", "GridFS files that no post, avatar or data export uses", orphans)
 
 
 def orphan_chunks(db: MongoDatabase) -> Finding:
@@ -124,9 +125,17 @@ def authors_out_of_step(db: MongoDatabase) -> Finding:
                    sorted(wrong))
 
 
+def deletions_without_job(db: MongoDatabase) -> Finding:
+    """Accounts marked for deletion whose job is gone (it failed for good): nothing would finish them."""
+    queued = set(db.jobs.distinct("payload.user_id", {"kind": DELETE_ACCOUNT_JOB, "status": {"$in": ["queued", "running"]}}))
+    stuck = [user["_id"] for user in db.users.find({"status": UserStatus.DELETING}, {"_id": 1})
+             if str(user["_id"]) not in queued]
+    return Finding("deletions_without_job", "accounts half deleted with no job to finish them", stuck)
+
+
 def examine(db: MongoDatabase, grace: timedelta = GRACE) -> list[Finding]:
     checks = [orphan_files(db, grace), orphan_chunks(db), posts_without_files(db), stale_jobs(db, grace),
-              following_out_of_step(db), blocks_out_of_step(db), authors_out_of_step(db)]
+              following_out_of_step(db), blocks_out_of_step(db), authors_out_of_step(db), deletions_without_job(db)]
     checks += [dangling(db, name) for name in ("likes", "comments", "saves", "notifications", "post_vectors")]
     return checks
 
@@ -173,10 +182,15 @@ def _copy_authors(db: MongoDatabase, user_ids: list) -> None:
         copy_author_to_posts(db, user_id)
 
 
+def _queue_deletions(db: MongoDatabase, user_ids: list) -> None:
+    for user_id in user_ids:
+        enqueue_deletion(db, user_id)
+
+
 REPAIRS = {"orphan_files": _delete_files, "orphan_chunks": _delete_chunks, "posts_without_files": _remove_posts,
            "stale_jobs": _settle_jobs, "following_out_of_step": _recount_following,
-           "blocks_out_of_step": _rewrite_blocks,
-           "authors_out_of_step": _copy_authors}
+           "blocks_out_of_step": _rewrite_blocks, "authors_out_of_step": _copy_authors,
+           "deletions_without_job": _queue_deletions}
 
 
 def repair(db: MongoDatabase, finding: Finding) -> None:

@@ -38,7 +38,13 @@ def store_photo(fs: gridfs.GridFS, photo: ProcessedPhoto, *, post_id: ObjectId, 
 
 def delete_post_files(db: MongoDatabase, post_id: ObjectId) -> int:
     """Remove every GridFS file of a post, chunks included; return how many files there were."""
-    file_ids = [file["_id"] for file in db.fs.files.find({"metadata.post_id": post_id}, {"_id": 1})]
+    return delete_files(db, {"metadata.post_id": post_id})
+
+
+def delete_files(db: MongoDatabase, which: dict) -> int:
+    """Remove the GridFS files that `which` (a query on fs.files) picks, chunks included; return how
+    many files there were."""
+    file_ids = [file["_id"] for file in db.fs.files.find(which, {"_id": 1})]
     if file_ids:
         # Chunks first: if this stops halfway, the files documents still lead a retry to the chunks.
         db.fs.chunks.delete_many({"files_id": {"$in": file_ids}})

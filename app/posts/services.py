@@ -141,7 +141,7 @@ def can_see(post: dict, viewer: dict | None) -> bool:
 def get_visible_post(db: MongoDatabase, post_id: ObjectId | str, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
     post = get_post(db, post_id)
-    if post["status"] == PostStatus.REJECTED or not can_see(post, viewer):
+    if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, viewer):
         raise NotFoundError("No such post.")
     return post
 
@@ -183,10 +183,11 @@ def delete_post(db: MongoDatabase, post: dict, user: dict) -> None:
 
 
 def remove_post_everywhere(db: MongoDatabase, post_id: ObjectId) -> None:
-    """The post, its files, likes, comments, saves, notifications and pending jobs: all gone."""
-    db.posts.delete_one({"_id": post_id})
+    """The post, its files, likes, comments, saves, notifications and pending jobs: all gone.
+    The post goes last: if this stops part-way, the post still leads a second run to the rest."""
     delete_post_vectors(db, post_id)
     for collection in ("likes", "comments", "saves", "notifications"):
         db[collection].delete_many({"post_id": post_id})
     db.jobs.delete_many({"payload.post_id": str(post_id), "status": {"$in": ["queued", "running"]}})
     delete_post_files(db, post_id)
+    db.posts.delete_one({"_id": post_id})

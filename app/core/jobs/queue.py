@@ -2,7 +2,7 @@
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from pymongo import ReturnDocument
@@ -41,11 +41,13 @@ def handlers_of(app: Flask) -> dict[str, JobHandler]:
     return app.extensions["glimpse_job_handlers"]
 
 
-def enqueue(db: MongoDatabase, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> object:
+def enqueue(db: MongoDatabase, kind: str, payload: dict, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+            run_at: datetime | None = None) -> object:
+    """Queue a job to run now, or not before `run_at` (a clean-up when something expires)."""
     now = utc_now()
     return db.jobs.insert_one({
         "kind": kind, "payload": payload, "status": "queued", "attempts": 0,
-        "max_attempts": max_attempts, "run_at": now, "lease_until": None,
+        "max_attempts": max_attempts, "run_at": run_at or now, "lease_until": None,
         "last_error": None, "created_at": now, "updated_at": now,
     }).inserted_id
 
