@@ -11,8 +11,9 @@ from app.api.schemas import (
     PrivateUserSchema,
     SignupBody,
     TokensSchema,
+    VerifyBody,
 )
-from app.auth import limits, services
+from app.auth import limits, services, verification
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_current_session, issue_api_tokens, refresh_api_tokens
 from app.core.db import get_db
@@ -26,10 +27,12 @@ RATE_LIMITED = "Too many attempts; see the Retry-After header"
 @bp.arguments(SignupBody)
 @bp.response(201, PrivateUserSchema, description="The new account")
 def signup(body: dict):
-    """Create an account"""
+    """Create an account; a link to verify its address is mailed to it (unless the instance does not
+    require verification)"""
     limits.limit_signup(request.remote_addr)
     user = services.create_user(get_db(), username=body["username"], email=body["email"],
                                 password=body["password"], rounds=current_app.config["BCRYPT_ROUNDS"])
+    verification.start_signup_verification(user)
     return jsonify(services.private_user(user)), 201
 
 
@@ -85,3 +88,14 @@ def password_reset(body: dict):
     services.reset_password(get_db(), current_app.config["SECRET_KEY"], body["token"], body["password"],
                             current_app.config["BCRYPT_ROUNDS"])
     return jsonify({"message": "Password changed. Every earlier session has been signed out."})
+
+
+@bp.post("/auth/verify")
+@bp.fails(400, "Token expired, invalid or already used")
+@bp.fails(409, "The address has meanwhile become another account's")
+@bp.arguments(VerifyBody)
+@bp.response(200, MessageSchema, description="Address verified (a new one now replaces the old)")
+def verify_email(body: dict):
+    """Verify an address with the token from the mailed link; each link works once"""
+    user = verification.verify_email(get_db(), current_app.config["SECRET_KEY"], body["token"])
+    return jsonify({"message": f"{user['email']} is verified."})

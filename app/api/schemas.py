@@ -57,6 +57,8 @@ class UserSchema(Schema):
 class PrivateUserSchema(UserSchema):
     email = string()
     role = string(validate=validate.OneOf(ROLES))
+    email_verified = fields.Boolean(metadata={"description": "Whether the address was proven by its mailed link"})
+    pending_email = string("A new address that replaces `email` once its mailed link is opened", allow_none=True)
 
 
 class ProfileSchema(UserSchema):
@@ -366,3 +368,15 @@ class PhotoUpload(Schema):
 class AvatarUpload(Schema):
     photos = fields.List(PhotoFile(), required=True,
                          metadata={"description": "Exactly one photo"})
+
+
+# Email verification
+
+class VerifyBody(Schema):
+    token = string("From the mailed link", required=True)
+
+
+class EmailChangeBody(Schema):
+    email = string("The new address; it takes effect once its mailed link is opened", required=True,
+                   metadata={"format": "email"})
+    password = string("The current password", required=True)

@@ -7,13 +7,16 @@ from app.api.posts import optional_viewer, post_list
 from app.api.schemas import (
     AvatarUpload,
     BioBody,
+    EmailChangeBody,
     MeSchema,
+    MessageSchema,
     NotificationListSchema,
     PageQuery,
     PostListSchema,
     ProfileSchema,
     UserListSchema,
 )
+from app.auth import verification
 from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
 from app.core.pagination import page_size
@@ -53,6 +56,33 @@ def update_me(changes: dict):
     return {**private_user(user), **profile_json(user, None)}
 
 
+@bp.post("/me/verification")
+@jwt_required()
+@bp.token_required
+@bp.fails(409, "Already verified")
+@bp.fails(429, "Too many links asked for; see the Retry-After header")
+@bp.response(202, MessageSchema, description="A new link is on its way")
+def send_verification_again():
+    """Mail the link that verifies the account's address (or its pending new one) again"""
+    user = verification.send_again(current_user)
+    return {"message": f"A new link is on its way to {user['email_verification']['email']}."}, 202
+
+
+@bp.put("/me/email")
+@jwt_required()
+@bp.token_required
+@bp.fails(409, "That email is already taken")
+@bp.fails(422, "Invalid address, wrong password, or the current address")
+@bp.fails(429, "Too many links asked for; see the Retry-After header")
+@bp.arguments(EmailChangeBody)
+@bp.response(202, MeSchema, description="The account, its new address pending")
+def change_email(body: dict):
+    """Change the email address: the new one takes effect once the link mailed to it is opened; the
+    current one is told"""
+    user = verification.change_email(current_user, body["email"], body["password"])
+    return {**private_user(user), **profile_json(user, None)}, 202
+
+
 @bp.put("/me/avatar")
 @jwt_required()
 @bp.token_required
@@ -90,10 +120,13 @@ def user_posts(page: dict, username: str):
 @jwt_required()
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
+@bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(422, "You cannot follow yourself")
 @bp.response(200, ProfileSchema, description="The profile as it now is")
 def follow(username: str):
-    """Follow (PUT) or unfollow (DELETE)"""
+    """Follow (PUT) or unfollow (DELETE); following needs a verified address"""
+    if request.method == "PUT":
+        verification.refuse_unverified(current_user)
     change = social.follow if request.method == "PUT" else social.unfollow
     change(get_db(), current_user, get_active_user(get_db(), username))
     return profile_json(get_active_user(get_db(), username), current_user)

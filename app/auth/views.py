@@ -1,7 +1,8 @@
-"""Account pages: sign up, sign in, sign out, forgotten and reset password."""
+"""Account pages: sign up, sign in, sign out, forgotten and reset password, email verification and
+change."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from app.auth import limits, services
+from app.auth import limits, services, verification
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_web_session, login_required, start_web_session
 from app.core.db import get_db
@@ -36,6 +37,7 @@ def signup():
         user = services.create_user(get_db(), **form, rounds=current_app.config["BCRYPT_ROUNDS"])
     except GlimpseError as error:
         return _form_failed("auth/signup.html", error, {**form, "password": ""})  # nosec B105
+    verification.start_signup_verification(user)
     flash(f"Welcome to Glimpse, {user['username']}!", "success")
     return start_web_session(redirect(url_for("main.index")), user)
 
@@ -93,3 +95,46 @@ def reset_password(token: str):
     flash("Your password is changed. Sign in with the new one.", "success")
     response = redirect(url_for("auth.login"))
     return end_web_session(response) if g.user else response
+
+
+@bp.app_context_processor
+def email_verification_banner():
+    """Whether base.html shows the "verify your address" banner with its "send again" button."""
+    user = g.get("user")
+    return {"email_unverified": verification.needs_verification(user, required=verification.verification_required())}
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):
+    try:
+        user = verification.verify_email(get_db(), current_app.config["SECRET_KEY"], token)
+    except GlimpseError as error:
+        return render_template("auth/verified.html", error=error.message), error.status
+    return render_template("auth/verified.html", email=user["email"])
+
+
+@bp.post("/verify/send-again")
+@login_required
+def send_verification_again():
+    try:
+        user = verification.send_again(g.user)
+    except GlimpseError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"A new link is on its way to {user['email_verification']['email']}.", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@login_required
+def change_email():
+    if request.method == "GET":
+        return render_template("auth/email.html", form={}, pending=services.pending_email(g.user))
+    form = _form("email", "password")
+    try:
+        user = verification.change_email(g.user, form["email"], form["password"])
+    except GlimpseError as error:
+        return _form_failed("auth/email.html", error, {"email": form["email"]}, pending=services.pending_email(g.user))
+    flash(f"Open the link we mailed to {services.pending_email(user)} to make it your address; "
+          f"until then {user['email']} stays.", "success")
+    return redirect(url_for("auth.change_email"))

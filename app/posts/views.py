@@ -3,6 +3,7 @@ comments and similar posts, is app/main's (it gathers social and search too)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from app.auth.tokens import login_required
+from app.auth.verification import refuse_unverified
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.jobs.worker import wake_workers
@@ -21,6 +22,7 @@ def upload():
         return render_template("posts/upload.html")
     db = get_db()
     try:
+        refuse_unverified(g.user)
         post = services.publish_photos(db, get_fs(), author=g.user, uploads=uploaded_photos(),
                                        caption=request.form.get("caption", ""), limits=upload_limits())
     except GlimpseError as error:

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from app.auth.services import get_active_user
 from app.auth.tokens import login_required
+from app.auth.verification import refuse_unverified
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
 from app.core.urls import safe_next
@@ -29,6 +30,7 @@ def back(default: str):
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username):
+    refuse_unverified(g.user)
     social.follow(get_db(), g.user, get_active_user(get_db(), username))
     return back(url_for("main.profile", username=username))
 
@@ -55,6 +57,7 @@ def like(post_id):
     if request.form.get("action") == "unlike":
         social.unlike(db, g.user, post)
     else:
+        refuse_unverified(g.user)
         social.like(db, g.user, post)
     return back(url_for("main.post", post_id=post_id))
 
@@ -64,6 +67,7 @@ def like(post_id):
 def comment(post_id):
     db = get_db()
     try:
+        refuse_unverified(g.user)
         social.add_comment(db, g.user, posts.get_visible_post(db, post_id, g.user), request.form.get("text", ""))
     except GlimpseError as error:
         flash(error.message, "error")
