@@ -32,6 +32,7 @@ VERIFY_TOKEN_MAX_AGE_SECONDS = 2 * 24 * 3600
 VERIFY_TOKEN_SALT = "glimpse-email-verification"  # nosec B105
 LINK_USED = "This verification link has already been used. Sign in to see your address, or ask for a new link."
 EMAIL_TAKEN = "That email is already taken."
+WRONG_PASSWORD = "That is not your password."  # nosec B105 # a message, not a password
 UNVERIFIED_DOC = "Email address not verified yet (code email_unverified)"
 
 
@@ -126,7 +127,7 @@ def request_email_change(db, user: dict, new_address: str, password: str, *, rou
     if len(new_address) > 254 or not EMAIL_PATTERN.match(new_address):
         raise ValidationError("Please correct the highlighted fields.", fields={"email": "Enter a valid email address."})
     if not password_matches(db, user, password, rounds=rounds):
-        raise ValidationError("Please correct the highlighted fields.", fields={"password": "That is not your password."})
+        raise ValidationError("Please correct the highlighted fields.", fields={"password": WRONG_PASSWORD})
     if new_address.lower() == user["email_lower"]:
         raise ValidationError("That is already your address.", fields={"email": "That is already your address."})
     # The same answer sign-up gives for a taken address: it reveals no more than sign-up does.
