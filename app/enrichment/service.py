@@ -7,6 +7,7 @@ from app.core.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
 from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors
+from app.social.services import notify_post_mentions
 from ml_models import InvalidImageError
 
 DESCRIBED_RENDITION = "large"  # plenty for 224 px models, a fraction of the original's decode cost
@@ -58,6 +59,7 @@ def enrich_post(db, fs, describer, post_id: str, nsfw_hold_threshold: float = 1.
     save_post_vectors(db, post, {"image": first.image_embedding, "text": first.text_embedding,
                                  "visual_text": first.visual_text_embedding}, describer.versions)
     hold_if_risky(db, post, update["nsfw"], nsfw_hold_threshold)
+    notify_post_mentions(db, post)  # only if still published: a held post tells nobody until approved
     return True
 
 

@@ -9,10 +9,12 @@ from app.core.errors import GlimpseError
 from app.core.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import services
+from app.posts.mentions import with_mention_links
 from app.posts.photo_files import photo_file
 from app.posts.requests import upload_limits, uploaded_photos
 
 bp = Blueprint("posts", __name__)
+bp.add_app_template_filter(with_mention_links, "with_mentions")
 
 
 @bp.route("/upload", methods=["GET", "POST"])

@@ -34,7 +34,8 @@ def set_avatar(db, fs, user: dict, uploads: list[bytes], limits: UploadLimits) -
     return {**user, "avatar_file_id": file_id}
 
 
-NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post"}
+NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post",
+                     "mention": "mentioned you"}
 
 
 def present_notifications(db, rows: list[dict]) -> list[dict]:

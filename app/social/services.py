@@ -5,7 +5,8 @@ from pymongo.errors import DuplicateKeyError
 from app.core.clock import utc_now
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
-from app.core.statuses import PostStatus
+from app.core.statuses import PostStatus, UserStatus
+from app.posts.mentions import mentioned_usernames
 from app.posts.services import hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
@@ -21,6 +22,35 @@ def notify(db, *, recipient_id, actor: dict, kind: str, post_id=None, comment_id
         "user_id": recipient_id, "actor_id": actor["_id"], "kind": kind, "post_id": post_id,
         "comment_id": comment_id, "read": False, "created_at": utc_now(),
     })
+
+
+def mention_blocked(db, mentioned: dict, mentioner_id) -> bool:
+    """Hook for blocks (issue 20, item 4, not on main yet): a user who blocked the mentioner hears
+    nothing of their mentions. Nobody blocks anybody until blocks land."""
+    return False
+
+
+def notify_mentions(db, actor_id, usernames: list[str], *, post_id, comment_id=None, skip_ids=()) -> None:
+    """Tell each active account `usernames` names (a text's mentions, at most MAX_MENTIONS) that
+    `actor_id` mentioned them; never the actor, nor anyone in `skip_ids` (told otherwise already)."""
+    if not usernames:
+        return
+    for user in db.users.find({"username_lower": {"$in": [name.lower() for name in usernames]},
+                               "status": UserStatus.ACTIVE}, {"_id": 1}):
+        if user["_id"] not in skip_ids and not mention_blocked(db, user, actor_id):
+            notify(db, recipient_id=user["_id"], actor={"_id": actor_id}, kind="mention",
+                   post_id=post_id, comment_id=comment_id)
+
+
+def notify_post_mentions(db, post: dict) -> None:
+    """A post's mentions are told once, when it is published for good: after its photos were checked
+    (a risky one is held instead) or when a moderator approves it. Anonymous posts tell nobody."""
+    if post.get("author_id") is None or not post.get("mentions"):
+        return
+    claimed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED, "mentions_notified": {"$ne": True}},
+                                  {"$set": {"mentions_notified": True}}).modified_count
+    if claimed:
+        notify_mentions(db, post["author_id"], post["mentions"], post_id=post["_id"])
 
 
 # Follows
@@ -100,11 +130,15 @@ def add_comment(db, user: dict, post: dict, text: str) -> dict:
     if not text or len(text) > COMMENT_MAX_LENGTH:
         raise ValidationError("Write a comment of 1 to 1000 characters.",
                               fields={"text": f"1 to {COMMENT_MAX_LENGTH} characters."})
-    comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text, "created_at": utc_now()}
+    comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text,
+               "mentions": mentioned_usernames(db, text), "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
     db.posts.update_one({"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
            post_id=post["_id"], comment_id=comment["_id"])
+    if post["status"] == PostStatus.PUBLISHED:  # a moderator's note on a held post tells nobody
+        notify_mentions(db, user["_id"], comment["mentions"], post_id=post["_id"], comment_id=comment["_id"],
+                        skip_ids={post.get("author_id")})
     return comment
 
 

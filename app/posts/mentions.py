@@ -1,0 +1,43 @@
+"""@username mentions in captions and comments: which accounts a text names, and the text with each
+of them linked to its profile (everything else escaped).
+
+A text's mentions are found once, when it is written, among the active accounts: the first
+MAX_MENTIONS distinct names that belong to one. Those are linked and notified (app/social/services.py
+notify_mentions); more are left as plain text, so one caption cannot flood a crowd with notifications.
+"""
+import re
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+from app.core.statuses import UserStatus
+
+# The username rule of sign-up (app/auth/services.py); not after a letter, digit, _ or @, so an
+# email address such as bob@example.com mentions nobody.
+MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![\w@])")
+MAX_MENTIONS = 10
+
+
+def mentioned_usernames(db, text: str) -> list[str]:
+    """The usernames (as their owners spell them) of the first MAX_MENTIONS active accounts `text` names."""
+    named = list(dict.fromkeys(name.lower() for name in MENTION_PATTERN.findall(text or "")))
+    if not named:
+        return []
+    found = {user["username_lower"]: user["username"] for user in db.users.find(
+        {"username_lower": {"$in": named}, "status": UserStatus.ACTIVE}, {"username": 1, "username_lower": 1})}
+    return [found[name] for name in named if name in found][:MAX_MENTIONS]
+
+
+def with_mention_links(text: str, mentions: list[str]) -> Markup:
+    """`text`, escaped, with each of its `mentions` a link to the profile."""
+    known = {name.lower(): name for name in mentions}
+
+    def link(match: re.Match) -> str:
+        written = match.group(1)
+        if written.lower() not in known:
+            return match.group(0)
+        href = escape(url_for("main.profile", username=known[written.lower()]))
+        return f'<a href="{href}" class="text-indigo-600 hover:underline dark:text-indigo-400" data-mention>@{written}</a>'
+
+    # Escaping first is safe: a username is letters, digits and _, which escaping leaves alone.
+    return Markup(MENTION_PATTERN.sub(link, str(escape(text or ""))))
