@@ -16,6 +16,8 @@ from app.core.statuses import UserStatus
 # email address such as bob@example.com mentions nobody.
 MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![\w@])")
 MAX_MENTIONS = 10
+MENTION_LINK = Markup('<a href="{href}" class="text-indigo-600 hover:underline dark:text-indigo-400" '
+                      'data-mention>@{written}</a>')
 
 
 def mentioned_usernames(db, text: str) -> list[str]:
@@ -29,15 +31,14 @@ def mentioned_usernames(db, text: str) -> list[str]:
 
 
 def with_mention_links(text: str, mentions: list[str]) -> Markup:
-    """`text`, escaped, with each of its `mentions` a link to the profile."""
+    """`text`, escaped, with each of its `mentions` a link to the profile (Markup.format escapes too)."""
     known = {name.lower(): name for name in mentions}
-
-    def link(match: re.Match) -> str:
-        written = match.group(1)
-        if written.lower() not in known:
-            return match.group(0)
-        href = escape(url_for("main.profile", username=known[written.lower()]))
-        return f'<a href="{href}" class="text-indigo-600 hover:underline dark:text-indigo-400" data-mention>@{written}</a>'
-
-    # Escaping first is safe: a username is letters, digits and _, which escaping leaves alone.
-    return Markup(MENTION_PATTERN.sub(link, str(escape(text or ""))))
+    text, parts, plain_from = text or "", [], 0
+    for match in MENTION_PATTERN.finditer(text):
+        if (username := known.get(match.group(1).lower())) is None:
+            continue
+        parts += [escape(text[plain_from:match.start()]),
+                  MENTION_LINK.format(href=url_for("main.profile", username=username), written=match.group(1))]
+        plain_from = match.end()
+    parts.append(escape(text[plain_from:]))
+    return Markup("").join(parts)
