@@ -114,6 +114,9 @@ def config_from_env() -> dict:
         "DEV_MAIL_VIEWER": _flag("DEV_MAIL_VIEWER", False),
         "COOKIE_SECURE": _flag("COOKIE_SECURE", base_url.startswith("https://")),
         "WEB_SESSION_DAYS": _int("WEB_SESSION_DAYS", 14),
+        # Sign-ups prove their address by a mailed link before they may post, comment, follow or like;
+        # off for small private instances (app/auth/verification.py).
+        "REQUIRE_EMAIL_VERIFICATION": _flag("REQUIRE_EMAIL_VERIFICATION", True),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 100) * 1024 * 1024,
         "ANONYMOUS_POSTS": _flag("ANONYMOUS_POSTS", True),
         "ANONYMOUS_MAX_BYTES": _int("ANONYMOUS_MAX_MB", 10) * 1024 * 1024,

@@ -62,12 +62,13 @@ class Mailbox:
             self._arrived.notify_all()
         return "250 OK"
 
-    def wait_for(self, to: str, timeout: float = 15) -> email.message.EmailMessage:
+    def wait_for(self, to: str, timeout: float = 15, subject: str = "") -> email.message.EmailMessage:
+        """The first mail to `to` whose subject contains `subject` (sign-up also mails a link)."""
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:
                 for message in self.messages:
-                    if to in message["To"]:
+                    if to in message["To"] and subject in message["Subject"]:
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -13,7 +13,9 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from bson import ObjectId
 
+from app.core.db import get_db
 from app.core.jobs import queue
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +23,21 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 
 
-def api_signup(client, username="alice", email=None, password=PASSWORD):
-    return client.post("/api/v1/auth/signup", json={
+def api_signup(client, username="alice", email=None, password=PASSWORD, *, verified=True):
+    """Sign up through the API. For the many tests not about email verification the new account is
+    then marked verified in the database, as opening its mailed link would (tests/test_verification.py
+    opens the real link)."""
+    response = client.post("/api/v1/auth/signup", json={
         "username": username, "email": email or f"{username}@example.com", "password": password})
+    if verified and response.status_code == 201:
+        mark_verified(client.application, response.get_json()["id"])
+    return response
+
+
+def mark_verified(app, user_id: str) -> None:
+    with app.app_context():
+        get_db().users.update_one({"_id": ObjectId(user_id)}, {"$set": {"email_verified": True},
+                                                               "$unset": {"email_verification": ""}})
 
 
 def api_login(client, login="alice", password=PASSWORD):

@@ -61,7 +61,7 @@ def test_api_export_is_prepared_mailed_and_given_to_its_owner_only(app, client, 
     assert state["download_url"].endswith("/api/v1/me/exports/" + str(db.exports.find_one()["_id"]))
 
     run_jobs(app, db, ["send_mail"])
-    mail = mailbox.wait_for("alice@example.com")
+    mail = mailbox.wait_for("alice@example.com", subject="data is ready")
     link = re.search(r"(http\S+/settings/export/\S+/download)", mail.get_body(preferencelist=("plain",)).get_content()).group(1)
 
     api_path = state["download_url"].removeprefix("http://localhost")

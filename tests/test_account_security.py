@@ -57,7 +57,7 @@ def test_changing_the_password_ends_every_other_session_and_mails_the_owner(clie
     assert api_login(client, "alice", PASSWORD).status_code == 401
     assert api_login(client, "alice", NEW_PASSWORD).status_code == 200
 
-    message = mailbox.wait_for("alice@example.com")
+    message = mailbox.wait_for("alice@example.com", subject="password was changed")
     assert message["Subject"] == "Your Glimpse password was changed"
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "http://glimpse.test/forgot" in body
@@ -169,7 +169,7 @@ def test_change_password_page(client, mailbox, workers):
     assert not signed_in(api, other["access_token"])
     assert api_login(api, "alice", PASSWORD).status_code == 401
     assert api_login(api, "alice", NEW_PASSWORD).status_code == 200
-    assert "/forgot" in mailbox.wait_for("alice@example.com").get_body(preferencelist=("plain",)).get_content()
+    assert "/forgot" in mailbox.wait_for("alice@example.com", subject="password was changed").get_body(preferencelist=("plain",)).get_content()
 
 
 def test_sessions_page_signs_out_one_device_everywhere_else_and_this_one(client):

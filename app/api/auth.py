@@ -14,8 +14,9 @@ from app.api.schemas import (
     SessionListSchema,
     SignupBody,
     TokensSchema,
+    VerifyBody,
 )
-from app.auth import limits, services, sessions
+from app.auth import limits, services, sessions, verification
 from app.auth.password_change import change_password
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_current_session, issue_api_tokens, refresh_api_tokens
@@ -30,10 +31,12 @@ RATE_LIMITED = "Too many attempts; see the Retry-After header"
 @bp.arguments(SignupBody)
 @bp.response(201, PrivateUserSchema, description="The new account")
 def signup(body: dict) -> ResponseReturnValue:
-    """Create an account"""
+    """Create an account; a link to verify its address is mailed to it (unless the instance does not
+    require verification)"""
     limits.limit_signup(request.remote_addr)
     user = services.create_user(get_db(), username=body["username"], email=body["email"],
                                 password=body["password"], rounds=current_app.config["BCRYPT_ROUNDS"])
+    verification.start_signup_verification(user)
     return jsonify(services.private_user(user)), 201
 
 
@@ -138,3 +141,12 @@ def session_end_others() -> ResponseReturnValue:
     """Sign out everywhere else: every session but this one ends"""
     sessions.end_all_sessions(get_db(), current_user["_id"], keep=get_jwt()["sid"])
     return "", 204
+@bp.post("/auth/verify")
+@bp.fails(400, "Token expired, invalid or already used")
+@bp.fails(409, "The address has meanwhile become another account's")
+@bp.arguments(VerifyBody)
+@bp.response(200, MessageSchema, description="Address verified (a new one now replaces the old)")
+def verify_email(body: dict) -> ResponseReturnValue:
+    """Verify an address with the token from the mailed link; each link works once"""
+    user = verification.verify_email(get_db(), current_app.config["SECRET_KEY"], body["token"])
+    return jsonify({"message": f"{user['email']} is verified."})

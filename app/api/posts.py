@@ -18,6 +18,7 @@ from app.api.schemas import (
     SaveBody,
     SavedSchema,
 )
+from app.auth import verification
 from app.core.db import MongoDatabase, get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
@@ -47,11 +48,13 @@ def one_post(db: MongoDatabase, post: dict, viewer: dict | None) -> dict:
 @bp.post("/posts")
 @jwt_required()
 @bp.token_required
+@bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(413, "Request too large")
 @bp.arguments(PhotoUpload, location="multipart")
 @bp.response(201, PostSchema, description="The new post (enrichment pending)")
 def create_post(upload: dict) -> ResponseReturnValue:
-    """Publish a post of one or more photos"""
+    """Publish a post of one or more photos (needs a verified address)"""
+    verification.refuse_unverified(current_user)
     db = get_db()
     post = posts.publish_photos(db, get_fs(), author=current_user, uploads=photo_bytes(upload["photos"]),
                                 caption=upload["caption"], limits=upload_limits())
@@ -123,10 +126,13 @@ def explore(page: dict) -> ResponseReturnValue:
 @bp.route("/posts/<post_id>/like", methods=["PUT", "DELETE"])
 @jwt_required()
 @bp.token_required
+@bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(404, NO_SUCH_POST)
 @bp.response(200, PostSchema, description="The post as it now is")
 def like(post_id: str) -> ResponseReturnValue:
-    """Like (PUT) or unlike (DELETE); both idempotent"""
+    """Like (PUT; needs a verified address) or unlike (DELETE); both idempotent"""
+    if request.method == "PUT":
+        verification.refuse_unverified(current_user)
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
     (social.like if request.method == "PUT" else social.unlike)(db, current_user, post)
@@ -150,11 +156,13 @@ def list_comments(page: dict, post_id: str) -> ResponseReturnValue:
 @bp.post("/posts/<post_id>/comments")
 @jwt_required()
 @bp.token_required
+@bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(CommentBody)
 @bp.response(201, CommentSchema)
 def add_comment(comment: dict, post_id: str) -> ResponseReturnValue:
-    """Comment on a post"""
+    """Comment on a post (needs a verified address)"""
+    verification.refuse_unverified(current_user)
     db = get_db()
     post = posts.get_visible_post(db, post_id, current_user)
     return present_comments(db, [social.add_comment(db, current_user, post, comment["text"])])[0]

@@ -13,8 +13,10 @@ from app.api.schemas import (
     AccountDeletionSchema,
     AvatarUpload,
     BioBody,
+    EmailChangeBody,
     ExportSchema,
     MeSchema,
+    MessageSchema,
     NotificationListSchema,
     PageQuery,
     PostListSchema,
@@ -24,6 +26,7 @@ from app.api.schemas import (
     RelatedProfileSchema,
     UserListSchema,
 )
+from app.auth import verification
 from app.auth.services import get_active_user, private_user, public_user
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
@@ -115,6 +118,31 @@ def export_state() -> ResponseReturnValue:
 def download_export(export_id: str) -> ResponseReturnValue:
     """Download the account's data export (only its owner can)"""
     return send_export(export.downloadable_export(get_db(), current_user, export_id))
+@bp.post("/me/verification")
+@jwt_required()
+@bp.token_required
+@bp.fails(409, "Already verified")
+@bp.fails(429, "Too many links asked for; see the Retry-After header")
+@bp.response(202, MessageSchema, description="A new link is on its way")
+def send_verification_again() -> ResponseReturnValue:
+    """Mail the link that verifies the account's address (or its pending new one) again"""
+    user = verification.send_again(current_user)
+    return {"message": f"A new link is on its way to {user['email_verification']['email']}."}, 202
+
+
+@bp.put("/me/email")
+@jwt_required()
+@bp.token_required
+@bp.fails(409, "That email is already taken")
+@bp.fails(422, "Invalid address, wrong password, or the current address")
+@bp.fails(429, "Too many links asked for; see the Retry-After header")
+@bp.arguments(EmailChangeBody)
+@bp.response(202, MeSchema, description="The account, its new address pending")
+def change_email(body: dict) -> ResponseReturnValue:
+    """Change the email address: the new one takes effect once the link mailed to it is opened; the
+    current one is told"""
+    user = verification.change_email(current_user, body["email"], body["password"])
+    return {**private_user(user), **profile_json(user, None)}, 202
 
 
 @bp.put("/me/avatar")
@@ -160,11 +188,14 @@ def user_posts(page: dict, username: str) -> ResponseReturnValue:
 @jwt_required()
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
+@bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(422, "You cannot follow yourself")
 @bp.response(200, RelatedProfileSchema, description="The profile as it now is")
 def follow(username: str) -> ResponseReturnValue:
-    """Follow (PUT) or unfollow (DELETE); a private account gets a follow request (PUT) it
-    approves or declines, which DELETE withdraws"""
+    """Follow (PUT; needs a verified address) or unfollow (DELETE); a private account gets a follow
+    request (PUT) it approves or declines, which DELETE withdraws"""
+    if request.method == "PUT":
+        verification.refuse_unverified(current_user)
     change = privacy.follow_or_request if request.method == "PUT" else privacy.unfollow_or_withdraw
     change(get_db(), current_user, blocks.get_visible_user(get_db(), username, current_user))
     return related_profile_json(get_active_user(get_db(), username), current_user)

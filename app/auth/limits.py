@@ -72,3 +72,14 @@ def limit_signup(client_ip: str | None) -> None:
 def limit_password_forgot(client_ip: str | None, email: str) -> None:
     hit("forgot-ip", client_subject(client_ip), limit=10, window_seconds=HOUR)
     hit("forgot-account", email.strip() or "-", limit=3, window_seconds=HOUR)
+
+
+# Verification mail: sign-up's own mail is not counted; what is asked for afterwards is, per account
+# and per address (so several accounts cannot flood one address with links).
+VERIFICATION_MAILS_PER_ACCOUNT = 5
+VERIFICATION_MAILS_PER_ADDRESS = 3
+
+
+def limit_verification_mail(account_id: str, address: str) -> None:
+    hit("verify-mail-account", account_id, limit=VERIFICATION_MAILS_PER_ACCOUNT, window_seconds=HOUR)
+    hit("verify-mail-address", address or "-", limit=VERIFICATION_MAILS_PER_ADDRESS, window_seconds=HOUR)

@@ -60,7 +60,10 @@ def _hash(secret: bytes, rounds: int) -> str:
     return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=rounds)).decode()
 
 
-def create_user(db: MongoDatabase, *, username: str, email: str, password: str, rounds: int, role: str = "user") -> dict:
+def create_user(db: MongoDatabase, *, username: str, email: str, password: str, rounds: int, role: str = "user",
+                email_verified: bool = False) -> dict:
+    """A new account; `email_verified` only where the address is vouched for otherwise (the operator's
+    CLI, demo data): a sign-up proves its address with the mailed link (app/auth/verification.py)."""
     username, email = username.strip(), email.strip()
     if problems := validate_signup(username, email, password):
         raise ValidationError("Please correct the highlighted fields.", fields=problems)
@@ -72,7 +75,7 @@ def create_user(db: MongoDatabase, *, username: str, email: str, password: str, 
         "email": email, "email_lower": email.lower(),
         "password_hash": hash_password(password, rounds),
         "role": role, "status": UserStatus.ACTIVE,
-        "bio": "", "created_at": now,
+        "bio": "", "created_at": now, "email_verified": email_verified,
     }
     try:
         user["_id"] = db.users.insert_one(user).inserted_id
@@ -155,12 +158,31 @@ def public_user(user: dict) -> dict:
     }
 
 
+def pending_email(user: dict) -> str | None:
+    """A new address that replaces the account's once its mailed link is opened."""
+    awaiting = user.get("email_verification")
+    return awaiting["email"] if awaiting and awaiting["email_lower"] != user["email_lower"] else None
+
+
 def private_user(user: dict) -> dict:
-    return {**public_user(user), "email": user["email"], "role": user["role"]}
+    return {**public_user(user), "email": user["email"], "role": user["role"],
+            "email_verified": bool(user.get("email_verified")), "pending_email": pending_email(user)}
 
 
-def _reset_serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=RESET_TOKEN_SALT)
+def signed_link_token(secret: str, salt: str, data: dict) -> str:
+    """The token of a mailed link: `data`, signed and timestamped; `salt` keeps each kind of link
+    from being accepted as another."""
+    return URLSafeTimedSerializer(secret, salt=salt).dumps(data)
+
+
+def signed_link_data(secret: str, salt: str, token: str, *, max_age: int, link_name: str) -> dict:
+    """What `signed_link_token` signed, if the token is genuine and younger than `max_age` seconds."""
+    try:
+        return URLSafeTimedSerializer(secret, salt=salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise InvalidTokenError(f"This {link_name} link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise InvalidTokenError(f"This {link_name} link is not valid. Ask for a new one.") from None
 
 
 def _password_fingerprint(user: dict) -> str:
@@ -169,7 +191,7 @@ def _password_fingerprint(user: dict) -> str:
 
 
 def make_reset_token(secret: str, user: dict) -> str:
-    return _reset_serializer(secret).dumps({"uid": str(user["_id"]), "pw": _password_fingerprint(user)})
+    return signed_link_token(secret, RESET_TOKEN_SALT, {"uid": str(user["_id"]), "pw": _password_fingerprint(user)})
 
 
 def reset_link(base_url: str, token: str) -> str:
@@ -188,13 +210,8 @@ def reset_mail(user: dict, link: str) -> tuple[str, str]:
 
 
 def user_for_reset_token(db: MongoDatabase, secret: str, token: str) -> dict:
-    try:
-        data = _reset_serializer(secret).loads(token, max_age=RESET_TOKEN_MAX_AGE_SECONDS)
-    except SignatureExpired:
-        raise InvalidTokenError("This reset link has expired. Ask for a new one.") from None
-    except BadSignature:
-        raise InvalidTokenError("This reset link is not valid. Ask for a new one.") from None
-    user = find_user_by_id(db, data.get("uid"))
+    data = signed_link_data(secret, RESET_TOKEN_SALT, token, max_age=RESET_TOKEN_MAX_AGE_SECONDS, link_name="reset")
+    user = find_user_by_id(db, data.get("uid", ""))
     if user is None or data.get("pw") != _password_fingerprint(user):
         raise InvalidTokenError("This reset link has already been used. Ask for a new one.")
     return user

@@ -1,9 +1,10 @@
-"""Account pages: sign up, sign in, sign out, forgotten, reset and changed password, signed-in devices."""
+"""Account pages: sign up, sign in, sign out, forgotten, reset and changed password, signed-in devices,
+email verification and change."""
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import get_jwt
 
-from app.auth import limits, services, sessions
+from app.auth import limits, services, sessions, verification
 from app.auth.password_change import change_password
 from app.auth.reset_mail import request_password_reset
 from app.auth.tokens import end_web_session, login_required, start_web_session
@@ -37,9 +38,11 @@ def signup() -> ResponseReturnValue:
     form = _form("username", "email", "password")
     try:
         limits.limit_signup(request.remote_addr)
-        user = services.create_user(get_db(), **form, rounds=current_app.config["BCRYPT_ROUNDS"])
+        user = services.create_user(get_db(), username=form["username"], email=form["email"],
+                                    password=form["password"], rounds=current_app.config["BCRYPT_ROUNDS"])
     except GlimpseError as error:
         return _form_failed("auth/signup.html", error, {**form, "password": ""})  # nosec B105
+    verification.start_signup_verification(user)
     flash(f"Welcome to Glimpse, {user['username']}!", "success")
     return start_web_session(redirect(url_for("main.index")), user)
 
@@ -140,3 +143,44 @@ def end_other_sessions() -> ResponseReturnValue:
     sessions.end_all_sessions(get_db(), g.user["_id"], keep=get_jwt()["sid"])
     flash("Every other device is signed out.", "success")
     return redirect(url_for("auth.session_list"))
+@bp.app_context_processor
+def email_verification_banner() -> dict[str, bool]:
+    """Whether base.html shows the "verify your address" banner with its "send again" button."""
+    user = g.get("user")
+    return {"email_unverified": verification.needs_verification(user, required=verification.verification_required())}
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str) -> ResponseReturnValue:
+    try:
+        user = verification.verify_email(get_db(), current_app.config["SECRET_KEY"], token)
+    except GlimpseError as error:
+        return render_template("auth/verified.html", error=error.message), error.status
+    return render_template("auth/verified.html", email=user["email"])
+
+
+@bp.post("/verify/send-again")
+@login_required
+def send_verification_again() -> ResponseReturnValue:
+    try:
+        user = verification.send_again(g.user)
+    except GlimpseError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"A new link is on its way to {user['email_verification']['email']}.", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@login_required
+def change_email() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("auth/email.html", form={}, pending=services.pending_email(g.user))
+    form = _form("email", "password")
+    try:
+        user = verification.change_email(g.user, form["email"], form["password"])
+    except GlimpseError as error:
+        return _form_failed("auth/email.html", error, {"email": form["email"]}, pending=services.pending_email(g.user))
+    flash(f"Open the link we mailed to {services.pending_email(user)} to make it your address; "
+          f"until then {user['email']} stays.", "success")
+    return redirect(url_for("auth.change_email"))

@@ -11,6 +11,7 @@ from app.core.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
 from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors
+from app.social.services import notify_post_mentions
 from ml_models import InvalidImageError
 
 if TYPE_CHECKING:  # the models load only in the workers that describe photos
@@ -66,6 +67,7 @@ def enrich_post(db: MongoDatabase, fs: gridfs.GridFS, describer: "PhotoDescriber
                                  "visual_text": first.visual_text_embedding}, describer.versions,
                       hubness={"visual_text": first.visual_text_hubness})
     hold_if_risky(db, post, update["nsfw"], nsfw_hold_threshold)
+    notify_post_mentions(db, post)  # only if still published: a held post tells nobody until approved
     return True
 
 

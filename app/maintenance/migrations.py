@@ -51,12 +51,19 @@ def drop_the_text_of_finished_mail_jobs(db: MongoDatabase) -> None:
                         {"$unset": {f"payload.{name}": "" for name in MAIL_BODY_FIELDS}})
 
 
+def treat_earlier_accounts_as_verified(db: MongoDatabase) -> None:
+    """Accounts made before email verification existed keep doing what they did: their address counts
+    as verified (app/auth/verification.py); accounts made since say which they are."""
+    db.users.update_many({"email_verified": {"$exists": False}}, {"$set": {"email_verified": True}})
+
+
 # In the order they run. A step keeps its name for ever: the name is what the database records.
 STEPS: dict[str, Callable] = {
     "posts_tag_names": give_posts_their_tag_names,
     "posts_author_copies": give_posts_their_authors,
     "users_token_records_before_sessions": clear_what_ended_tokens_before_sessions,
     "mail_jobs_without_text": drop_the_text_of_finished_mail_jobs,
+    "users_verified_before_verification": treat_earlier_accounts_as_verified,
 }
 
 

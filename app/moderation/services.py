@@ -20,6 +20,7 @@ from app.media.storage import delete_post_files
 from app.moderation import audit
 from app.posts.services import can_see, get_visible_post, parse_object_id, remove_post_everywhere, tag_fields
 from app.search.vectors import delete_post_vectors, set_post_status
+from app.social.services import notify_post_mentions
 
 REASON_MAX_LENGTH = 500
 
@@ -156,6 +157,7 @@ def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str,
         db.posts.update_one({"_id": post["_id"]}, {"$set": {"status": PostStatus.PUBLISHED, "reviewed_at": utc_now(),
                                                             "review_reason": reason}})
         set_post_status(db, post["_id"], PostStatus.PUBLISHED)
+        notify_post_mentions(db, post)
         after = {"status": PostStatus.PUBLISHED}
     elif decision == "reject":
         reason = clean_reason(reason, required=True)

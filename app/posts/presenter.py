@@ -46,7 +46,7 @@ def present_post(post: dict, *, liked_by_me: bool = False, saved_by_me: bool = F
         "id": str(post["_id"]), "status": post["status"], "author": author_summary(post_author(post)),
         "caption": post["caption"], "alt_text": post.get("alt_text", ""),
         "alt_text_source": post.get("alt_text_source"),
-        "tags": post.get("tags", []), "hashtags": post.get("hashtags", []),
+        "tags": post.get("tags", []), "hashtags": post.get("hashtags", []), "mentions": post.get("mentions", []),
         "created_at": post["created_at"].isoformat(), "updated_at": post["updated_at"].isoformat(),
         "photos": [present_photo(post, photo) for photo in post["photos"]],
         "enrichment": post.get("enrichment", "pending"),
@@ -57,7 +57,8 @@ def present_post(post: dict, *, liked_by_me: bool = False, saved_by_me: bool = F
 
 def present_comment(comment: dict, author: dict | None) -> dict:
     return {"id": str(comment["_id"]), "post_id": str(comment["post_id"]), "author": author_summary(author),
-            "text": comment["text"], "created_at": comment["created_at"].isoformat()}
+            "text": comment["text"], "mentions": comment.get("mentions", []),
+            "created_at": comment["created_at"].isoformat()}
 
 
 def present_comments(db: MongoDatabase, comments: list[dict]) -> list[dict]:

@@ -17,6 +17,7 @@ from app.core.statuses import PostStatus
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
 from app.posts.authors import author_fields, with_current_avatar
+from app.posts.mentions import mentioned_usernames
 from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
@@ -94,7 +95,7 @@ def create_post(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict | None, ph
         stored = [store_photo(fs, photo, post_id=post_id, index=index) for index, photo in enumerate(photos)]
         post = {
             "_id": post_id, **author_fields(author), "status": status,
-            "caption": caption, "hashtags": hashtags_in(caption),
+            "caption": caption, "hashtags": hashtags_in(caption), "mentions": mentioned_usernames(db, caption),
             "alt_text": "", "alt_text_source": None, **tag_fields([]), "removed_tags": [],
             "photos": stored, "like_count": 0, "comment_count": 0, "hot": hot_score(0, now),
             "enrichment": "pending", "created_at": now, "updated_at": now, **(extra or {}),
@@ -159,6 +160,7 @@ def update_post(db: MongoDatabase, post: dict, user: dict, changes: dict) -> dic
     if "caption" in changes:
         update["caption"] = validate_caption(changes["caption"])
         update["hashtags"] = hashtags_in(update["caption"])
+        update["mentions"] = mentioned_usernames(db, update["caption"])
     if "alt_text" in changes:
         alt_text = changes["alt_text"].strip()
         if len(alt_text) > ALT_TEXT_MAX_LENGTH:

@@ -4,15 +4,18 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 
 from app.auth.tokens import login_required
+from app.auth.verification import refuse_unverified
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
 from app.core.jobs.worker import wake_workers
 from app.media.serving import send_stored_file
 from app.posts import services
+from app.posts.mentions import with_mention_links
 from app.posts.photo_files import photo_file
 from app.posts.requests import upload_limits, uploaded_photos
 
 bp = Blueprint("posts", __name__)
+bp.add_app_template_filter(with_mention_links, "with_mentions")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -22,6 +25,7 @@ def upload() -> ResponseReturnValue:
         return render_template("posts/upload.html")
     db = get_db()
     try:
+        refuse_unverified(g.user)
         post = services.publish_photos(db, get_fs(), author=g.user, uploads=uploaded_photos(),
                                        caption=request.form.get("caption", ""), limits=upload_limits())
     except GlimpseError as error:

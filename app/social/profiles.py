@@ -37,7 +37,7 @@ def set_avatar(db: MongoDatabase, fs: gridfs.GridFS, user: dict, uploads: list[b
 
 
 NOTIFICATION_TEXT = {"follow": "started following you", "like": "liked your post", "comment": "commented on your post",
-                     "follow_request": "asked to follow you"}
+                     "follow_request": "asked to follow you", "mention": "mentioned you"}
 
 
 def present_notifications(db: MongoDatabase, rows: list[dict]) -> list[dict]:

@@ -1,16 +1,26 @@
 """Follows, likes, comments, saved collections and notifications."""
 
+from collections.abc import Container
+
 from bson import ObjectId
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from app.auth.permissions import is_staff
-from app.auth.visibility import blocked_either_way, refuse_if_blocked, unwanted_authors, without_authors
+from app.auth.visibility import (
+    blocked_either_way,
+    is_blocked_between,
+    may_see_private,
+    refuse_if_blocked,
+    unwanted_authors,
+    without_authors,
+)
 from app.core.clock import utc_now
 from app.core.db import Document, MongoDatabase
 from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
-from app.core.statuses import PostStatus
+from app.core.statuses import PostStatus, UserStatus
+from app.posts.mentions import mentioned_usernames
 from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
@@ -27,6 +37,42 @@ def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kin
         "user_id": recipient_id, "actor_id": actor["_id"], "kind": kind, "post_id": post_id,
         "comment_id": comment_id, "read": False, "created_at": utc_now(),
     })
+
+
+# What mention_reaches reads of a mentioned user.
+MENTIONED_FIELDS = {"role": 1, "following_ids": 1, "blocked_ids": 1, "blocked_by_ids": 1}
+
+
+def mention_reaches(mentioned: dict, mentioner_id: ObjectId, post: dict) -> bool:
+    """Whether a mention is told: never across a block (either way), nor to someone who may not see
+    the post (a private account's posts are for its approved followers)."""
+    if is_blocked_between(mentioned, mentioner_id):
+        return False
+    return not post.get("author_private") or may_see_private(mentioned, post["author_id"])
+
+
+def notify_mentions(db: MongoDatabase, actor_id: ObjectId, usernames: list[str], *, post: dict,
+                    comment_id: ObjectId | None = None, skip_ids: Container[ObjectId] = ()) -> None:
+    """Tell each active account `usernames` names (a text's mentions, at most MAX_MENTIONS) that
+    `actor_id` mentioned them; never the actor, nor anyone in `skip_ids` (told otherwise already)."""
+    if not usernames:
+        return
+    for user in db.users.find({"username_lower": {"$in": [name.lower() for name in usernames]},
+                               "status": UserStatus.ACTIVE}, MENTIONED_FIELDS):
+        if user["_id"] not in skip_ids and mention_reaches(user, actor_id, post):
+            notify(db, recipient_id=user["_id"], actor={"_id": actor_id}, kind="mention",
+                   post_id=post["_id"], comment_id=comment_id)
+
+
+def notify_post_mentions(db: MongoDatabase, post: dict) -> None:
+    """A post's mentions are told once, when it is published for good: after its photos were checked
+    (a risky one is held instead) or when a moderator approves it. Anonymous posts tell nobody."""
+    if post.get("author_id") is None or not post.get("mentions"):
+        return
+    claimed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED, "mentions_notified": {"$ne": True}},
+                                  {"$set": {"mentions_notified": True}}).modified_count
+    if claimed:
+        notify_mentions(db, post["author_id"], post["mentions"], post=post)
 
 
 # Follows
@@ -115,11 +161,15 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
         raise ValidationError("Write a comment of 1 to 1000 characters.",
                               fields={"text": f"1 to {COMMENT_MAX_LENGTH} characters."})
     refuse_if_blocked(user, post.get("author_id"), "No such post.")
-    comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text, "created_at": utc_now()}
+    comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text,
+               "mentions": mentioned_usernames(db, text), "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
     db.posts.update_one({"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
            post_id=post["_id"], comment_id=comment["_id"])
+    if post["status"] == PostStatus.PUBLISHED:  # a moderator's note on a held post tells nobody
+        notify_mentions(db, user["_id"], comment["mentions"], post=post, comment_id=comment["_id"],
+                        skip_ids={post["author_id"]} if post.get("author_id") else set())
     return comment
 
 

@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.auth.services import get_active_user
 from app.auth.tokens import login_required
+from app.auth.verification import refuse_unverified
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError, NotFoundError
 from app.core.urls import safe_next
@@ -31,6 +32,7 @@ def back(default: str) -> WerkzeugResponse:
 @bp.post("/u/<username>/follow")
 @login_required
 def follow(username: str) -> ResponseReturnValue:
+    refuse_unverified(g.user)
     privacy.follow_or_request(get_db(), g.user, blocks.get_visible_user(get_db(), username, g.user))
     return back(url_for("main.profile", username=username))
 
@@ -103,6 +105,7 @@ def like(post_id: str) -> ResponseReturnValue:
     if request.form.get("action") == "unlike":
         social.unlike(db, g.user, post)
     else:
+        refuse_unverified(g.user)
         social.like(db, g.user, post)
     return back(url_for("main.post", post_id=post_id))
 
@@ -112,6 +115,7 @@ def like(post_id: str) -> ResponseReturnValue:
 def comment(post_id: str) -> ResponseReturnValue:
     db = get_db()
     try:
+        refuse_unverified(g.user)
         social.add_comment(db, g.user, posts.get_visible_post(db, post_id, g.user), request.form.get("text", ""))
     except GlimpseError as error:
         flash(error.message, "error")

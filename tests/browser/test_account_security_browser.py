@@ -37,7 +37,7 @@ def test_changing_the_password_in_one_browser_signs_the_other_out(live_server, p
     expect_signed_out_on_next_load(other_page)
     page.reload()
     expect(page.get_by_test_id("nav-profile")).to_be_visible()
-    assert "/forgot" in mailbox.wait_for("dora@example.com").get_body(preferencelist=("plain",)).get_content()
+    assert "/forgot" in mailbox.wait_for("dora@example.com", subject="password was changed").get_body(preferencelist=("plain",)).get_content()
 
 
 def test_signing_the_other_browser_out_from_the_devices_page(live_server, page, other_page, client):
