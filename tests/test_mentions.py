@@ -82,3 +82,28 @@ def test_an_edited_caption_links_its_new_mentions(client, photo):
     assert post["mentions"] == []
     edited = client.patch(f"/api/v1/posts/{post['id']}", headers=bearer(alice), json={"caption": "Now with @BOB"})
     assert edited.get_json()["mentions"] == ["bob"]
+
+
+def test_mentions_cross_no_block_and_reach_only_those_a_private_post_is_for(app, client, photo):
+    app.config["RATELIMIT_ENABLED"] = False
+    tokens = {name: signed_up_tokens(client, name)["access_token"] for name in ("alice", "bob", "carol", "dave")}
+    post = api_upload(client, tokens["alice"], photo).get_json()
+
+    def comment(author: str, text: str) -> None:
+        response = client.post(f"/api/v1/posts/{post['id']}/comments", headers=bearer(tokens[author]), json={"text": text})
+        assert response.status_code == 201
+
+    assert client.put("/api/v1/users/bob/block", headers=bearer(tokens["carol"])).status_code == 200
+    comment("bob", "@carol @dave look")
+    assert mentions_of(client, tokens["carol"]) == []  # carol blocked bob
+    assert len(mentions_of(client, tokens["dave"])) == 1
+    comment("carol", "@bob see")  # nor the other way round
+    assert mentions_of(client, tokens["bob"]) == []
+
+    assert client.put("/api/v1/me/privacy", headers=bearer(tokens["alice"]), json={"private": True}).status_code == 200
+    comment("alice", "@dave you too")  # dave does not follow alice: the post is not for him
+    assert len(mentions_of(client, tokens["dave"])) == 1
+    assert client.put("/api/v1/users/alice/follow", headers=bearer(tokens["dave"])).status_code == 200
+    assert client.put("/api/v1/me/follow-requests/dave", headers=bearer(tokens["alice"])).status_code in (200, 204)
+    comment("alice", "@dave now you see it")
+    assert len(mentions_of(client, tokens["dave"])) == 2
