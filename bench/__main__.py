@@ -31,6 +31,8 @@ STATIC_COPY = PROJECT_ROOT / "static" / "bench-static-copy.jpg"
 SEARCH_QUERIES = 100
 # Of each dev photo's five human captions; not app.enrichment.evaluation.QUERY_CAPTION, which tuning used.
 BENCH_QUERY_CAPTION = 4
+# Every page is measured this many times in turn: a target counts as met when it is met in each round.
+CAPACITY_ROUNDS = 2
 
 
 def machine() -> dict:
@@ -150,9 +152,13 @@ def measure_app(results: dict, sizes: dict, photos: list[Path], log) -> None:
         photo = photos[0].read_bytes()
         log("sequential requests")
         results["http"] = http_figures(port, login(port, seeded["users"][:1])[0], seeded["post_ids"][-1], photo, log)
-        log(f"capacity: {capacity.CONNECTIONS} connections on each page for {sizes['capacity_seconds']} s")
-        results["capacity"] = capacity.run("127.0.0.1", port, seeded["users"], seeded["post_ids"], sizes["capacity_seconds"],
-                                           log, server_pid=server.pid, database_pid=capacity.database_pid_of(data_dir))
+        results["capacity"] = []
+        for round_number in range(1, CAPACITY_ROUNDS + 1):
+            log(f"capacity, round {round_number} of {CAPACITY_ROUNDS}: {capacity.CONNECTIONS} connections on each page "
+                f"for {sizes['capacity_seconds']} s")
+            results["capacity"].append(capacity.run(
+                "127.0.0.1", port, seeded["users"], seeded["post_ids"], sizes["capacity_seconds"], log,
+                server_pid=server.pid, database_pid=capacity.database_pid_of(data_dir)))
         # Fresh tokens: the sequential part can outlast an access token on slow hardware.
         tokens = login(port, seeded["users"][:50])
         for name, think_seconds in (("load", load.THINK_SECONDS), ("load_no_pauses", None)):

@@ -89,7 +89,8 @@ def render(results: dict, quick: bool = False) -> str:
         "",
         *_load_section(run, sizes),
         *_load_section(flat_out, sizes),
-        *_capacity_section(results["capacity"]),
+        *[line for number, round_figures in enumerate(results["capacity"], 1)
+          for line in _capacity_section(round_figures, number, len(results["capacity"]))],
         "## One client at a time",
         "",
         "| request | requests | p50 | p95 |",
@@ -155,11 +156,21 @@ def _load_section(run: dict, sizes: dict) -> list[str]:
     ]
 
 
-def _capacity_section(capacity: dict) -> list[str]:
+def _capacity_section(capacity: dict, round_number: int, rounds: int) -> list[str]:
     pages = capacity["pages"]
+    table = [
+        "| page | req/s | p50 | p90 | p99 | errors | posts shown | web CPU / req | database CPU / req "
+        "| client CPU | load | target | |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *[_capacity_row(name, row, pages) for name, row in pages.items()],
+        "",
+    ]
+    if round_number > 1:
+        return [f"### Capacity, round {round_number} of {rounds}", "", *table]
     return [
         f"## Capacity: {capacity['connections']} connections per page, closed loop, {capacity['seconds']:g} s each",
         "",
+        f"Every page is measured in {rounds} rounds, one after the other; a target is met when every round meets it. "
         "Each connection sends its next request as soon as the last one has answered, after a short warm-up. "
         f"Signed-in pages rotate over {capacity['signed_in_users']} accounts signed in through the sign-in form "
         f"(a bearer token each for the API); post pages and thumbnails go through all {capacity['posts']:,} posts, "
@@ -172,11 +183,8 @@ def _capacity_section(capacity: dict) -> list[str]:
         f"request before that work (+{CPU_ALLOWANCE - 1:.0%}), which moves far less with the machine's load than "
         "requests a second do.",
         "",
-        "| page | req/s | p50 | p90 | p99 | errors | posts shown | web CPU / req | database CPU / req "
-        "| client CPU | load | target | |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        *[_capacity_row(name, row, pages) for name, row in pages.items()],
-        "",
+        *([f"### Capacity, round 1 of {rounds}", ""] if rounds > 1 else []),
+        *table,
     ]
 
 
