@@ -31,7 +31,7 @@ def delete_account() -> ResponseReturnValue:
         if isinstance(error, RateLimitedError):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     flash("Your account is being deleted. Everything of it will be gone in a few minutes.", "info")
     # Its sessions have all ended already: the cookie only needs clearing.
     g.user = None
@@ -50,7 +50,7 @@ def send_export(ready: dict) -> WerkzeugResponse:
 def data_export() -> ResponseReturnValue:
     if request.method == "POST":
         export.request_export(get_db(), g.user)
-        wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+        wake_workers()
         return redirect(url_for("accounts.data_export"))
     state = export.present_export(export.current_export(get_db(), g.user),
                                   lambda ready: url_for("accounts.download_export", export_id=ready["_id"]))

@@ -46,7 +46,7 @@ def anonymous_post(upload: dict) -> ResponseReturnValue:
     """Share without an account: the post waits for review"""
     db = get_db()
     post, token = publish_anonymous_upload(db, get_fs(), photo_bytes(upload["photos"]), upload["caption"])
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     return {"post": present_post(post), "status_token": token,
             "status_url": url_for("moderation.anonymous_status", token=token, _external=False)}
 

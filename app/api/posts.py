@@ -1,5 +1,5 @@
 """Posts, feeds, likes, comments and saves."""
-from flask import current_app, request
+from flask import request
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 
@@ -58,7 +58,7 @@ def create_post(upload: dict) -> ResponseReturnValue:
     db = get_db()
     post = posts.publish_photos(db, get_fs(), author=current_user, uploads=photo_bytes(upload["photos"]),
                                 caption=upload["caption"], limits=upload_limits())
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     # Nobody has liked or saved a new post yet, and it keeps its author: nothing to look up.
     return present_post(post)
 

@@ -80,7 +80,7 @@ def delete_me(body: dict) -> ResponseReturnValue:
     background job then removes all of it (posts, photos, comments, likes, follows...)"""
     begin_deletion(get_db(), current_user, body["password"], client_address=request.remote_addr,
                    rounds=current_app.config["BCRYPT_ROUNDS"])
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     return {"status": UserStatus.DELETING}
 
 
@@ -97,7 +97,7 @@ def request_export() -> ResponseReturnValue:
     """Ask for a zip of the account's data (profile, posts, comments, original photos); it is mailed
     as a link when ready, and deleted a day later. Asking while one is being prepared answers that one"""
     found = export.request_export(get_db(), current_user)
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     return export_json(found)
 
 

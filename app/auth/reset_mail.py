@@ -13,7 +13,7 @@ RESET_MAIL_JOB = "password_reset_mail"
 
 def request_password_reset(email: str) -> None:
     enqueue(get_db(), RESET_MAIL_JOB, {"email": email})
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
 
 
 def send_reset_mail(payload: dict) -> None:

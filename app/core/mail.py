@@ -22,7 +22,7 @@ MAIL_BODY_FIELDS = ("text", "html")  # what a reset mail's link is in
 
 def queue_mail(to: str, subject: str, text: str, html: str | None = None) -> None:
     enqueue(get_db(), SEND_MAIL_JOB, {"to": to, "subject": subject, "text": text, "html": html})
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
 
 
 def deliver_mail(payload: dict) -> None:

@@ -30,7 +30,7 @@ def upload() -> ResponseReturnValue:
                                        caption=request.form.get("caption", ""), limits=upload_limits())
     except GlimpseError as error:
         return render_template("posts/upload.html", error=error.message, caption=request.form.get("caption", "")), error.status
-    wake_workers(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's target
+    wake_workers()
     return redirect(url_for("main.post", post_id=post["_id"]))
 
 

@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 
-from flask import Flask
+from flask import Flask, current_app
 
 from app.core.db import MongoDatabase, get_db
 from app.core.jobs import queue
@@ -110,7 +110,8 @@ class WorkerPool:
             handler.give_up(job["payload"], str(error))
 
 
-def wake_workers(app: Flask) -> None:
-    pool = app.extensions.get("glimpse_workers")
+def wake_workers() -> None:
+    """Have this process's job workers look for work now (a job was just queued), not at their next poll."""
+    pool = current_app.extensions.get("glimpse_workers")
     if pool is not None:
         pool.wake()
