@@ -268,9 +268,18 @@ class QueryShape(NamedTuple):
     projection: dict | None = None
     sort: list | None = None
     limit: int = 0
+    skip: int = 0
 
 
 PAGE_END = post(100)  # where a page of a feed ended: the next one starts after it
+TIED_PAGE_END = post(99)  # a page that ended inside a tie: post 101 has the same created_at
+
+
+def next_page(query: dict, end: dict, field: str = "created_at") -> dict:
+    """The query of the page after `end`, as app/core/pagination.py keyset_page writes it."""
+    return {"$and": [query, {"$or": [{field: {"$lt": end[field]}}, {field: end[field], "_id": {"$lt": end["_id"]}}]}]}
+
+
 QUERY_SHAPES = [
     QueryShape("hashtag", "posts", {"hashtags": "sun"}),
     QueryShape("hashtags $in", "posts", {"hashtags": {"$in": ["sea", "snow", "none"]}}),
@@ -288,6 +297,20 @@ QUERY_SHAPES = [
         {"author_id": {"$in": USERS[:3]}, "status": "shown"},
         {"$or": [{"created_at": {"$lt": PAGE_END["created_at"]}},
                  {"created_at": PAGE_END["created_at"], "_id": {"$lt": PAGE_END["_id"]}}]}]}, sort=NEWEST, limit=10),
+    QueryShape("home feed: many authors", "posts", {"status": "shown", "author_id": {"$in": USERS[:21]}},
+               sort=NEWEST, limit=21),
+    QueryShape("home feed: authors but some", "posts", {"status": "shown", "author_id": {
+        "$in": USERS[:21], "$nin": [USERS[1], USERS[5]]}}, sort=NEWEST, limit=21),
+    QueryShape("home feed's next page, from a tie", "posts", next_page(
+        {"status": "shown", "author_id": {"$in": USERS[:21]}}, TIED_PAGE_END), sort=NEWEST, limit=21),
+    QueryShape("home feed's next page, an author's", "posts", next_page(
+        {"status": "shown", "author_id": USERS[1]}, TIED_PAGE_END), {"caption": 1}, sort=NEWEST, limit=5),
+    QueryShape("home feed skipped into", "posts", {"author_id": {"$in": USERS[:8]}}, sort=NEWEST, limit=7, skip=9),
+    QueryShape("home feed skipped to its end", "posts", {"author_id": {"$in": USERS[4:8]}}, sort=NEWEST, skip=3),
+    QueryShape("a few authors, oldest first", "posts", {"author_id": {"$in": USERS[:3]}}, {"created_at": 1},
+               sort=OLDEST, limit=9),
+    QueryShape("a few authors, hottest first", "posts", {"author_id": {"$in": USERS[:3]}, "status": "shown"},
+               sort=HOTTEST, limit=9, skip=2),
     QueryShape("profile", "posts", {"author_id": USERS[9]}, {"caption": 1, "created_at": 1}, sort=NEWEST, limit=20),
     QueryShape("profile of nobody", "posts", {"author_id": MISSING}, sort=NEWEST, limit=20),
     QueryShape("keyword search", "posts", {"status": "shown", "$or": [
@@ -385,10 +408,17 @@ def answer(db, shape: QueryShape) -> tuple:
     """The documents (in their order where a sort was given) and the count of a query shape."""
     def documents():
         found = [repr(document) for document in db[shape.collection].find(
-            shape.filter, shape.projection, sort=shape.sort, limit=shape.limit)]
+            shape.filter, shape.projection, sort=shape.sort, skip=shape.skip, limit=shape.limit)]
         return found if shape.sort else sorted(found)
 
     return outcome(documents), outcome(lambda: db[shape.collection].count_documents(shape.filter))
+
+
+def sql_of(db, shape: QueryShape) -> str:
+    """The SQL statement the server answers a query shape with, as its explain() reports it."""
+    explained = db[shape.collection].find(shape.filter, shape.projection, sort=shape.sort, skip=shape.skip,
+                                          limit=shape.limit).explain()
+    return explained["details"]["pushdown"]["sqlFragment"]
 
 
 @pytest.fixture(scope="module")
@@ -409,6 +439,7 @@ def answers(tmp_path_factory) -> dict:
             return tuple(ask(db) for db in databases)
 
         found = {"before writes": {shape.name: on_both(functools.partial(answer, shape=shape)) for shape in QUERY_SHAPES}}
+        found["our sql"] = {shape.name: sql_of(databases[1], shape) for shape in QUERY_SHAPES}
         found["writes"] = {name: on_both(lambda db, write=write: outcome(lambda: write(db))) for name, write in WRITES}
         found["after writes"] = {shape.name: on_both(functools.partial(answer, shape=shape)) for shape in QUERY_SHAPES}
         yield found
@@ -431,3 +462,16 @@ def test_each_query_shape_answers_as_on_mongoecos_own_engine(answers, phase, sha
 def test_each_write_answers_as_on_mongoecos_own_engine(answers, write):
     stock, ours = answers["writes"][write]
     assert ours == stock
+
+
+@pytest.mark.parametrize(("shape", "sort_keys_from"), [
+    ("home feed: many authors", "documents"), ("home feed: authors but some", "documents"),
+    ("home feed's next page, from a tie", "documents"), ("a few authors, hottest first", "index entries")])
+def test_few_matches_are_sorted_on_their_keys_and_only_a_pages_documents_read_after(answers, shape, sort_keys_from):
+    # Item 15: the page's storage keys are found and sorted first (the subquery `page`), then its
+    # documents read; a date's sort key is read from the document, a number's from its index entry;
+    # a keyset page's `$and` counts its nested conditions for item 13.
+    sql = answers["our sql"][shape]
+    assert ") AS page CROSS JOIN documents" in sql
+    assert "ORDER BY page.sort_key DESC, page.storage_key DESC" in sql
+    assert ("scalar_index_entries" in sql) == (sort_keys_from == "index entries")
