@@ -13,6 +13,7 @@ from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, free_port, http, sample_photos, signed_up_tokens, start_server, wait_until
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+from threadpoolctl import threadpool_info
 
 from app import create_app
 from app.core import embedded_mongo
@@ -246,6 +247,14 @@ def test_atlas_pipeline_holds_back_hubs_by_their_stored_hubness():
 def test_the_embedded_server_gets_the_embedded_backend(app, db):
     with app.app_context():
         assert get_vector_search().name == "embedded"
+
+
+def test_vector_search_runs_on_ml_threads_blas_threads(app_config):
+    """numpy's BLAS defaults to a thread per core: the in-process search keeps to ML_THREADS."""
+    app_config["ML_THREADS"] = 1
+    with create_app(app_config).app_context():
+        get_vector_search()
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == [1]
 
 
 @pytest.mark.parametrize("own_database", [False, True], ids=["given MONGODB_URI", "embedded server it starts"])
