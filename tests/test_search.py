@@ -188,7 +188,7 @@ def test_similar_photos_exclude_the_post_itself(client, described):
     similar = client.get(f"/api/v1/posts/{posts[0]['id']}/similar").get_json()["results"]
     ids = [result["id"] for result in similar]
     assert ids and posts[0]["id"] not in ids and set(ids) <= {post["id"] for post in posts}
-    page = client.get(f"/p/{posts[0]['id']}").get_data(as_text=True)
+    page = client.get(f"/p/{posts[0]['id']}/similar").get_data(as_text=True)
     assert 'data-testid="similar"' in page
 
 
