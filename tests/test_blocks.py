@@ -54,6 +54,7 @@ def block(client, token, username):
 # GONE are alice's own things (bob gets 404); ABSENT are lists that must no longer hold them.
 GONE = [
     ("page", "/p/{alices}"),
+    ("page", "/p/{alices}/similar"),
     ("page", "/u/alice"),
     ("page", "/u/alice/followers"),
     ("page", "/u/alice/following"),
@@ -74,7 +75,7 @@ ABSENT = [  # (how, path, what of alice's must not be in it)
     ("page", "/search?q=alice", "alices"),
     ("page", "/for-you", "alices"),
     ("page", "/saved", "alices"),
-    ("page", "/p/{carols}", "alices"),  # similar
+    ("page", "/p/{carols}/similar", "alices"),
     ("page", "/p/{carols}", "comment_text"),
     ("api", "/api/v1/feed", "alices"),
     ("api", "/api/v1/explore", "alices"),

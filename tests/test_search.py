@@ -13,6 +13,7 @@ from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, free_port, http, sample_photos, signed_up_tokens, start_server, wait_until
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+from threadpoolctl import threadpool_info
 
 from app import create_app
 from app.core import embedded_mongo
@@ -187,7 +188,7 @@ def test_similar_photos_exclude_the_post_itself(client, described):
     similar = client.get(f"/api/v1/posts/{posts[0]['id']}/similar").get_json()["results"]
     ids = [result["id"] for result in similar]
     assert ids and posts[0]["id"] not in ids and set(ids) <= {post["id"] for post in posts}
-    page = client.get(f"/p/{posts[0]['id']}").get_data(as_text=True)
+    page = client.get(f"/p/{posts[0]['id']}/similar").get_data(as_text=True)
     assert 'data-testid="similar"' in page
 
 
@@ -246,6 +247,14 @@ def test_atlas_pipeline_holds_back_hubs_by_their_stored_hubness():
 def test_the_embedded_server_gets_the_embedded_backend(app, db):
     with app.app_context():
         assert get_vector_search().name == "embedded"
+
+
+def test_vector_search_runs_on_ml_threads_blas_threads(app_config):
+    """numpy's BLAS defaults to a thread per core: the in-process search keeps to ML_THREADS."""
+    app_config["ML_THREADS"] = 1
+    with create_app(app_config).app_context():
+        get_vector_search()
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == [1]
 
 
 @pytest.mark.parametrize("own_database", [False, True], ids=["given MONGODB_URI", "embedded server it starts"])

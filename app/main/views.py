@@ -9,7 +9,7 @@ from app.auth.visibility import may_see_private
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.posts import services as posts
-from app.posts.presenter import present_comments
+from app.posts.presenter import present_comments, present_post
 from app.search import get_vector_search, search_state
 from app.search import service as search_service
 from app.search.embedder import get_text_embedder
@@ -78,15 +78,26 @@ def profile(username: str) -> ResponseReturnValue:
 
 @bp.get("/p/<post_id>")
 def post(post_id: str) -> ResponseReturnValue:
+    """The post and its comments; similar photos come after the first paint (`similar`)."""
     db = get_db()
     document = posts.get_visible_post(db, post_id, g.user)
     comments, next_cursor = social.list_comments(db, document, g.user, request.args.get("comments"), COMMENTS_PAGE_SIZE)
-    similar = [found for found, _ in search_service.similar_posts(db, get_vector_search(), document, g.user,
-                                                                                 SIMILAR_COUNT)]
     return render_template("posts/detail.html", post=present_posts(db, [document], g.user)[0],
-                           similar=present_posts(db, similar, g.user),
                            comments=present_comments(db, comments), comments_cursor=next_cursor,
                            is_owner=g.user is not None and document.get("author_id") == g.user["_id"])
+
+
+@bp.get("/p/<post_id>/similar")
+def similar(post_id: str) -> ResponseReturnValue:
+    """A post's similar photos: a page of their own without JavaScript, else (`fragment`) the
+    list the post page fetches once shown, so the vector search is off its critical path."""
+    db = get_db()
+    document = posts.get_visible_post(db, post_id, g.user)
+    found = [other for other, _ in search_service.similar_posts(db, get_vector_search(), document, g.user, SIMILAR_COUNT)]
+    similar = [present_post(other) for other in found]  # thumbnails and links: no likes or saves to look up
+    if request.args.get("fragment"):
+        return render_template("posts/_similar.html", similar=similar)
+    return render_template("posts/similar.html", post=present_post(document), similar=similar)
 
 
 @bp.get("/healthz")

@@ -4,6 +4,7 @@ import logging
 import threading
 
 from flask import Flask, current_app
+from threadpoolctl import threadpool_limits
 
 from app.core.db import MongoDatabase, get_db
 from app.search.backends import AtlasVectorSearch, EmbeddedVectorSearch, VectorSearch, server_has_search_indexes
@@ -29,6 +30,9 @@ def get_vector_search() -> VectorSearch:
                 backend = AtlasVectorSearch(db.post_vectors)
                 backend.ensure_index()
             else:
+                # numpy's BLAS starts a thread per core for each product: on a few cores shared by
+                # several workers that triples the CPU a search costs. ML_THREADS, as for the models.
+                threadpool_limits(current_app.config["ML_THREADS"], user_api="blas")
                 backend = EmbeddedVectorSearch(db)
             _backends[key] = backend
         return _backends[key]

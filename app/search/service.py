@@ -9,6 +9,8 @@ high as right photos that rank in their own query's top 50, so any cut-off that 
 out drops right photos. Similar photos fuse two rankings by rank (reciprocal rank fusion).
 """
 import re
+import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -42,6 +44,13 @@ TASTE_SAMPLE = 50
 QUERY_MAX_LENGTH = 200
 TERM_PATTERN = re.compile(r"([#@]?)(\w+)")
 STOP_WORDS = frozenset("a an and are at by for from in into is it its of on or the their there to two with".split())
+# Likeness needs no freshness: each process keeps a post's similar ids this long (so a new post
+# joins older posts' lists within it), sparing a repeat view its vector read and two searches.
+# Only ids are kept: whether each post may be shown to the viewer is read at every view.
+SIMILAR_IDS_SECONDS = 60
+SIMILAR_IDS_HELD = 10_000  # posts per process; the oldest go first
+_similar_ids: dict[tuple[str, ObjectId], tuple[float, int, list[tuple[ObjectId, float]]]] = {}  # expiry, limit, ids
+_similar_ids_lock = threading.Lock()
 
 
 def fuse_ranks(rankings: Iterable[list[ObjectId]]) -> list[tuple[ObjectId, float]]:
@@ -155,13 +164,30 @@ def search_posts(db: MongoDatabase, backend: VectorSearch, embedder: TextEmbedde
 
 def similar_posts(db: MongoDatabase, backend: VectorSearch, post: dict, viewer: dict | None, limit: int) -> list[tuple[dict, float]]:
     """Posts that look alike (image vectors) and are about the same thing (text vectors)."""
-    vectors = db.post_vectors.find_one({"_id": post["_id"]}, {"image": 1, "text": 1})
+    return visible_posts(db, similar_ids(db, backend, post["_id"], limit), blocked_either_way(viewer))
+
+
+def similar_ids(db: MongoDatabase, backend: VectorSearch, post_id: ObjectId, limit: int) -> list[tuple[ObjectId, float]]:
+    """The ids of the `limit` posts most like this one, fused, best first, whoever may see them;
+    remembered for SIMILAR_IDS_SECONDS (not while the post has no vectors yet), as many as the
+    largest `limit` asked (the page's shorter list is its start)."""
+    key, now = (db.name, post_id), time.monotonic()
+    held = _similar_ids.get(key)
+    if held is not None and held[0] > now and held[1] >= limit:
+        return held[2][:limit]
+    vectors = db.post_vectors.find_one({"_id": post_id}, {"image": 1, "text": 1})
     if vectors is None:
         return []
-    rankings = [[post_id for post_id, _ in backend.search(field, from_bson_vector(vectors[field]), limit=limit + 1)
-                 if post_id != post["_id"]]
+    rankings = [[found for found, _ in backend.search(field, from_bson_vector(vectors[field]), limit=limit + 1)
+                 if found != post_id]
                 for field in ("image", "text") if vectors.get(field) is not None]
-    return visible_posts(db, fuse_ranks(rankings)[:limit], blocked_either_way(viewer))
+    ranked = fuse_ranks(rankings)[:limit]
+    with _similar_ids_lock:
+        _similar_ids.pop(key, None)  # re-inserted last: the oldest entries stay first
+        while len(_similar_ids) >= SIMILAR_IDS_HELD:
+            del _similar_ids[next(iter(_similar_ids))]
+        _similar_ids[key] = (now + SIMILAR_IDS_SECONDS, limit, ranked)
+    return ranked
 
 
 def taste_vector(db: MongoDatabase, viewer: dict) -> np.ndarray | None:

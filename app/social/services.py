@@ -177,6 +177,8 @@ def list_comments(db: MongoDatabase, post: dict, viewer: dict | None, cursor: st
                   limit: int) -> tuple[list[dict], str | None]:
     """A post's comments, newest first; hidden ones (reported) and those across a block only for
     moderators."""
+    if post.get("comment_count") == 0:  # every write that adds or removes a comment keeps it (hidden ones count)
+        return [], None
     if is_staff(viewer):
         return keyset_page(db.comments, {"post_id": post["_id"]}, "created_at", cursor, limit)
     query = {"post_id": post["_id"], "hidden": {"$ne": True}, **without_authors(blocked_either_way(viewer))}

@@ -42,6 +42,22 @@ function setupInfiniteScroll() {
   watch();
 }
 
+// Similar photos: fetched once the post page has painted (their vector search is not on its way
+// there), in place of the link that shows them without JavaScript; none found, no section.
+async function setupSimilar() {
+  const link = document.querySelector("[data-similar-link]");
+  if (!link) return;
+  const url = new URL(link.href, window.location.href);
+  url.searchParams.set("fragment", "1");
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const html = (await response.text()).trim();
+  if (!html) { link.closest("[data-similar]").remove(); return; }
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  link.parentElement.replaceWith(template.content);
+}
+
 // Likes go through the JSON API so the page does not reload.
 function setupLikes() {
   document.addEventListener("submit", async (event) => {
@@ -166,6 +182,7 @@ function setupUpload() {
 document.addEventListener("DOMContentLoaded", () => {
   setupFlashes();
   setupInfiniteScroll();
+  setupSimilar();
   setupLikes();
   setupUpload();
 });
