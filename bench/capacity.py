@@ -60,7 +60,7 @@ class Target:
     share: float = 1.0
 
 
-HOME_SIGNED_IN, API_FEED = "home feed, signed in", "API feed (bearer)"
+HOME_SIGNED_IN, API_FEED = "home feed, signed in (20 posts)", "API feed (bearer, 20 posts)"
 POST_SIGNED_IN, POST_SIGNED_OUT = "post page, signed in", "post page, signed out"
 THUMB_SIGNED_OUT, THUMB_SIGNED_IN, STATIC = "photo thumbnail, signed out", "photo thumbnail, signed in", "static file, same bytes"
 TARGETS = {

@@ -54,7 +54,7 @@ def profile_json(user: dict, viewer: dict | None) -> dict:
 def me() -> ResponseReturnValue:
     """The signed-in account, with its unread notification count"""
     return {**private_user(current_user), **profile_json(current_user, None),
-            "unread_notifications": social.unread_count(get_db(), current_user)}
+            "unread_notifications": social.unread_count(current_user)}
 
 
 @bp.patch("/me")
@@ -290,7 +290,7 @@ def notifications(page: dict) -> ResponseReturnValue:
     db = get_db()
     rows, next_cursor = social.notifications(db, current_user, page.get("cursor"), page_size(page.get("limit")))
     return {"results": profiles.present_notifications(db, rows), "next_cursor": next_cursor,
-            "unread": social.unread_count(db, current_user)}
+            "unread": social.recount_unread(db, current_user["_id"])}
 
 
 @bp.post("/notifications/read")

@@ -20,6 +20,7 @@ from app.social.presenter import present_posts
 bp = Blueprint("main", __name__)
 
 PAGE_SIZE = 12
+HOME_FEED_SIZE = 20  # the signed-in home feed: what people scroll most, in fewer requests
 COMMENTS_PAGE_SIZE = 50
 SIMILAR_COUNT = 6
 
@@ -38,7 +39,7 @@ def index() -> ResponseReturnValue:
     if g.user is None:
         documents, next_cursor = feeds.explore_feed(db, None, cursor, PAGE_SIZE)
         return feed_page("main/index.html", documents, next_cursor)
-    documents, next_cursor = feeds.home_feed(db, g.user, cursor, PAGE_SIZE)
+    documents, next_cursor = feeds.home_feed(db, g.user, cursor, HOME_FEED_SIZE)
     return feed_page("main/index.html", documents, next_cursor)
 
 

@@ -19,6 +19,7 @@ from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB
 from app.posts.authors import copy_author_to_posts
+from app.social.services import SAVED_COUNT, recount_unread
 
 CLAIM = timedelta(minutes=10)
 
@@ -57,6 +58,14 @@ def treat_earlier_accounts_as_verified(db: MongoDatabase) -> None:
     db.users.update_many({"email_verified": {"$exists": False}}, {"$set": {"email_verified": True}})
 
 
+def count_unread_notifications_and_saves(db: MongoDatabase) -> None:
+    """The unread badge and the saves lookup read counts kept on the user (app/social/services.py)."""
+    for user_id in db.notifications.distinct("user_id", {"read": False}):
+        recount_unread(db, user_id)
+    for row in db.saves.aggregate([{"$group": {"_id": "$user_id", "count": {"$sum": 1}}}]):
+        db.users.update_one({"_id": row["_id"]}, {"$set": {SAVED_COUNT: row["count"]}})
+
+
 # In the order they run. A step keeps its name for ever: the name is what the database records.
 STEPS: dict[str, Callable] = {
     "posts_tag_names": give_posts_their_tag_names,
@@ -64,6 +73,7 @@ STEPS: dict[str, Callable] = {
     "users_token_records_before_sessions": clear_what_ended_tokens_before_sessions,
     "mail_jobs_without_text": drop_the_text_of_finished_mail_jobs,
     "users_verified_before_verification": treat_earlier_accounts_as_verified,
+    "users_unread_and_saved_counts": count_unread_notifications_and_saves,
 }
 
 

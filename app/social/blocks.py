@@ -16,7 +16,7 @@ from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError, ValidationError
 from app.social.keys import relation_key
-from app.social.services import listed_users, unfollow
+from app.social.services import listed_users, recount_unread, unfollow
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def _add(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> boo
     db.users.update_one({"_id": owner["_id"]}, {"$addToSet": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$addToSet": {relation.kept_on_other: owner["_id"]}})
+    _recount_inboxes(db, relation, owner, other)
     return True
 
 
@@ -66,7 +67,16 @@ def _remove(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> 
     db.users.update_one({"_id": owner["_id"]}, {"$pull": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$pull": {relation.kept_on_other: owner["_id"]}})
+    _recount_inboxes(db, relation, owner, other)
     return True
+
+
+def _recount_inboxes(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> None:
+    """The inbox hides notifications from those blocked (either way) or muted: a change shows in the
+    unread counts of whose inboxes it changed."""
+    recount_unread(db, owner["_id"])
+    if relation.kept_on_other:
+        recount_unread(db, other["_id"])
 
 
 def block(db: MongoDatabase, blocker: dict, blocked: dict) -> bool:

@@ -7,6 +7,7 @@ from bson import ObjectId
 from app.core.db import MongoDatabase
 from app.posts.presenter import present_post
 from app.social.keys import like_key
+from app.social.services import SAVED_COUNT
 
 _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post-lookups")  # threads start on first use
 
@@ -14,10 +15,15 @@ _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post-lookups") 
 def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> list[dict]:
     post_ids = [post["_id"] for post in posts]
     viewer_id = viewer["_id"] if viewer is not None else None  # read here: `viewer` may be a request-bound proxy
+    if viewer is None or not viewer.get(SAVED_COUNT):  # someone with no saves needs no saves lookup
+        return _present(posts, _liked_post_ids(db, viewer_id, post_ids), set())
     # Independent reads: asked side by side, a page waits for the slower rather than for both.
     liked_lookup = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
     saved = _saved_post_ids(db, viewer_id, post_ids)
-    liked = liked_lookup.result()
+    return _present(posts, liked_lookup.result(), saved)
+
+
+def _present(posts: list[dict], liked: set[ObjectId], saved: set[ObjectId]) -> list[dict]:
     return [present_post(post, liked_by_me=post["_id"] in liked, saved_by_me=post["_id"] in saved) for post in posts]
 
 

@@ -12,7 +12,7 @@ from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError, ValidationError
 from app.posts.authors import copy_author_to_posts
 from app.social.keys import relation_key
-from app.social.services import follow, is_following, listed_users, notify, unfollow
+from app.social.services import follow, forget_notifications, is_following, listed_users, notify, unfollow
 
 FOLLOW_REQUEST = "follow_request"
 
@@ -53,7 +53,7 @@ def withdraw(db: MongoDatabase, requester: dict, owner: dict) -> bool:
     """Remove a pending request (and its notification), whoever ends it."""
     if not db.follow_requests.delete_one({"_id": relation_key(requester["_id"], owner["_id"])}).deleted_count:
         return False
-    db.notifications.delete_many({"user_id": owner["_id"], "actor_id": requester["_id"], "kind": FOLLOW_REQUEST})
+    forget_notifications(db, {"user_id": owner["_id"], "actor_id": requester["_id"], "kind": FOLLOW_REQUEST})
     return True
 
 

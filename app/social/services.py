@@ -27,6 +27,10 @@ from app.social.keys import follow_key, like_key, save_key
 COMMENT_MAX_LENGTH = 1000
 COLLECTION_NAME_MAX_LENGTH = 60
 DEFAULT_COLLECTION = "Saved"
+# Counters on the user document, which every signed-in request reads for its session check: the
+# navigation's unread badge and the saves lookup then cost no command of their own.
+UNREAD_COUNT = "unread_notifications"  # what the inbox shows unread; recounted where it can drift
+SAVED_COUNT = "saved_count"  # the user's saves; never below the truth, so 0 means none
 
 
 def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kind: str, post_id: ObjectId | None = None,
@@ -37,6 +41,11 @@ def notify(db: MongoDatabase, *, recipient_id: ObjectId | None, actor: dict, kin
         "user_id": recipient_id, "actor_id": actor["_id"], "kind": kind, "post_id": post_id,
         "comment_id": comment_id, "read": False, "created_at": utc_now(),
     })
+    # Counted unless the inbox hides it (_inbox): decided in the update's own filter, against the
+    # recipient's mutes and blocks as they are now.
+    actor_id = actor["_id"]
+    db.users.update_one({"_id": recipient_id, "muted_ids": {"$ne": actor_id}, "blocked_ids": {"$ne": actor_id},
+                         "blocked_by_ids": {"$ne": actor_id}}, {"$inc": {UNREAD_COUNT: 1}})
 
 
 # What mention_reaches reads of a mentioned user.
@@ -197,7 +206,7 @@ def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
         raise ForbiddenError("You cannot delete this comment.")
     if db.comments.delete_one({"_id": comment["_id"]}).deleted_count:
         db.posts.update_one({"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
-        db.notifications.delete_many({"comment_id": comment["_id"]})
+        forget_notifications(db, {"comment_id": comment["_id"]})
 
 
 # Saved collections
@@ -220,11 +229,16 @@ def save(db: MongoDatabase, user: dict, post: dict, collection: str | None = Non
                              "post_id": post["_id"], "collection": name, "created_at": utc_now()})
     except DuplicateKeyError:
         return False
+    # Counted after the save exists: a reader that sees the count sees the save.
+    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: 1}})
     return True
 
 
 def unsave(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
-    return bool(db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count)
+    if not db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count:
+        return False
+    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: -1}})
+    return True
 
 
 def saved_collections(db: MongoDatabase, user: dict) -> list[dict]:
@@ -246,6 +260,10 @@ def saved_posts(db: MongoDatabase, user: dict, collection: str, cursor: str | No
 # Notifications: none from users the reader blocked, was blocked by or muted (kept, and shown
 # again once the block or mute is lifted).
 
+# What _inbox reads of its user.
+RELATION_FIELDS = {"blocked_ids": 1, "blocked_by_ids": 1, "muted_ids": 1}
+
+
 def _inbox(user: dict) -> dict:
     return {"user_id": user["_id"], **without_authors(unwanted_authors(user), "actor_id")}
 
@@ -254,9 +272,33 @@ def notifications(db: MongoDatabase, user: dict, cursor: str | None, limit: int)
     return keyset_page(db.notifications, _inbox(user), "created_at", cursor, limit)
 
 
-def unread_count(db: MongoDatabase, user: dict) -> int:
-    return db.notifications.count_documents({**_inbox(user), "read": False})
+def unread_count(user: dict) -> int:
+    """The badge's figure, kept on the user document (see notify, recount_unread)."""
+    return int(user.get(UNREAD_COUNT, 0))
+
+
+def recount_unread(db: MongoDatabase, user_id: ObjectId) -> int:
+    """Count what `user_id`'s inbox shows unread, as their mutes and blocks are now, and keep that
+    on their document: where the kept count can drift (a mute or block changed what the inbox
+    hides, notifications were deleted, or an increment raced a recount)."""
+    user = db.users.find_one({"_id": user_id}, RELATION_FIELDS)
+    if user is None:
+        return 0
+    count = db.notifications.count_documents({**_inbox(user), "read": False})
+    db.users.update_one({"_id": user_id}, {"$set": {UNREAD_COUNT: count}})
+    return count
+
+
+def forget_notifications(db: MongoDatabase, query: dict) -> None:
+    """Delete the notifications `query` matches; whoever had one of them unread is recounted."""
+    recipients = db.notifications.distinct("user_id", {**query, "read": False})
+    db.notifications.delete_many(query)
+    for user_id in recipients:
+        recount_unread(db, user_id)
 
 
 def mark_all_read(db: MongoDatabase, user: dict) -> None:
     db.notifications.update_many({"user_id": user["_id"], "read": False}, {"$set": {"read": True}})
+    # Recounted rather than set to 0: one that arrived meanwhile stays counted. This request's own
+    # badge shows the new figure too.
+    user[UNREAD_COUNT] = recount_unread(db, user["_id"])

@@ -22,7 +22,7 @@ bp = Blueprint("social", __name__)
 
 @bp.app_context_processor
 def unread_notifications() -> dict[str, int]:
-    return {"unread_notifications": social.unread_count(get_db(), g.user) if g.get("user") else 0}
+    return {"unread_notifications": social.unread_count(g.user) if g.get("user") else 0}
 
 
 def back(default: str) -> WerkzeugResponse:
