@@ -12,8 +12,10 @@ import uuid
 from io import BytesIO
 from pathlib import Path
 
+import pymongo
 import pytest
 from bson import ObjectId
+from pymongo import monitoring
 
 from app.core.db import get_db
 from app.core.jobs import queue
@@ -161,3 +163,26 @@ def run_jobs(app, db, kinds: list[str]) -> int:
             queue.complete(db, job, handler.private_fields)
             ran += 1
     return ran
+
+
+class CommandLog(monitoring.CommandListener):
+    """The commands a pymongo client sends: give it to a client as `event_listeners=[log]`."""
+
+    def __init__(self):
+        self.commands: list[dict] = []
+
+    def started(self, event):
+        self.commands.append({"name": event.command_name, **event.command})
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+    def sent_to(self, collection: str) -> list[dict]:
+        return [command for command in self.commands if command.get(command["name"]) == collection]
+
+
+def monitored_client(uri: str, log: CommandLog) -> pymongo.MongoClient:
+    return pymongo.MongoClient(uri, tz_aware=True, event_listeners=[log])

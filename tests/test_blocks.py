@@ -2,9 +2,19 @@
 (as if the content did not exist); a mute only quiets the muter's feeds and notifications."""
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, csrf_from, page_login, sample_photos, signed_up_tokens
+from helpers import (
+    CommandLog,
+    api_upload,
+    bearer,
+    csrf_from,
+    monitored_client,
+    page_login,
+    sample_photos,
+    signed_up_tokens,
+)
 from pytest import fixture
 
+from app.core import db as database
 from app.core.statuses import PostStatus
 from app.search.vectors import VECTOR_FIELDS, save_post_vectors
 
@@ -118,6 +128,20 @@ def test_remembered_photos_are_refused_to_the_blocked_user_too(app, client, worl
     assert client.get(photo).status_code == 200  # now remembered by this process
     block(client, world["tokens"]["alice"], "bob")
     assert world["bob_pages"].get(photo).status_code == 404
+    assert client.get(photo).status_code == 200
+
+
+def test_a_public_posts_photo_loads_no_signed_in_viewer_unless_a_block_joins_them(app, app_config, client, world,
+                                                                                  monkeypatch):
+    log = CommandLog()
+    monkeypatch.setitem(database._clients, app_config["MONGODB_URI"], monitored_client(app_config["MONGODB_URI"], log))
+    app.config["PHOTO_LOOKUP_SECONDS"] = 60
+    photo, bob = f"/photos/{world['alices']}/0/thumb", world["bob_pages"]
+    for _ in range(2):  # looked up, then remembered: either way only a block would need who bob is
+        assert bob.get(photo).status_code == 200
+    assert log.sent_to("users") == []
+    block(client, world["tokens"]["alice"], "bob")
+    assert bob.get(photo).status_code == 404
     assert client.get(photo).status_code == 200
 
 

@@ -9,12 +9,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
+from bson import ObjectId
 from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
     current_user,
+    decode_token,
     get_jwt,
     set_access_cookies,
     unset_jwt_cookies,
@@ -146,8 +148,11 @@ def _authenticate_request() -> None:
 
     An API call that carries an Authorization header is known by it alone: a valid bearer token,
     else 401, and never the cookie beside it. Everything else (pages, the API from our own pages) is
-    known by the session cookie only; a bearer header never signs a page in.
+    known by the session cookie only; a bearer header never signs a page in. Views marked
+    `defers_viewer` load the visitor themselves, only when their answer depends on who it is.
     """
+    if current_app.view_functions.get(request.endpoint or "") in _views_deferring_viewer:
+        return
     g.user = None
     # flask-jwt-extended checks no token on OPTIONS (a CORS preflight carries none).
     if request.path.startswith("/static/") or request.method == "OPTIONS":
@@ -157,6 +162,11 @@ def _authenticate_request() -> None:
         verify_jwt_in_request(locations=["headers"], verify_type=False)
         csrf.skip_for_header_authenticated_request()
         return
+    _load_page_user()
+
+
+def _load_page_user() -> None:
+    g.user = None
     session_id = ""
     if "access_token_cookie" in request.cookies:
         try:
@@ -167,6 +177,44 @@ def _authenticate_request() -> None:
             g.user = current_user._get_current_object()
             session_id = get_jwt()["sid"]
     csrf.bind_session(session_id)
+
+
+_views_deferring_viewer: set[Callable[..., ResponseReturnValue]] = set()
+
+
+def defers_viewer[**P](view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+    """For views whose answer depends on the visitor only sometimes (a public photo is everyone's):
+    the visitor is not loaded before the view, which asks `page_viewer()` when it needs them. An
+    error page shows the visitor as every page does (and keeps their CSRF token), so it loads them."""
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        try:
+            return view(*args, **kwargs)
+        except Exception:
+            page_viewer()
+            raise
+    _views_deferring_viewer.add(wrapper)
+    return wrapper
+
+
+def page_viewer() -> dict | None:
+    """The signed-in visitor of a page (None when signed out), loaded on first use."""
+    if "user" not in g:
+        _load_page_user()
+    return g.user
+
+
+def cookie_user_id() -> ObjectId | None:
+    """Whom the session cookie names, from its signature alone (not whether that session still
+    lives): enough to narrow what someone sees, never to widen it."""
+    token = request.cookies.get("access_token_cookie")
+    if token is None:
+        return None
+    try:
+        subject = decode_token(token)["sub"]
+    except (JWTExtendedException, PyJWTError):
+        return None
+    return ObjectId(subject) if ObjectId.is_valid(subject) else None
 
 
 def _clear_dead_session_cookie(response: Response) -> Response:

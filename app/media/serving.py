@@ -7,6 +7,7 @@ from typing import Self
 import gridfs
 from bson import ObjectId
 from flask import Response, current_app, request
+from gridfs.errors import CorruptGridFile
 from pymongo.collection import Collection
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -26,8 +27,8 @@ CACHEABLE_MAX_BYTES = 1 << 20
 
 class _FileCache:
     """Recently served small files, by id, within a byte budget. Stored files never change, so a
-    cached copy is never stale; callers check visibility before asking for a file. Reading chunks
-    by file id is the slow part on the embedded server (it scans the chunks collection)."""
+    cached copy is never stale; callers check visibility before asking for a file. A cached file
+    costs no database round trip."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict[ObjectId, tuple[dict, bytes]] = OrderedDict()
@@ -77,7 +78,7 @@ def send_stored_file(fs: gridfs.GridFS, file_id: ObjectId, *, public_seconds: in
         if stored is None:
             raise NotFoundError("This photo is no longer available.")
         chunks = files.database[files.name.removesuffix("files") + "chunks"]
-        body = _ChunkStream(chunks, file_id, stored["chunkSize"])
+        body = _ChunkStream(chunks, file_id, stored["chunkSize"], stored["length"])
         if stored["length"] <= CACHEABLE_MAX_BYTES:
             data = b"".join(body)
             _cache.put(file_id, stored, data, current_app.config["IMAGE_CACHE_MB"] << 20)
@@ -144,17 +145,28 @@ class _BytesStream(_SeekableBody):
 
 class _ChunkStream(_SeekableBody):
     """A stored file's bytes, one GridFS chunk per piece, starting at the chunk holding the
-    first byte asked for."""
+    first byte asked for.
 
-    def __init__(self, chunks: Collection[Document], file_id: ObjectId, chunk_size: int):
+    Chunks are asked for by number, CHUNKS_PER_BATCH at a time (`n: {$in: [...]}`), and put in
+    order here: a query sorted by `n` made the embedded server read every chunk of every file
+    (35-48 ms of its CPU for a thumbnail, against 2.5 ms by number), and by number each batch is
+    an exact lookup of the `files_id, n` index on any MongoDB."""
+
+    def __init__(self, chunks: Collection[Document], file_id: ObjectId, chunk_size: int, length: int):
         self._chunks = chunks
         self._file_id = file_id
         self._chunk_size = chunk_size
+        self._chunk_count = (length + chunk_size - 1) // chunk_size
 
     def _pieces_from(self, position: int) -> Generator[bytes]:
         first_chunk, skip = divmod(position, self._chunk_size)
-        query = {"files_id": self._file_id, "n": {"$gte": first_chunk}}
-        with self._chunks.find(query, {"data": True}, sort=[("n", 1)], batch_size=CHUNKS_PER_BATCH) as cursor:
-            for chunk in cursor:
-                yield chunk["data"][skip:]
+        for batch_start in range(first_chunk, self._chunk_count, CHUNKS_PER_BATCH):
+            numbers = range(batch_start, min(batch_start + CHUNKS_PER_BATCH, self._chunk_count))
+            batch = {chunk["n"]: chunk["data"] for chunk in self._chunks.find(
+                {"files_id": self._file_id, "n": {"$in": list(numbers)}}, {"data": True, "n": True})}
+            for number in numbers:
+                if number not in batch:
+                    raise CorruptGridFile(f"file {self._file_id} has no chunk {number}")
+                yield batch[number][skip:]
                 skip = 0
+            del batch  # before the next batch arrives: one batch in memory at a time

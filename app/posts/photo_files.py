@@ -12,13 +12,18 @@ lookup, 3x the cost of a static file. Deleting or hiding a post therefore reache
 within PHOTO_LOOKUP_SECONDS in every process (kept no longer than PHOTO_CACHE_SECONDS), and leaves
 shared caches within the sum of the two. Other posts are looked up on every request.
 
-Blocks hold for remembered posts too: the author is remembered with the files, and a viewer the
-author blocked (or who blocked the author) gets 404. A shared cache, though, may hand a public
-photo to anyone, as it would to a signed-out visitor.
+Who asks matters only for some photos. A published post of a public account is everyone's but
+those on either side of a block with its author: for it the viewer is not loaded, only whether a
+block joins the author and whom the session cookie names is asked (one lookup in `blocks`, the
+truth that the users' id arrays copy), at every request, remembered post or not, so a block holds
+from the next request on in every process. Only when there is one (or the post is not yet
+published, held, or a private account's) is the viewer loaded and the full rule applied. A shared
+cache, though, may hand a public photo to anyone, as it would to a signed-out visitor.
 """
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from bson import ObjectId
 
@@ -26,7 +31,7 @@ from app.auth.visibility import hidden_by_block
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
 from app.core.statuses import PostStatus
-from app.posts.services import get_visible_post
+from app.posts.services import can_see, get_post
 
 REMEMBERED_POSTS = 10_000  # ~1 kB each
 
@@ -65,23 +70,47 @@ def may_be_shared(post: dict, hold_threshold: float) -> bool:
     return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
 
 
-def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, viewer: dict | None,
-               remember_seconds: float, hold_threshold: float) -> tuple[ObjectId, bool]:
+def open_to_everyone(post: dict) -> bool:
+    """Whether only a block can keep someone from seeing the post (see can_see)."""
+    return post["status"] == PostStatus.PUBLISHED and not post.get("author_private")
+
+
+def blocked_between(db: MongoDatabase, user_id: ObjectId, other_id: ObjectId) -> bool:
+    """Whether either of the two blocked the other."""
+    either = [user_id, other_id]
+    return db.blocks.find_one({"blocker_id": {"$in": either}, "blocked_id": {"$in": either}}, {"_id": 1}) is not None
+
+
+def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, viewer_id: ObjectId | None,
+               load_viewer: Callable[[], dict | None], remember_seconds: float,
+               hold_threshold: float) -> tuple[ObjectId, bool]:
     """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
-    may not see it."""
+    may not see it. `viewer_id` is whom the request's session cookie names, `load_viewer` gives the
+    signed-in viewer (None when signed out) and is called only when the answer depends on them."""
     remembered = _recent.get(post_id) if remember_seconds > 0 else None
-    shared = True  # only shareable posts are remembered
-    if remembered is None:
-        post = get_visible_post(db, post_id, viewer)
+    if remembered is not None:
+        (files, author_id), shared = remembered, True  # only shareable posts, open to everyone, are remembered
+    else:
+        post = get_post(db, post_id)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}
+        author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
         if shared and remember_seconds > 0:
-            _recent.put(post_id, (files, post.get("author_id")), remember_seconds)
-    else:
-        files, author_id = remembered
-        if hidden_by_block(viewer, author_id):
-            raise NotFoundError("No such post.")
+            _recent.put(post_id, (files, author_id), remember_seconds)
+        if not open_to_everyone(post):
+            # Not yet published, held, or a private account's: who asks decides (blocks included).
+            if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):
+                raise NotFoundError("No such post.")
+            return _named_file(files, index, rendition), shared
+    # Everyone's: only a block between the viewer and the author hides it (staff see past blocks).
+    if (viewer_id is not None and author_id is not None and blocked_between(db, viewer_id, author_id)
+            and hidden_by_block(load_viewer(), author_id)):
+        raise NotFoundError("No such post.")
+    return _named_file(files, index, rendition), shared
+
+
+def _named_file(files: FilesByPhoto, index: int, rendition: str) -> ObjectId:
     file_id = files.get((index, rendition))
     if file_id is None:
         raise NotFoundError("No such photo.")
-    return file_id, shared
+    return file_id

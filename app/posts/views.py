@@ -3,7 +3,7 @@ comments and similar posts, is app/main's (it gathers social and search too)."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth.tokens import login_required
+from app.auth.tokens import cookie_user_id, defers_viewer, login_required, page_viewer
 from app.auth.verification import refuse_unverified
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
@@ -61,8 +61,9 @@ def delete(post_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/photos/<post_id>/<int:index>/<any(original, large, thumb):rendition>")
+@defers_viewer
 def photo(post_id: str, index: int, rendition: str) -> ResponseReturnValue:
     config = current_app.config
-    file_id, shared = photo_file(get_db(), post_id, index, rendition, g.user, config["PHOTO_LOOKUP_SECONDS"],
-                                 config["NSFW_HOLD_THRESHOLD"])
+    file_id, shared = photo_file(get_db(), post_id, index, rendition, cookie_user_id(), page_viewer,
+                                 config["PHOTO_LOOKUP_SECONDS"], config["NSFW_HOLD_THRESHOLD"])
     return send_stored_file(get_fs(), file_id, public_seconds=config["PHOTO_CACHE_SECONDS"] if shared else 0)

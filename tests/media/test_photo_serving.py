@@ -5,12 +5,13 @@ import tracemalloc
 import gridfs
 import pytest
 from bson import ObjectId
+from helpers import CommandLog, monitored_client
 from photo_samples import CAMERA_MAKE, LIMITS, decoded, encoded, exif_with_gps, real_photo
 from PIL import ExifTags
 
 from app.core.db import get_fs
 from app.media.images import process_upload
-from app.media.serving import CHUNKS_PER_BATCH, send_stored_file
+from app.media.serving import CACHEABLE_MAX_BYTES, CHUNKS_PER_BATCH, send_stored_file
 from app.media.storage import store_photo
 
 
@@ -138,3 +139,50 @@ def test_big_file_is_streamed_chunk_by_chunk(app, db):
     assert sum(pieces) == len(data)
     assert max(pieces) <= chunk_size and len(pieces) >= len(data) // chunk_size
     assert peak < 3 * CHUNKS_PER_BATCH * chunk_size < len(data)  # a batch of chunks, never the whole file
+
+
+@pytest.fixture
+def monitored(app, app_config):
+    """The test's database through a client whose every command is logged, and a route serving its files."""
+    log = CommandLog()
+    db = monitored_client(app_config["MONGODB_URI"], log)[app_config["MONGODB_DB"]]
+
+    @app.get("/monitored-files/<file_id>")
+    def serve_monitored_file(file_id):
+        return send_stored_file(gridfs.GridFS(db), ObjectId(file_id))
+
+    yield db, log
+    db.client.close()
+
+
+def test_chunks_are_read_by_number_in_bounded_batches_and_never_sorted_by_the_server(app, monitored):
+    db, log = monitored
+    chunk_size = CACHEABLE_MAX_BYTES // 10
+    data = os.urandom(10 * chunk_size + 5000)  # 11 chunks, too big for the file cache: streamed
+    file_id = gridfs.GridFS(db).put(data, chunkSize=chunk_size)
+    log.commands.clear()  # storing it looked at the chunks too
+    client = app.test_client()
+
+    def served(headers=None):  # read at once: the body is read from the database as it is sent
+        response = client.get(f"/monitored-files/{file_id}", headers=headers)
+        return response.status_code, response.data
+
+    assert served() == (200, data)
+    # From inside chunk 5 to the end, and from inside chunk 1 to inside chunk 8.
+    assert served({"Range": f"bytes={5 * chunk_size + 7}-"}) == (206, data[5 * chunk_size + 7:])
+    assert served({"Range": "bytes=150000-849999"}) == (206, data[150_000:850_000])
+    reads = [command for command in log.sent_to("fs.chunks") if command["name"] == "find"]
+    assert reads and not any("sort" in read for read in reads)
+    assert [read["filter"]["n"]["$in"] for read in reads] == [
+        [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10],  # whole
+        [5, 6, 7, 8], [9, 10],  # from chunk 5
+        [1, 2, 3, 4], [5, 6, 7, 8]]  # the middle: no chunk past its last byte
+
+
+def test_a_file_missing_a_chunk_is_an_error_not_short_bytes(app, monitored):
+    db, _ = monitored
+    file_id = gridfs.GridFS(db).put(os.urandom(900_000), chunkSize=100_000)  # read whole before answering
+    db.fs.chunks.delete_one({"files_id": file_id, "n": 6})
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    assert app.test_client().get(f"/monitored-files/{file_id}").status_code == 500
