@@ -73,9 +73,15 @@ def test_the_post_page_reads_the_post_once_and_leaves_similar_photos_and_empty_c
     signed_out, _ = commands.during(lambda: client.get(f"/p/{carols}"))
     assert signed_out == Counter({("find", "posts"): 1})  # no comments to read: none, the post says
     signed_in, _ = commands.during(lambda: pages.get(f"/p/{carols}"))
-    for collection in ("posts", "likes", "saves"):
+    for collection in ("posts", "likes"):
         assert signed_in[("find", collection)] == 1, collection
-    assert not {"post_vectors", "comments"} & {collection for _, collection in signed_in}
+    assert not {"post_vectors", "comments", "saves"} & {collection for _, collection in signed_in}  # bob saved nothing
+
+    # once bob has saved a post, the page asks whether this one is among his saves
+    bob = alike["tokens"]["bob"]
+    assert client.put(f"/api/v1/posts/{alike['alices']}/save", headers=bearer(bob), json={}).status_code == 200
+    with_a_save, _ = commands.during(lambda: pages.get(f"/p/{carols}"))
+    assert with_a_save[("find", "saves")] == 1
 
     # bob's own comment shows on his next request, and then the page reads comments
     pages.post(f"/p/{carols}/comments", data={"csrf_token": csrf_from(pages), "text": "lovely light"})
