@@ -59,7 +59,8 @@ def seed(db, fs, photo_paths, *, users: int, posts: int, likes: int, follows_per
             "caption": f"benchmark photo {number} #bench{number % 50}", "hashtags": [f"bench{number % 50}"],
             "alt_text": "", "alt_text_source": None, **tag_fields([{"name": f"tag{number % 300}", "score": 0.9}]),
             "removed_tags": [], "photos": [stored[number % len(stored)]], "like_count": like_count, "comment_count": 0,
-            "hot": hot_score(like_count, created), "enrichment": "done", "created_at": created, "updated_at": created})
+            "hot": hot_score(like_count, created), "enrichment": "done", "nsfw": 0.01,  # described, as enrichment leaves them
+            "created_at": created, "updated_at": created})
         vectors.append({"_id": post_id, "author_id": documents[-1]["author_id"], "status": "published",
                         "created_at": created, "model_versions": {},
                         **{name: to_bson_vector(_unit(rng, size)) for name, size in VECTOR_FIELDS.items()}})
