@@ -329,6 +329,7 @@ def test_unauthenticated_api_routes_refuse_big_bodies_unread(client, path):
     response = client.post(path, json={"token": "x" * 70_000, "password": "y", "login": "a", "email": "a@b.c"})
     assert response.status_code == 413
     assert_error_shape(response, path)
+    assert response.get_json()["error"]["message"] == "This request is too large: this address takes at most 64 KB."
     # Only there: a signed-in route reads as much and judges it.
     token = signed_up_tokens(client, "alice")["access_token"]
     response = client.patch("/api/v1/me", headers=bearer(token), json={"bio": "b" * 70_000})
@@ -338,4 +339,17 @@ def test_unauthenticated_api_routes_refuse_big_bodies_unread(client, path):
 @pytest.mark.parametrize("path", ["/login", "/signup", "/forgot", "/reset/some-token"])
 def test_unauthenticated_pages_refuse_big_forms(client, path):
     response = client.post(path, data={"csrf_token": csrf_from(client), "email": "a@example.com", "password": "p" * 70_000})
-    assert response.status_code == 413 and "exceeds the capacity limit" in response.get_data(as_text=True)
+    assert response.status_code == 413 and "this address takes at most 64 KB" in response.get_data(as_text=True)
+
+
+def test_an_upload_over_the_size_limit_names_the_limit_and_stores_nothing(app, client, db):
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    token = signed_up_tokens(client, "alice")["access_token"]
+    photo = sample_photos(DATASETS_DIR, 1)[0]
+    body = photo.read_bytes() * (3 * 1024 * 1024 // photo.stat().st_size + 1)  # over 3 MB of real photo bytes
+    response = client.post("/api/v1/posts", headers=bearer(token), data={
+        "caption": "too much", "photos": [(BytesIO(body), photo.name)]})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"] == "This request is too large: this address takes at most 2 MB."
+    assert db.posts.count_documents({}) == 0 and db["fs.files"].count_documents({}) == 0
+    assert db["fs.chunks"].count_documents({}) == 0

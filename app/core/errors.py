@@ -4,7 +4,7 @@ JSON routes (under /api/) always answer {"error": {"code", "message"}}; pages ge
 """
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from pymongo.errors import ConnectionFailure
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.core.db import forget_connection
 
@@ -88,6 +88,14 @@ def register_error_handlers(app: Flask) -> None:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, code, error.description or error.name)
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(error: RequestEntityTooLarge) -> Response:
+        # Werkzeug's text names no limit; people (and clients) need the one this address applies.
+        limit = request.max_content_length
+        message = f"This request is too large: this address takes at most {_readable_size(limit)}." if limit \
+            else "This request is too large."
+        return error_response(413, "request_entity_too_large", message)
+
     @app.errorhandler(ConnectionFailure)
     def handle_database_down(error: ConnectionFailure) -> Response:
         app.logger.warning("database unavailable: %s", error)
@@ -95,3 +103,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(503, "database_unavailable",
                               "The database is not answering right now. Please try again in a moment.",
                               headers={"Retry-After": "5"})
+
+
+def _readable_size(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
