@@ -17,9 +17,9 @@ from werkzeug.routing import Rule
 
 from app.api.schemas import ErrorSchema
 from app.core.errors import ValidationError
+from app.core.request_limits import NOT_A_JSON_OBJECT
 
 API_PREFIX = "/api/v1"
-NOT_A_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 type View = Callable[..., Any]
 type Decorator = Callable[[View], View]

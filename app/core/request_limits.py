@@ -18,6 +18,7 @@ SMALL_BODY_BYTES = 64 * 1024
 # Deeper than any body the API reads; deep enough nesting would otherwise exhaust the parser's
 # (or a later walker's) recursion and end in a 500.
 MAX_JSON_DEPTH = 32
+NOT_A_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
 
 
 class LimitedRequest(Request):
@@ -74,4 +75,4 @@ def init_app(app: Flask, small_body_paths: Iterable[str]) -> None:
         except BadRequest:
             raise GlimpseError(f"The body is not valid JSON (or nests deeper than {MAX_JSON_DEPTH} levels).") from None
         if not isinstance(body, dict):
-            raise ValidationError("Send a JSON object with Content-Type: application/json.")
+            raise ValidationError(NOT_A_JSON_OBJECT)
