@@ -186,3 +186,10 @@ class CommandLog(monitoring.CommandListener):
 
 def monitored_client(uri: str, log: CommandLog) -> pymongo.MongoClient:
     return pymongo.MongoClient(uri, tz_aware=True, event_listeners=[log])
+
+
+def open_upload_page(page, live_server):
+    """Follow the "New post" link and wait for the page's load event: the upload script listens from
+    then on, and a photo chosen or dropped while the page still parses is lost."""
+    page.get_by_role("link", name="New post").click()
+    page.wait_for_url(f"{live_server}/upload")

@@ -3,7 +3,7 @@ like the post and comment on it."""
 import base64
 
 from conftest import DATASETS_DIR
-from helpers import api_signup, sample_photos
+from helpers import api_signup, open_upload_page, sample_photos
 from playwright.sync_api import expect
 
 DROP_FILES = """([dropzone, files]) => {
@@ -31,7 +31,7 @@ def test_drop_two_photos_see_them_in_the_feed_like_and_comment(live_server, page
     api_signup(app.test_client(), "fiona")
     sign_in(page, live_server, "fiona")
 
-    page.get_by_role("link", name="New post").click()
+    open_upload_page(page, live_server)
     files = [{"name": path.name, "data": base64.b64encode(path.read_bytes()).decode()} for path in photos]
     page.evaluate(DROP_FILES, [page.locator("[data-dropzone]").element_handle(), files])
     expect(page.get_by_test_id("upload-file")).to_have_count(2)

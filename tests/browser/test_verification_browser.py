@@ -3,7 +3,7 @@ again, open it from the real mail, then post."""
 import re
 
 from conftest import DATASETS_DIR
-from helpers import sample_photos
+from helpers import open_upload_page, sample_photos
 from playwright.sync_api import expect
 
 
@@ -39,9 +39,7 @@ def test_sign_up_verify_from_the_mailed_link_then_post(live_server, page, app, m
 
 
 def choose_photo(page, live_server, photo):
-    """Opens the upload page and chooses a photo once its script listens (the page's load event):
-    a file chosen while the page still parses is lost, and Share then says none was added."""
-    page.get_by_role("link", name="New post").click()
-    page.wait_for_url(f"{live_server}/upload")
+    """Opens the upload page and chooses a photo, which the page lists."""
+    open_upload_page(page, live_server)
     page.locator("input[type=file]").set_input_files(str(photo))
     expect(page.get_by_test_id("upload-file")).to_have_count(1)
