@@ -5,10 +5,12 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from io import BytesIO
 from pathlib import Path
 
@@ -186,6 +188,44 @@ class CommandLog(monitoring.CommandListener):
 
 def monitored_client(uri: str, log: CommandLog) -> pymongo.MongoClient:
     return pymongo.MongoClient(uri, tz_aware=True, event_listeners=[log])
+
+
+class DatabaseCommands(monitoring.CommandListener):
+    """(command, collection) of each command sent to one database by every client made after
+    `monitoring.register(log)`; the vector sync's poll and the job workers, which run on their own,
+    are left out."""
+
+    IGNORED = frozenset({"vector_changes", "jobs"})
+
+    def __init__(self) -> None:
+        self.database: str | None = None
+        self.commands: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        if event.database_name == self.database and isinstance(target, str) and target not in self.IGNORED:
+            with self._lock:
+                self.commands.append((event.command_name, target))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def during(self, request):
+        """(what `request()` sent, by (command, collection); what it returned)."""
+        self.commands.clear()
+        result = request()
+        with self._lock:
+            return Counter(self.commands), result
+
+
+def with_appname(uri: str, name: str) -> str:
+    """The same database under a URI of its own: an app given it makes a new client, which a
+    listener registered since then hears."""
+    return uri + ("&" if "?" in uri else "?") + f"appname={name}"
 
 
 def open_upload_page(page, live_server):

@@ -4,7 +4,7 @@ their own, and stay what the inbox and the saves are."""
 import re
 
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, page_login, sample_photos, signed_up_tokens
+from helpers import DatabaseCommands, api_upload, bearer, page_login, sample_photos, signed_up_tokens, with_appname
 from pymongo import monitoring
 from pytest import fixture
 
@@ -12,26 +12,7 @@ from app import create_app
 from app.maintenance.migrations import STEPS, migrate
 from app.social.services import notify
 
-
-class CommandLog(monitoring.CommandListener):
-    """The commands sent to one database (the test's), by their collection."""
-
-    def __init__(self) -> None:
-        self.database: str | None = None
-        self.collections: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            self.collections.append(str(event.command.get(event.command_name)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COMMANDS = CommandLog()
+COMMANDS = DatabaseCommands()
 monitoring.register(COMMANDS)  # heard by clients made from now on: the counted app's own
 
 
@@ -141,18 +122,16 @@ def test_the_saved_count_follows_saves_and_unsaves(client, db, people):
 def counted(app_config, people):
     """A second app on the same database whose commands are logged (its client is made after
     COMMANDS was registered: the URI differs in its appname)."""
-    separator = "&" if "?" in app_config["MONGODB_URI"] else "?"
-    app = create_app({**app_config, "MONGODB_URI": f"{app_config['MONGODB_URI']}{separator}appname=counted-feed"})
+    app = create_app({**app_config, "MONGODB_URI": with_appname(app_config["MONGODB_URI"], "counted-feed")})
     COMMANDS.database = app_config["MONGODB_DB"]
     yield app
     COMMANDS.database = None
 
 
 def commands_of(call):
-    COMMANDS.collections.clear()
-    response = call()
+    sent, response = COMMANDS.during(call)
     assert response.status_code == 200
-    return response, list(COMMANDS.collections)
+    return response, [collection for _, collection in sent.elements()]
 
 
 def test_a_signed_in_feed_asks_no_command_for_the_badge_nor_for_saves_of_someone_who_saved_none(client, counted,

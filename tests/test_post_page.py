@@ -1,10 +1,9 @@
 """The post page's cost and its similar photos: the page sends few commands (similar photos come
 after it, their ids remembered per process), and nothing a viewer may not see comes out of that memory."""
-import threading
 from collections import Counter
 
 from bson import ObjectId
-from helpers import bearer, csrf_from, page_login, signed_up_tokens
+from helpers import DatabaseCommands, bearer, csrf_from, page_login, signed_up_tokens, with_appname
 from pymongo import monitoring
 from pytest import fixture, mark
 from test_blocks import block, describe_alike, post_as
@@ -12,45 +11,14 @@ from test_blocks import block, describe_alike, post_as
 from app.core.statuses import PostStatus
 from app.search.vectors import set_post_status
 
-IGNORED = {"vector_changes", "jobs"}  # the vector sync's poll and the job workers run on their own
-
-
-class CommandLog(monitoring.CommandListener):
-    """(command, collection) of each command sent to one database, while recording."""
-
-    def __init__(self) -> None:
-        self.database: str | None = None
-        self.commands: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        target = event.command.get(event.command_name)
-        if event.database_name == self.database and isinstance(target, str) and target not in IGNORED:
-            with self._lock:
-                self.commands.append((event.command_name, target))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    def during(self, request):
-        """(what `request()` sent, by (command, collection); what it returned)."""
-        self.commands.clear()
-        result = request()
-        with self._lock:
-            return Counter(self.commands), result
-
-
-_log = CommandLog()
+_log = DatabaseCommands()
 monitoring.register(_log)  # for clients made from now on: the app's, below, is made for it
 
 
 @fixture
 def commands(app_config):
     # A URI of its own, so that the app gets a new client, made after the listener was registered.
-    app_config["MONGODB_URI"] += ("&" if "?" in app_config["MONGODB_URI"] else "?") + "appname=post-page-commands"
+    app_config["MONGODB_URI"] = with_appname(app_config["MONGODB_URI"], "post-page-commands")
     _log.database = app_config["MONGODB_DB"]
     yield _log
     _log.database = None
