@@ -85,8 +85,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response:
-        code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        return error_response(error.code or 500, _code_of(error), error.description or error.name)
 
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(error: RequestEntityTooLarge) -> Response:
@@ -94,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
         limit = request.max_content_length
         message = f"This request is too large: this address takes at most {_readable_size(limit)}." if limit \
             else "This request is too large."
-        return error_response(413, "request_entity_too_large", message)
+        return error_response(413, _code_of(error), message)
 
     @app.errorhandler(ConnectionFailure)
     def handle_database_down(error: ConnectionFailure) -> Response:
@@ -103,6 +102,10 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(503, "database_unavailable",
                               "The database is not answering right now. Please try again in a moment.",
                               headers={"Retry-After": "5"})
+
+
+def _code_of(error: HTTPException) -> str:
+    return (error.name or "error").lower().replace(" ", "_")
 
 
 def _readable_size(size: int) -> str:
