@@ -33,6 +33,18 @@ from app.core.jobs.worker import WorkerPool  # noqa: E402
 
 DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
 CHROMIUM = os.environ.get("CHROMIUM") or "chromium"
+# What the tests read from the shared datasets: real photos, Flickr8k's captions and its dev split.
+DATASETS_NEEDED = ("photos", "flickr8k/Flickr8k.token.txt", "flickr8k/Flickr_8k.devImages.txt", "flickr8k/images")
+
+
+def pytest_configure(config):
+    """No run without the real photos: a run that skipped every test needing them would pass
+    having tested little."""
+    missing = [name for name in DATASETS_NEEDED if not (DATASETS_DIR / name).exists()]
+    if missing:
+        raise pytest.UsageError(
+            f"The tests need the shared datasets, and {DATASETS_DIR} lacks {', '.join(missing)}: clone Glimpse "
+            "beside shared/ (so that ../shared/datasets is there) or set GLIMPSE_DATASETS_DIR to that folder.")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pymongo
-import pytest
 from bson import ObjectId
 from pymongo import monitoring
 
@@ -83,8 +82,7 @@ def reset_link_in(message) -> str:
 
 def sample_photos(datasets_dir, count: int = 1) -> list:
     photos = sorted((datasets_dir / "photos").glob("*.jpg"))[:count]
-    if len(photos) < count:
-        pytest.skip(f"real photos are needed in {datasets_dir / 'photos'} (../shared/datasets/photos)")
+    assert len(photos) == count, f"{count} real photos are needed in {datasets_dir / 'photos'}"
     return photos
 
 

@@ -27,3 +27,9 @@ def test_test_mongodb_uri_chooses_the_database_server(mongo_uri):
     assert "ServerSelectionTimeoutError" in refused.stdout
     served = run_tests(*a_slice, TEST_MONGODB_URI=mongo_uri)
     assert served.returncode == 0 and "2 passed" in served.stdout, served.stdout
+
+
+def test_without_the_shared_datasets_no_test_runs_and_the_run_says_where_to_put_them(tmp_path):
+    result = run_tests("tests/test_platform.py", GLIMPSE_DATASETS_DIR=str(tmp_path))
+    assert result.returncode != 0 and "passed" not in result.stdout and "skipped" not in result.stdout
+    assert f"{tmp_path} lacks photos" in result.stderr and "GLIMPSE_DATASETS_DIR" in result.stderr

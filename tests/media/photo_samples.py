@@ -4,7 +4,6 @@ import struct
 import zlib
 from pathlib import Path
 
-import pytest
 from conftest import DATASETS_DIR
 from PIL import ExifTags, Image, ImageChops, ImageStat
 
@@ -14,10 +13,7 @@ CAMERA_MAKE = "GlimpseTestCam"
 
 
 def photo_paths() -> list[Path]:
-    paths = sorted(PHOTOS_DIR.glob("*.jpg"))
-    if not paths:
-        pytest.skip(f"no sample photos in {PHOTOS_DIR}: the shared datasets folder is not mounted here")
-    return paths
+    return sorted(PHOTOS_DIR.glob("*.jpg"))
 
 
 def real_photo_bytes(number: int = 0) -> bytes:
