@@ -143,7 +143,8 @@ def test_a_signed_in_feed_asks_no_command_for_the_badge_nor_for_saves_of_someone
     api = counted.test_client()
     bob = bearer(people["bob"])
     page, commands = commands_of(lambda: pages.get("/"))
-    assert people["post"] in page.get_data(as_text=True) and sorted(commands) == ["likes", "posts", "users"]
+    # The page's ids, then the post itself, which this process does not hold yet (app/posts/revisions.py).
+    assert people["post"] in page.get_data(as_text=True) and sorted(commands) == ["likes", "posts", "posts", "users"]
     _, commands = commands_of(lambda: api.get("/api/v1/feed", headers=bob))
     assert sorted(commands) == ["likes", "posts", "users"]
     # Once bob saved something his saves are looked up, and his very next request shows the save.

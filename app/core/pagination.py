@@ -37,15 +37,17 @@ def page_size(raw: str | int | None, default: int = 20) -> int:
     return max(1, min(size, MAX_PAGE_SIZE))
 
 
-def keyset_page(collection: Collection[Document], query: dict, sort_field: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    """Documents matching `query`, newest (largest `sort_field`) first, after `cursor`."""
+def keyset_page(collection: Collection[Document], query: dict, sort_field: str, cursor: str | None, limit: int,
+                projection: dict | None = None) -> tuple[list[dict], str | None]:
+    """Documents matching `query`, newest (largest `sort_field`) first, after `cursor`; a
+    `projection` must keep `sort_field` and `_id`, which the next cursor is made of."""
     if cursor:
         value, last_id = decode_cursor(cursor)
         query = {"$and": [query, {"$or": [
             {sort_field: {"$lt": value}},
             {sort_field: value, "_id": {"$lt": last_id}},
         ]}]}
-    documents = list(collection.find(query).sort([(sort_field, -1), ("_id", -1)]).limit(limit + 1))
+    documents = list(collection.find(query, projection).sort([(sort_field, -1), ("_id", -1)]).limit(limit + 1))
     next_cursor = None
     if len(documents) > limit:
         documents = documents[:limit]

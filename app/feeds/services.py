@@ -1,10 +1,13 @@
 """Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated.
 
-Blocks and mutes (app/auth/visibility.py) narrow the same indexed queries: no feed reads more."""
+Blocks and mutes (app/auth/visibility.py) narrow the same indexed queries: no feed reads more.
+Each query reads only the ids, sort keys and revisions of its page; the posts themselves come from
+memory when held at that revision (app/posts/revisions.py)."""
 from app.auth.visibility import NOT_PRIVATE, hidden_by_block, may_see_private, unwanted_authors, without_authors
 from app.core.db import MongoDatabase
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
+from app.posts.revisions import page_fields, whole_posts
 
 PUBLISHED = {"status": PostStatus.PUBLISHED}
 
@@ -12,12 +15,12 @@ PUBLISHED = {"status": PostStatus.PUBLISHED}
 def home_feed(db: MongoDatabase, viewer: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     unwanted = set(unwanted_authors(viewer))
     authors = [author for author in [viewer["_id"], *viewer.get("following_ids", [])] if author not in unwanted]
-    return keyset_page(db.posts, {**PUBLISHED, "author_id": {"$in": authors}}, "created_at", cursor, limit)
+    return _posts_page(db, {**PUBLISHED, "author_id": {"$in": authors}}, "created_at", cursor, limit)
 
 
 def explore_feed(db: MongoDatabase, viewer: dict | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     query = {**PUBLISHED, **NOT_PRIVATE, **without_authors(unwanted_authors(viewer))}
-    return keyset_page(db.posts, query, "hot", cursor, limit)
+    return _posts_page(db, query, "hot", cursor, limit)
 
 
 def profile_posts(db: MongoDatabase, author: dict, viewer: dict | None, cursor: str | None,
@@ -26,4 +29,10 @@ def profile_posts(db: MongoDatabase, author: dict, viewer: dict | None, cursor: 
         return [], None
     if author.get("private") and not may_see_private(viewer, author["_id"]):
         return [], None
-    return keyset_page(db.posts, {**PUBLISHED, "author_id": author["_id"]}, "created_at", cursor, limit)
+    return _posts_page(db, {**PUBLISHED, "author_id": author["_id"]}, "created_at", cursor, limit)
+
+
+def _posts_page(db: MongoDatabase, query: dict, sort_field: str, cursor: str | None,
+                limit: int) -> tuple[list[dict], str | None]:
+    stubs, next_cursor = keyset_page(db.posts, query, sort_field, cursor, limit, page_fields(sort_field))
+    return whole_posts(db.posts, query, stubs), next_cursor

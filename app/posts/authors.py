@@ -6,6 +6,7 @@ that explore and search leave private posts out in the query itself."""
 from bson import ObjectId
 
 from app.core.db import MongoDatabase
+from app.posts.revisions import revised
 
 
 def author_fields(author: dict | None) -> dict:
@@ -24,7 +25,7 @@ def copy_author_to_posts(db: MongoDatabase, author_id: ObjectId, which: dict | N
     them `which` picks; posts of an author that no longer exists show none."""
     kept = author_fields(db.users.find_one({"_id": author_id}))
     db.posts.update_many({"author_id": author_id, **(which or {})},
-                         {"$set": {key: kept[key] for key in COPIED}})
+                         revised({"$set": {key: kept[key] for key in COPIED}}))
 
 
 def with_current_avatar(db: MongoDatabase, post: dict) -> dict:
@@ -34,5 +35,5 @@ def with_current_avatar(db: MongoDatabase, post: dict) -> dict:
     current = (db.users.find_one({"_id": post["author_id"]}, {"avatar_file_id": 1}) or {}).get("avatar_file_id")
     if current == post["author_avatar_file_id"]:
         return post
-    db.posts.update_one({"_id": post["_id"]}, {"$set": {"author_avatar_file_id": current}})
+    db.posts.update_one({"_id": post["_id"]}, revised({"$set": {"author_avatar_file_id": current}}))
     return {**post, "author_avatar_file_id": current}

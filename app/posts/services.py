@@ -18,6 +18,7 @@ from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
 from app.posts.authors import author_fields, with_current_avatar
 from app.posts.mentions import mentioned_usernames
+from app.posts.revisions import revised
 from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
@@ -175,7 +176,7 @@ def update_post(db: MongoDatabase, post: dict, user: dict, changes: dict) -> dic
     if not update:
         raise ValidationError("Nothing to change: send caption, alt_text or remove_tags.")
     update["updated_at"] = utc_now()
-    db.posts.update_one({"_id": post["_id"]}, {"$set": update})
+    db.posts.update_one({"_id": post["_id"]}, revised({"$set": update}))
     return {**post, **update}
 
 

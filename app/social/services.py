@@ -21,6 +21,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus, UserStatus
 from app.posts.mentions import mentioned_usernames
+from app.posts.revisions import revised
 from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
@@ -79,7 +80,7 @@ def notify_post_mentions(db: MongoDatabase, post: dict) -> None:
     if post.get("author_id") is None or not post.get("mentions"):
         return
     claimed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED, "mentions_notified": {"$ne": True}},
-                                  {"$set": {"mentions_notified": True}}).modified_count
+                                  revised({"$set": {"mentions_notified": True}})).modified_count
     if claimed:
         notify_mentions(db, post["author_id"], post["mentions"], post=post)
 
@@ -155,11 +156,11 @@ def unlike(db: MongoDatabase, user: dict, post: dict) -> bool:
 
 
 def _recount_likes(db: MongoDatabase, post: dict, change: int) -> None:
-    updated = db.posts.find_one_and_update({"_id": post["_id"]}, {"$inc": {"like_count": change}},
+    updated = db.posts.find_one_and_update({"_id": post["_id"]}, revised({"$inc": {"like_count": change}}),
                                            projection={"like_count": 1, "created_at": 1}, return_document=True)
     if updated:
         db.posts.update_one({"_id": post["_id"]},
-                            {"$set": {"hot": hot_score(updated["like_count"], updated["created_at"])}})
+                            revised({"$set": {"hot": hot_score(updated["like_count"], updated["created_at"])}}))
 
 
 # Comments
@@ -173,7 +174,7 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text,
                "mentions": mentioned_usernames(db, text), "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
-    db.posts.update_one({"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
+    db.posts.update_one({"_id": post["_id"]}, revised({"$inc": {"comment_count": 1}}))
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
            post_id=post["_id"], comment_id=comment["_id"])
     if post["status"] == PostStatus.PUBLISHED:  # a moderator's note on a held post tells nobody
@@ -205,7 +206,7 @@ def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
     if not allowed:
         raise ForbiddenError("You cannot delete this comment.")
     if db.comments.delete_one({"_id": comment["_id"]}).deleted_count:
-        db.posts.update_one({"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
+        db.posts.update_one({"_id": comment["post_id"]}, revised({"$inc": {"comment_count": -1}}))
         forget_notifications(db, {"comment_id": comment["_id"]})
 
 

@@ -1,0 +1,78 @@
+"""Post documents held by each process, valid exactly as long as their revision holds.
+
+Every write to a post moves its `revision` on (`revised`; tests/test_post_revisions.py finds any
+write to `posts` that does not). A feed asks the database only for the ids, sort keys and
+revisions of its page, which costs the server a fraction of sending whole posts, and takes each
+post from memory when the revision it holds is the one just read. So a page shows what a full
+read would have shown at that moment: a like, an edit, a rename is seen on the next request by
+everyone, in every process, and a hidden or deleted post drops out because the page's own query
+no longer finds it. Nothing here decides who may see a post; the query does.
+"""
+import threading
+from collections import OrderedDict
+
+from bson import ObjectId
+from pymongo.collection import Collection
+
+from app.core.db import Document
+
+REVISION = "revision"
+HELD_POSTS = 10_000  # ~2 kB each: about 20 MB a process at most
+
+
+def revised(update: dict | list) -> dict | list:
+    """`update` (update operators, or a pipeline) that also moves the revision on."""
+    if isinstance(update, list):
+        return [*update, {"$set": {REVISION: {"$add": [{"$ifNull": [f"${REVISION}", 0]}, 1]}}}]
+    return {**update, "$inc": {**update.get("$inc", {}), REVISION: 1}}
+
+
+def revision_of(post: dict) -> int:
+    return post.get(REVISION, 0)  # posts written before revisions existed
+
+
+class _HeldPosts:
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[ObjectId, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, post_id: ObjectId, revision: int) -> dict | None:
+        with self._lock:
+            post = self._entries.get(post_id)
+            if post is None or revision_of(post) != revision:
+                return None
+            self._entries.move_to_end(post_id)
+            return post
+
+    def put(self, post: dict) -> None:
+        with self._lock:
+            held = self._entries.get(post["_id"])
+            if held is not None and revision_of(held) > revision_of(post):
+                return  # a slower reader's older copy
+            self._entries[post["_id"]] = post
+            self._entries.move_to_end(post["_id"])
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_held = _HeldPosts(HELD_POSTS)
+
+
+def page_fields(sort_field: str) -> dict:
+    """What a page's query reads of each post: enough to order it, page on and find it in memory."""
+    return {"_id": 1, sort_field: 1, REVISION: 1}
+
+
+def whole_posts(posts: Collection[Document], query: dict, stubs: list[dict]) -> list[dict]:
+    """The posts `stubs` (read with `page_fields`) name, in their order, at the revisions read.
+    Those not held at that revision are read in one query that repeats the page's `query`, so a
+    post that stopped matching in between is left out rather than shown."""
+    found = {stub["_id"]: _held.get(stub["_id"], revision_of(stub)) for stub in stubs}
+    missing = [post_id for post_id, post in found.items() if post is None]
+    if missing:
+        for post in posts.find({"$and": [query, {"_id": {"$in": missing}}]}):
+            _held.put(post)
+            found[post["_id"]] = post
+    # Shallow copies: a caller adding a key must not change what others are handed.
+    return [dict(post) for stub in stubs if (post := found[stub["_id"]]) is not None]
