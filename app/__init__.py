@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.auth import tokens
     from app.auth.permissions import is_staff
-    from app.core import csrf, db, errors, request_limits, security
+    from app.core import conditional, csrf, db, errors, request_limits, security
     from app.core.extensions import mail
     from app.core.statuses import PostStatus, UserStatus
     from app.maintenance import cli
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     tokens.init_app(app)
     csrf.init_app(app)
     security.init_app(app)
+    conditional.init_app(app)  # runs first of the two: it decides Cache-Control for pages and API answers
     errors.register_error_handlers(app)
     cli.init_app(app)
     register_job_handlers(app)

@@ -190,10 +190,10 @@ def monitored_client(uri: str, log: CommandLog) -> pymongo.MongoClient:
 
 class DatabaseCommands(monitoring.CommandListener):
     """(command, collection) of each command sent to one database by every client made after
-    `monitoring.register(log)`; the vector sync's poll and the job workers, which run on their own,
-    are left out."""
+    `monitoring.register(log)`; the change polls and the job workers, which run on their own
+    schedule, are left out."""
 
-    IGNORED = frozenset({"vector_changes", "jobs"})
+    IGNORED = frozenset({"vector_changes", "post_changes", "jobs"})
 
     def __init__(self) -> None:
         self.database: str | None = None

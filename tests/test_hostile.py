@@ -186,10 +186,17 @@ def test_https_deployments_keep_browsers_on_https(app, client):
         assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
 
 
-def test_no_cache_keeps_pages_or_api_answers(client):
-    signed_up_tokens(client, "alice")
-    for path in ("/", "/login", "/u/alice", "/api/v1/explore", "/api/v1/users/alice", "/no-such-page"):
-        assert client.get(path).headers["Cache-Control"] == "no-store", path
+def test_no_shared_cache_keeps_pages_or_api_answers_and_nothing_keeps_a_signed_in_browsers(app, client):
+    token = signed_up_tokens(client, "alice")["access_token"]
+    for path in ("/", "/login", "/u/alice", "/api/v1/explore", "/api/v1/users/alice"):
+        assert client.get(path).headers["Cache-Control"] == "private, no-cache", path  # revalidated: app/core/conditional.py
+    assert client.get("/api/v1/me", headers=bearer(token)).headers["Cache-Control"] == "private, no-cache"
+    assert client.get("/no-such-page").headers["Cache-Control"] == "no-store"
+    pages = app.test_client()
+    assert page_login(pages, "alice").status_code == 302
+    for path in ("/", "/u/alice", "/settings/privacy", "/api/v1/explore", "/no-such-page"):
+        response = pages.get(path)
+        assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers, path
     assert client.get("/static/js/app.js").headers["Cache-Control"] == "no-cache"  # revalidated, never stale
 
 

@@ -22,7 +22,7 @@ from app.core.errors import ValidationError
 from app.core.jobs import enqueue
 from app.core.statuses import PostStatus, UserStatus
 from app.media.storage import delete_files
-from app.posts.revisions import revised
+from app.posts.revisions import change_post, change_posts
 from app.posts.services import hot_score, remove_post_everywhere
 from app.search.vectors import delete_post_vectors
 from app.social.blocks import RELATIONS
@@ -53,7 +53,7 @@ def enqueue_deletion(db: MongoDatabase, user_id: ObjectId) -> None:
 def stop_account(db: MongoDatabase, user_id: ObjectId) -> None:
     db.users.update_one({"_id": user_id}, {"$set": {"status": UserStatus.DELETING, "updated_at": utc_now()}})
     end_all_sessions(db, user_id)
-    db.posts.update_many({"author_id": user_id}, revised({"$set": {"status": PostStatus.DELETING}}))
+    change_posts(db, {"author_id": user_id}, {"$set": {"status": PostStatus.DELETING}})
 
 
 def remove_posts(db: MongoDatabase, user_id: ObjectId) -> None:
@@ -113,9 +113,9 @@ def recount_post(db: MongoDatabase, post_id: ObjectId) -> None:
     if post is None:
         return
     likes = db.likes.count_documents({"post_id": post_id})
-    db.posts.update_one({"_id": post_id}, revised({"$set": {
+    change_post(db, {"_id": post_id}, {"$set": {
         "like_count": likes, "hot": hot_score(likes, post["created_at"]),
-        "comment_count": db.comments.count_documents({"post_id": post_id})}}))
+        "comment_count": db.comments.count_documents({"post_id": post_id})}})
 
 
 def recount_follows(db: MongoDatabase, user_id: ObjectId) -> None:

@@ -131,7 +131,9 @@ def init_app(app: Flask, bp: ApiBlueprint, modules: tuple[ModuleType, ...]) -> N
         "title": "Glimpse API", "version": "1.0.0", "openapi_version": "3.1.0",
         "flask_plugin": VersionedPaths(), "servers": [{"url": API_PREFIX}],
         "info": {"description": "Photo sharing. Errors always answer "
-                                "{\"error\": {\"code\", \"message\", \"fields\"?}}; `fields` names each bad field."},
+                                "{\"error\": {\"code\", \"message\", \"fields\"?}}; `fields` names each bad field. "
+                                "A successful GET carries a weak ETag: sent back in If-None-Match, an unchanged "
+                                "answer is a 304 without a body."},
     })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(bp)

@@ -100,6 +100,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING)], unique=True, name="one_per_account"),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
     ],
+    # One document a second of the posts written in it, read by key (app/posts/changes.py).
+    "post_changes": [
+        IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),
+    ],
     "vector_changes": [
         IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="recent_ttl"),
     ],

@@ -1,7 +1,7 @@
 """Security headers on every answer.
 
-Pages and JSON answers are personal (the signed-in user, CSRF tokens), so no cache keeps them
-unless the route says otherwise (photos, avatars and static files set their own Cache-Control).
+Whatever no one chose a Cache-Control for is kept by no cache: pages and JSON answers get theirs
+from app/core/conditional.py, photos, avatars and static files from their routes.
 """
 from flask import Flask, Response
 

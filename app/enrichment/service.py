@@ -9,7 +9,7 @@ from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.jobs.queue import PermanentJobError
 from app.moderation.services import hold_if_risky
-from app.posts.revisions import revised
+from app.posts.revisions import change_post
 from app.posts.services import tag_fields
 from app.search.vectors import save_post_vectors
 from app.social.services import notify_post_mentions
@@ -62,7 +62,7 @@ def enrich_post(db: MongoDatabase, fs: gridfs.GridFS, describer: "PhotoDescriber
     }
     if post.get("alt_text_source") != "author":  # never overwrite what the author wrote
         update |= {"alt_text": first.caption, "alt_text_source": "generated"}
-    db.posts.update_one({"_id": post["_id"]}, revised({"$set": update}))
+    change_post(db, {"_id": post["_id"]}, {"$set": update})
     # Vectors live beside the post, not in it, so queries over posts never load them.
     save_post_vectors(db, post, {"image": first.image_embedding, "text": first.text_embedding,
                                  "visual_text": first.visual_text_embedding}, describer.versions,
@@ -73,5 +73,4 @@ def enrich_post(db: MongoDatabase, fs: gridfs.GridFS, describer: "PhotoDescriber
 
 
 def mark_enrichment_failed(db: MongoDatabase, post_id: str, error: str) -> None:
-    db.posts.update_one({"_id": ObjectId(post_id)},
-                        revised({"$set": {"enrichment": "failed", "enrichment_error": error[:500]}}))
+    change_post(db, {"_id": ObjectId(post_id)}, {"$set": {"enrichment": "failed", "enrichment_error": error[:500]}})

@@ -19,7 +19,7 @@ from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.mail import MAIL_BODY_FIELDS, SEND_MAIL_JOB
 from app.posts.authors import copy_author_to_posts
-from app.posts.revisions import revised
+from app.posts.revisions import change_posts
 from app.social.services import SAVED_COUNT, recount_unread
 
 CLAIM = timedelta(minutes=10)
@@ -27,8 +27,7 @@ CLAIM = timedelta(minutes=10)
 
 def give_posts_their_tag_names(db: MongoDatabase) -> None:
     """tag_names mirrors tags.name, for an index the embedded server can use (app/core/db.py)."""
-    db.posts.update_many({"tag_names": {"$exists": False}},
-                         revised([{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}]))
+    change_posts(db, {"tag_names": {"$exists": False}}, [{"$set": {"tag_names": {"$ifNull": ["$tags.name", []]}}}])
 
 
 def give_posts_their_authors(db: MongoDatabase) -> None:

@@ -18,7 +18,7 @@ from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.core.statuses import AWAITING_REVIEW, PostStatus
 from app.media.storage import delete_post_files
 from app.moderation import audit
-from app.posts.revisions import revised
+from app.posts.revisions import change_post, mark_activity
 from app.posts.services import can_see, get_visible_post, parse_object_id, remove_post_everywhere, tag_fields
 from app.search.vectors import delete_post_vectors, set_post_status
 from app.social.services import notify_post_mentions
@@ -65,7 +65,8 @@ def hold_if_risky(db: MongoDatabase, post: dict, nsfw: float, threshold: float) 
     """A published post whose NSFW score passes the threshold waits for review instead."""
     if post["status"] != PostStatus.PUBLISHED or nsfw <= threshold:
         return False
-    changed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED}, revised({"$set": {"status": PostStatus.HELD}})).modified_count
+    changed = change_post(db, {"_id": post["_id"], "status": PostStatus.PUBLISHED},
+                          {"$set": {"status": PostStatus.HELD}}).modified_count
     if changed:
         set_post_status(db, post["_id"], PostStatus.HELD)
         audit.record(db, actor=None, action="hide", target_type="post", target_id=post["_id"],
@@ -110,7 +111,8 @@ def _target(db: MongoDatabase, target_type: str, target_id: str, reporter: dict)
 
 def _hide(db: MongoDatabase, target_type: str, target: dict, reason: str) -> None:
     if target_type == "post":
-        if db.posts.update_one({"_id": target["_id"], "status": PostStatus.PUBLISHED}, revised({"$set": {"status": PostStatus.HIDDEN}})).modified_count:
+        if change_post(db, {"_id": target["_id"], "status": PostStatus.PUBLISHED},
+                       {"$set": {"status": PostStatus.HIDDEN}}).modified_count:
             set_post_status(db, target["_id"], PostStatus.HIDDEN)
             audit.record(db, actor=None, action="hide", target_type="post", target_id=target["_id"], reason=reason,
                          before={"status": PostStatus.PUBLISHED}, after={"status": PostStatus.HIDDEN})
@@ -155,8 +157,8 @@ def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str,
     before = {"status": post["status"]}
     if decision == "approve":
         reason = clean_reason(reason, required=False)
-        db.posts.update_one({"_id": post["_id"]}, revised({"$set": {
-            "status": PostStatus.PUBLISHED, "reviewed_at": utc_now(), "review_reason": reason}}))
+        change_post(db, {"_id": post["_id"]}, {"$set": {
+            "status": PostStatus.PUBLISHED, "reviewed_at": utc_now(), "review_reason": reason}})
         set_post_status(db, post["_id"], PostStatus.PUBLISHED)
         notify_post_mentions(db, post)
         after = {"status": PostStatus.PUBLISHED}
@@ -168,6 +170,7 @@ def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str,
         raise ValidationError("Decide approve or reject.")
     db.reports.update_many({"target_type": "post", "target_id": post["_id"], "open": True},
                            {"$set": {"open": False, "resolved_at": utc_now(), "decision": decision}})
+    mark_activity(db, moderator["_id"])
     audit.record(db, actor=moderator, action=decision, target_type="post", target_id=post["_id"], reason=reason,
                  before=before, after=after)
     return {**post, **after}
@@ -175,9 +178,9 @@ def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str,
 
 def _tombstone(db: MongoDatabase, post: dict, reason: str) -> None:
     """Rejected: the photos and everything hanging off the post go; a record of why stays."""
-    db.posts.update_one({"_id": post["_id"]}, revised({"$set": {
+    change_post(db, {"_id": post["_id"]}, {"$set": {
         "status": PostStatus.REJECTED, "photos": [], "review_reason": reason, "reviewed_at": utc_now(),
-        "caption": "", "alt_text": "", **tag_fields([]), "hashtags": []}}))
+        "caption": "", "alt_text": "", **tag_fields([]), "hashtags": []}})
     delete_post_files(db, post["_id"])
     delete_post_vectors(db, post["_id"])
     for collection in ("likes", "comments", "saves", "notifications"):
@@ -196,11 +199,12 @@ def decide_comment(db: MongoDatabase, moderator: dict, comment_id: str, decision
     elif decision == "reject":
         reason = clean_reason(reason, required=True)
         db.comments.delete_one({"_id": comment["_id"]})
-        db.posts.update_one({"_id": comment["post_id"]}, revised({"$inc": {"comment_count": -1}}))
+        change_post(db, {"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
         after = {"deleted": True, "text": comment["text"]}
     else:
         raise ValidationError("Decide approve or reject.")
     db.reports.update_many({"target_type": "comment", "target_id": comment["_id"], "open": True},
                            {"$set": {"open": False, "resolved_at": utc_now(), "decision": decision}})
+    mark_activity(db, moderator["_id"])
     audit.record(db, actor=moderator, action=decision, target_type="comment", target_id=comment["_id"],
                  reason=reason, before={"hidden": bool(comment.get("hidden")), "text": comment["text"]}, after=after)

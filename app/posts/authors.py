@@ -6,7 +6,7 @@ that explore and search leave private posts out in the query itself."""
 from bson import ObjectId
 
 from app.core.db import MongoDatabase
-from app.posts.revisions import revised
+from app.posts.revisions import change_post, change_posts
 
 
 def author_fields(author: dict | None) -> dict:
@@ -24,8 +24,7 @@ def copy_author_to_posts(db: MongoDatabase, author_id: ObjectId, which: dict | N
     """Write the author's current name, avatar and privacy (author_fields) on their posts, or on those of
     them `which` picks; posts of an author that no longer exists show none."""
     kept = author_fields(db.users.find_one({"_id": author_id}))
-    db.posts.update_many({"author_id": author_id, **(which or {})},
-                         revised({"$set": {key: kept[key] for key in COPIED}}))
+    change_posts(db, {"author_id": author_id, **(which or {})}, {"$set": {key: kept[key] for key in COPIED}})
 
 
 def with_current_avatar(db: MongoDatabase, post: dict) -> dict:
@@ -35,5 +34,5 @@ def with_current_avatar(db: MongoDatabase, post: dict) -> dict:
     current = (db.users.find_one({"_id": post["author_id"]}, {"avatar_file_id": 1}) or {}).get("avatar_file_id")
     if current == post["author_avatar_file_id"]:
         return post
-    db.posts.update_one({"_id": post["_id"]}, revised({"$set": {"author_avatar_file_id": current}}))
+    change_post(db, {"_id": post["_id"]}, {"$set": {"author_avatar_file_id": current}})
     return {**post, "author_avatar_file_id": current}

@@ -1,30 +1,72 @@
-"""Post documents held by each process, valid exactly as long as their revision holds.
+"""Every write to a post, and post documents held by each process while their revision holds.
 
-Every write to a post moves its `revision` on (`revised`; tests/test_post_revisions.py finds any
-write to `posts` that does not). A feed asks the database only for the ids, sort keys and
-revisions of its page, which costs the server a fraction of sending whole posts, and takes each
-post from memory when the revision it holds is the one just read. So a page shows what a full
-read would have shown at that moment: a like, an edit, a rename is seen on the next request by
-everyone, in every process, and a hidden or deleted post drops out because the page's own query
-no longer finds it. Nothing here decides who may see a post; the query does.
+Posts are written only through `change_post`, `change_post_and_read` and `change_posts`
+(tests/test_post_revisions.py finds any other write to `posts`). Each moves the post's `revision`
+on and then notes the change where every process looks for changes (app/posts/changes.py).
+
+A feed asks the database only for the ids, sort keys and revisions of its page, which costs the
+server a fraction of sending whole posts, and takes each post from memory when the revision it
+holds is the one just read. So a page shows what a full read would have shown at that moment: a
+like, an edit, a rename is seen on the next request, in every process, and a hidden or deleted
+post drops out because the page's own query no longer finds it. Nothing here decides who may see
+a post; the query does.
 """
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from bson import ObjectId
 from pymongo.collection import Collection
+from pymongo.results import UpdateResult
 
-from app.core.db import Document
+from app.core.db import Document, MongoDatabase
+from app.posts.changes import note_changed
 
 REVISION = "revision"
+# On the user document: moved on by each of their own writes a feed shows them (a like, a save, a
+# comment, a post, an edit, a deletion), so what a process remembers for them is not used after it.
+ACTIVITY = "activity"
 HELD_POSTS = 10_000  # ~2 kB each: about 20 MB a process at most
 
 
-def revised(update: dict | list) -> dict | list:
+def _revised(update: dict | list) -> dict | list:
     """`update` (update operators, or a pipeline) that also moves the revision on."""
     if isinstance(update, list):
         return [*update, {"$set": {REVISION: {"$add": [{"$ifNull": [f"${REVISION}", 0]}, 1]}}}]
     return {**update, "$inc": {**update.get("$inc", {}), REVISION: 1}}
+
+
+def change_post(db: MongoDatabase, query: dict, update: dict | list, **options: Any) -> UpdateResult:
+    """update_one on the post `query["_id"]` names."""
+    result = db.posts.update_one(query, _revised(update), **options)
+    if result.modified_count:
+        note_changed(db, [query["_id"]])
+    return result
+
+
+def change_post_and_read(db: MongoDatabase, query: dict, update: dict | list, **options: Any) -> dict | None:
+    """find_one_and_update on the post `query["_id"]` names."""
+    found = db.posts.find_one_and_update(query, _revised(update), **options)
+    if found is not None:
+        note_changed(db, [query["_id"]])
+    return found
+
+
+def change_posts(db: MongoDatabase, query: dict, update: dict | list) -> None:
+    """update_many: the posts it will change are read first, to note them."""
+    ids = db.posts.distinct("_id", query)
+    if ids:
+        db.posts.update_many({"$and": [query, {"_id": {"$in": ids}}]}, _revised(update))
+        note_changed(db, ids)
+
+
+def mark_activity(db: MongoDatabase, user_id: ObjectId) -> None:
+    """After the write itself: whoever reads the new activity finds what it did."""
+    db.users.update_one({"_id": user_id}, {"$inc": {ACTIVITY: 1}})
+
+
+def activity_of(user: dict) -> int:
+    return user.get(ACTIVITY, 0)
 
 
 def revision_of(post: dict) -> int:
@@ -68,11 +110,11 @@ def whole_posts(posts: Collection[Document], query: dict, stubs: list[dict]) -> 
     """The posts `stubs` (read with `page_fields`) name, in their order, at the revisions read.
     Those not held at that revision are read in one query that repeats the page's `query`, so a
     post that stopped matching in between is left out rather than shown."""
-    found = {stub["_id"]: _held.get(stub["_id"], revision_of(stub)) for stub in stubs}
+    found: dict[ObjectId, dict | None] = {stub["_id"]: _held.get(stub["_id"], revision_of(stub)) for stub in stubs}
     missing = [post_id for post_id, post in found.items() if post is None]
     if missing:
-        for post in posts.find({"$and": [query, {"_id": {"$in": missing}}]}):
-            _held.put(post)
-            found[post["_id"]] = post
+        for read in posts.find({"$and": [query, {"_id": {"$in": missing}}]}):
+            _held.put(read)
+            found[read["_id"]] = read
     # Shallow copies: a caller adding a key must not change what others are handed.
     return [dict(post) for stub in stubs if (post := found[stub["_id"]]) is not None]

@@ -17,8 +17,9 @@ from app.core.statuses import PostStatus
 from app.media.images import ProcessedPhoto, process_upload
 from app.media.storage import delete_post_files, store_photo
 from app.posts.authors import author_fields, with_current_avatar
+from app.posts.changes import note_changed
 from app.posts.mentions import mentioned_usernames
-from app.posts.revisions import revised
+from app.posts.revisions import change_post, mark_activity
 from app.search.vectors import delete_post_vectors
 
 CAPTION_MAX_LENGTH = 2200
@@ -105,8 +106,10 @@ def create_post(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict | None, ph
     except BaseException:
         delete_post_files(db, post_id)
         raise
+    note_changed(db, [post_id])
     if author is not None:
         post = with_current_avatar(db, post)
+        mark_activity(db, author["_id"])
     return post
 
 
@@ -176,13 +179,15 @@ def update_post(db: MongoDatabase, post: dict, user: dict, changes: dict) -> dic
     if not update:
         raise ValidationError("Nothing to change: send caption, alt_text or remove_tags.")
     update["updated_at"] = utc_now()
-    db.posts.update_one({"_id": post["_id"]}, revised({"$set": update}))
+    change_post(db, {"_id": post["_id"]}, {"$set": update})
+    mark_activity(db, user["_id"])
     return {**post, **update}
 
 
 def delete_post(db: MongoDatabase, post: dict, user: dict) -> None:
     require_owner(post, user)
     remove_post_everywhere(db, post["_id"])
+    mark_activity(db, user["_id"])
 
 
 def remove_post_everywhere(db: MongoDatabase, post_id: ObjectId) -> None:
@@ -194,3 +199,4 @@ def remove_post_everywhere(db: MongoDatabase, post_id: ObjectId) -> None:
     db.jobs.delete_many({"payload.post_id": str(post_id), "status": {"$in": ["queued", "running"]}})
     delete_post_files(db, post_id)
     db.posts.delete_one({"_id": post_id})
+    note_changed(db, [post_id])

@@ -1,40 +1,88 @@
 """Posts as one viewer sees them: the shape of app/posts/presenter.py, with whether the viewer
-liked and saved each (read for the whole page at once)."""
+liked and saved each (read for the whole page at once).
+
+Each process remembers, per viewer, what they liked and saved of the posts it showed them, for as
+long as their `activity` stays the same: only their own like, unlike, save or unsave changes those
+answers, and each moves it on (app/posts/revisions.py). A page they see again asks for neither."""
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from bson import ObjectId
 
 from app.core.db import MongoDatabase
 from app.posts.presenter import present_post
+from app.posts.revisions import activity_of
 from app.social.keys import like_key
 from app.social.services import SAVED_COUNT
 
 _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post-lookups")  # threads start on first use
+REMEMBERED_VIEWERS = 5_000
+MARKS_PER_VIEWER = 1_000  # post ids: a few pages' worth
+
+type Marks = dict[ObjectId, tuple[bool, bool]]  # post id -> (liked, saved)
+
+
+class _ViewerMarks:
+    def __init__(self) -> None:
+        self._viewers: OrderedDict[ObjectId, tuple[int, Marks]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, viewer_id: ObjectId, activity: int, post_ids: list[ObjectId]) -> Marks:
+        with self._lock:
+            remembered = self._viewers.get(viewer_id)
+            if remembered is None or remembered[0] != activity:
+                return {}
+            self._viewers.move_to_end(viewer_id)
+            return {post_id: remembered[1][post_id] for post_id in post_ids if post_id in remembered[1]}
+
+    def add(self, viewer_id: ObjectId, activity: int, marks: Marks) -> None:
+        with self._lock:
+            remembered = self._viewers.get(viewer_id)
+            if remembered is None or remembered[0] != activity:
+                remembered = (activity, {})
+            kept = remembered[1]
+            kept.update(marks)
+            while len(kept) > MARKS_PER_VIEWER:
+                del kept[next(iter(kept))]
+            self._viewers[viewer_id] = remembered
+            self._viewers.move_to_end(viewer_id)
+            while len(self._viewers) > REMEMBERED_VIEWERS:
+                self._viewers.popitem(last=False)
+
+
+_marks = _ViewerMarks()
 
 
 def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> list[dict]:
+    if viewer is None:
+        return [present_post(post) for post in posts]
+    viewer_id, activity = viewer["_id"], activity_of(viewer)  # read here: `viewer` may be a request-bound proxy
     post_ids = [post["_id"] for post in posts]
-    viewer_id = viewer["_id"] if viewer is not None else None  # read here: `viewer` may be a request-bound proxy
-    if viewer is None or not viewer.get(SAVED_COUNT):  # someone with no saves needs no saves lookup
-        return _present(posts, _liked_post_ids(db, viewer_id, post_ids), set())
-    # Independent reads: asked side by side, a page waits for the slower rather than for both.
-    liked_lookup = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
-    saved = _saved_post_ids(db, viewer_id, post_ids)
-    return _present(posts, liked_lookup.result(), saved)
+    marks = _marks.known(viewer_id, activity, post_ids)
+    unknown = [post_id for post_id in post_ids if post_id not in marks]
+    if unknown:
+        found = _looked_up(db, viewer_id, unknown, has_saves=bool(viewer.get(SAVED_COUNT)))
+        _marks.add(viewer_id, activity, found)
+        marks |= found
+    return [present_post(post, liked_by_me=marks[post["_id"]][0], saved_by_me=marks[post["_id"]][1]) for post in posts]
 
 
-def _present(posts: list[dict], liked: set[ObjectId], saved: set[ObjectId]) -> list[dict]:
-    return [present_post(post, liked_by_me=post["_id"] in liked, saved_by_me=post["_id"] in saved) for post in posts]
+def _looked_up(db: MongoDatabase, viewer_id: ObjectId, post_ids: list[ObjectId], *, has_saves: bool) -> Marks:
+    if not has_saves:  # someone with no saves needs no saves lookup
+        liked, saved = _liked_post_ids(db, viewer_id, post_ids), set()
+    else:
+        # Independent reads: asked side by side, a page waits for the slower rather than for both.
+        liked_lookup = _LOOKUPS.submit(_liked_post_ids, db, viewer_id, post_ids)
+        saved = _saved_post_ids(db, viewer_id, post_ids)
+        liked = liked_lookup.result()
+    return {post_id: (post_id in liked, post_id in saved) for post_id in post_ids}
 
 
-def _liked_post_ids(db: MongoDatabase, viewer_id: ObjectId | None, post_ids: list[ObjectId]) -> set[ObjectId]:
-    if viewer_id is None or not post_ids:
-        return set()
+def _liked_post_ids(db: MongoDatabase, viewer_id: ObjectId, post_ids: list[ObjectId]) -> set[ObjectId]:
     like_ids = [like_key(post_id, viewer_id) for post_id in post_ids]
     return {row["post_id"] for row in db.likes.find({"_id": {"$in": like_ids}}, {"post_id": 1})}
 
 
-def _saved_post_ids(db: MongoDatabase, viewer_id: ObjectId | None, post_ids: list[ObjectId]) -> set[ObjectId]:
-    if viewer_id is None or not post_ids:
-        return set()
+def _saved_post_ids(db: MongoDatabase, viewer_id: ObjectId, post_ids: list[ObjectId]) -> set[ObjectId]:
     return {row["post_id"] for row in db.saves.find({"user_id": viewer_id, "post_id": {"$in": post_ids}}, {"post_id": 1})}

@@ -8,6 +8,7 @@ from app.core.db import MongoDatabase
 from app.core.errors import ValidationError
 from app.media.images import process_upload
 from app.posts.authors import copy_author_to_posts
+from app.posts.revisions import mark_activity
 from app.posts.services import UploadLimits
 
 BIO_MAX_LENGTH = 300
@@ -31,6 +32,7 @@ def set_avatar(db: MongoDatabase, fs: gridfs.GridFS, user: dict, uploads: list[b
                      metadata={"user_id": user["_id"], "kind": "avatar"})
     db.users.update_one({"_id": user["_id"]}, {"$set": {"avatar_file_id": file_id, "updated_at": utc_now()}})
     copy_author_to_posts(db, user["_id"])  # before the old file goes: posts show their own copy
+    mark_activity(db, user["_id"])
     if user.get("avatar_file_id"):
         fs.delete(user["avatar_file_id"])
     return {**user, "avatar_file_id": file_id}

@@ -21,7 +21,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus, UserStatus
 from app.posts.mentions import mentioned_usernames
-from app.posts.revisions import revised
+from app.posts.revisions import ACTIVITY, change_post, change_post_and_read, mark_activity
 from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
@@ -79,8 +79,8 @@ def notify_post_mentions(db: MongoDatabase, post: dict) -> None:
     (a risky one is held instead) or when a moderator approves it. Anonymous posts tell nobody."""
     if post.get("author_id") is None or not post.get("mentions"):
         return
-    claimed = db.posts.update_one({"_id": post["_id"], "status": PostStatus.PUBLISHED, "mentions_notified": {"$ne": True}},
-                                  revised({"$set": {"mentions_notified": True}})).modified_count
+    claimed = change_post(db, {"_id": post["_id"], "status": PostStatus.PUBLISHED, "mentions_notified": {"$ne": True}},
+                          {"$set": {"mentions_notified": True}}).modified_count
     if claimed:
         notify_mentions(db, post["author_id"], post["mentions"], post=post)
 
@@ -144,6 +144,7 @@ def like(db: MongoDatabase, user: dict, post: dict) -> bool:
     except DuplicateKeyError:
         return False
     _recount_likes(db, post, +1)
+    mark_activity(db, user["_id"])
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="like", post_id=post["_id"])
     return True
 
@@ -152,15 +153,15 @@ def unlike(db: MongoDatabase, user: dict, post: dict) -> bool:
     if not db.likes.delete_one({"_id": like_key(post["_id"], user["_id"])}).deleted_count:
         return False
     _recount_likes(db, post, -1)
+    mark_activity(db, user["_id"])
     return True
 
 
 def _recount_likes(db: MongoDatabase, post: dict, change: int) -> None:
-    updated = db.posts.find_one_and_update({"_id": post["_id"]}, revised({"$inc": {"like_count": change}}),
-                                           projection={"like_count": 1, "created_at": 1}, return_document=True)
+    updated = change_post_and_read(db, {"_id": post["_id"]}, {"$inc": {"like_count": change}},
+                                   projection={"like_count": 1, "created_at": 1}, return_document=True)
     if updated:
-        db.posts.update_one({"_id": post["_id"]},
-                            revised({"$set": {"hot": hot_score(updated["like_count"], updated["created_at"])}}))
+        change_post(db, {"_id": post["_id"]}, {"$set": {"hot": hot_score(updated["like_count"], updated["created_at"])}})
 
 
 # Comments
@@ -174,7 +175,8 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
     comment = {"post_id": post["_id"], "author_id": user["_id"], "text": text,
                "mentions": mentioned_usernames(db, text), "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
-    db.posts.update_one({"_id": post["_id"]}, revised({"$inc": {"comment_count": 1}}))
+    change_post(db, {"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
+    mark_activity(db, user["_id"])
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
            post_id=post["_id"], comment_id=comment["_id"])
     if post["status"] == PostStatus.PUBLISHED:  # a moderator's note on a held post tells nobody
@@ -206,7 +208,8 @@ def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
     if not allowed:
         raise ForbiddenError("You cannot delete this comment.")
     if db.comments.delete_one({"_id": comment["_id"]}).deleted_count:
-        db.posts.update_one({"_id": comment["post_id"]}, revised({"$inc": {"comment_count": -1}}))
+        change_post(db, {"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
+        mark_activity(db, user["_id"])
         forget_notifications(db, {"comment_id": comment["_id"]})
 
 
@@ -231,14 +234,14 @@ def save(db: MongoDatabase, user: dict, post: dict, collection: str | None = Non
     except DuplicateKeyError:
         return False
     # Counted after the save exists: a reader that sees the count sees the save.
-    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: 1}})
+    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: 1, ACTIVITY: 1}})
     return True
 
 
 def unsave(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
     if not db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count:
         return False
-    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: -1}})
+    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: -1, ACTIVITY: 1}})
     return True
 
 
