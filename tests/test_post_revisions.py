@@ -172,3 +172,11 @@ def test_held_posts_are_handed_out_as_copies(app, db, people):
     first = whole_posts(db.posts, {}, stubs)[0]
     first["caption"] = "changed by a caller"
     assert whole_posts(db.posts, {}, stubs)[0]["caption"] == "alice at the lake"
+
+
+def test_an_edits_answer_is_presented_afresh_after_feeds_presented_the_post(client, people):
+    feed_post(client, people["bob"])  # presented, and its shape kept by revision
+    edited = client.patch(f"/api/v1/posts/{people['post']}", headers=bearer(people["alice"]),
+                          json={"caption": "alice by the sea"})
+    assert edited.get_json()["caption"] == "alice by the sea"
+    wait_until(lambda: feed_post(client, people["bob"])["caption"] == "alice by the sea", timeout=3)

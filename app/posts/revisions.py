@@ -73,6 +73,11 @@ def revision_of(post: dict) -> int:
     return post.get(REVISION, 0)  # posts written before revisions existed
 
 
+class StoredPost(dict):
+    """A post document exactly as stored at its revision (not changed in memory since it was read):
+    what is derived from it may be kept by (id, revision)."""
+
+
 class _HeldPosts:
     def __init__(self, size: int) -> None:
         self._size = size
@@ -117,4 +122,4 @@ def whole_posts(posts: Collection[Document], query: dict, stubs: list[dict]) -> 
             _held.put(read)
             found[read["_id"]] = read
     # Shallow copies: a caller adding a key must not change what others are handed.
-    return [dict(post) for stub in stubs if (post := found[stub["_id"]]) is not None]
+    return [StoredPost(post) for stub in stubs if (post := found[stub["_id"]]) is not None]
