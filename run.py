@@ -10,6 +10,7 @@ A stop (SIGTERM, or Ctrl-C on `make run`) is over within STOP_SECONDS, gunicorn'
 background jobs get JOB_GRACE_SECONDS; a job still running then goes back to the queue and runs
 again later, here or in another process.
 """
+import gc
 import logging
 import os
 import sys
@@ -50,6 +51,14 @@ class GlimpseWorker(ThreadWorker):
     handle_quit = handle_exit
 
 
+def _warm_up_then_freeze(app: Flask) -> None:
+    """Load what search needs, then leave everything loaded so far out of the garbage collector's
+    full passes: a warm worker holds ~110k objects that live as long as it does, and walking them
+    took 60 ms, a pause for every request in flight (the p99 of a feed page)."""
+    warm_up(app)
+    gc.freeze()
+
+
 class GlimpseServer(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("bind", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
@@ -67,7 +76,7 @@ class GlimpseServer(BaseApplication):
     def _start_background_work(worker: Worker) -> None:
         app = worker.wsgi
         WorkerPool(app, app.config["JOB_WORKERS"]).start()
-        threading.Thread(target=warm_up, args=(app,), name="search-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up_then_freeze, args=(app,), name="search-warm-up", daemon=True).start()
 
     @staticmethod
     def _stop_background_work(_arbiter: Arbiter, worker: Worker) -> None:

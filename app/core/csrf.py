@@ -51,7 +51,7 @@ def csrf_token() -> str:
     """The token for this browser and session (made on first use); templates put it in every form."""
     token = g.get("new_csrf_token") or request.cookies.get(COOKIE_NAME)
     # A page puts it in each of its forms (a feed: two a post); checked once per request and session.
-    if g.get("checked_csrf_token") != (token, _session_id()) and not _valid(token):
+    if token is None or (g.get("checked_csrf_token") != (token, _session_id()) and not _valid(token)):
         nonce = secrets.token_urlsafe(24)
         token = g.new_csrf_token = f"{nonce}.{_sign(_session_id(), nonce)}"
     g.checked_csrf_token = (token, _session_id())

@@ -10,8 +10,11 @@ from app/posts/revisions.py). It is used only while all of these hold:
 - no change to a post of those authors that could touch the page reached this process since it was
   made (app/posts/changes.py, asked at most every half second): others' likes, new posts,
   hides and deletions show within about a second;
-- it is younger than PAGE_SECONDS, whatever else happened.
+- it is younger than its own lifetime, PAGE_SECONDS or up to half as long again (spread, so pages
+  made together, as after a restart, are not all read again at once), whatever else happened: the
+  bound on a change no note was left for (a process stopped between its write and the note).
 """
+import random
 import threading
 import time
 from collections import OrderedDict, deque
@@ -23,7 +26,7 @@ from bson import ObjectId
 from app.core.db import MongoDatabase
 from app.posts.changes import PostChange, PostChanges
 
-PAGE_SECONDS = 30.0
+PAGE_SECONDS = 60.0
 REMEMBERED_PAGES = 5_000
 type PageKey = tuple[ObjectId, int]
 type Stubs = tuple[list[dict], str | None]
@@ -35,7 +38,7 @@ class _Page:
     next_cursor: str | None
     authors: frozenset
     activity: int
-    made_at: float
+    expires_at: float  # monotonic
     ids: set = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,12 +71,13 @@ class FirstPages:
             self._catch_up(db)
             remembered = self._pages.get(key)
             if (remembered is not None and remembered.authors == wanted and remembered.activity == activity
-                    and time.monotonic() - remembered.made_at < PAGE_SECONDS and self._changes.current()):
+                    and time.monotonic() < remembered.expires_at and self._changes.current()):
                 self._pages.move_to_end(key)
                 return list(remembered.stubs), remembered.next_cursor
             started_after = self._applied_count
         stubs, next_cursor = query()
-        made = _Page(stubs, next_cursor, wanted, activity, time.monotonic())
+        lifetime = PAGE_SECONDS * random.uniform(1, 1.5)  # nosec B311  # spreads expiries, guards nothing
+        made = _Page(stubs, next_cursor, wanted, activity, time.monotonic() + lifetime)
         with self._lock:
             # A change handed on while the query ran may postdate what it read: keep no such page.
             if not any(number > started_after and made.touched_by(change) for number, change in self._applied):
