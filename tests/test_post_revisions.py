@@ -180,3 +180,12 @@ def test_an_edits_answer_is_presented_afresh_after_feeds_presented_the_post(clie
                           json={"caption": "alice by the sea"})
     assert edited.get_json()["caption"] == "alice by the sea"
     wait_until(lambda: feed_post(client, people["bob"])["caption"] == "alice by the sea", timeout=3)
+
+
+def test_a_like_answers_with_the_viewers_new_state_after_a_page_showed_the_old(client, people):
+    bob = bearer(people["bob"])
+    assert feed_post(client, people["bob"])["liked_by_me"] is False  # remembered for bob, as he was
+    liked = client.put(f"/api/v1/posts/{people['post']}/like", headers=bob).get_json()
+    assert (liked["liked_by_me"], liked["like_count"]) == (True, 1)
+    assert client.delete(f"/api/v1/posts/{people['post']}/like", headers=bob).get_json()["liked_by_me"] is False
+    assert feed_post(client, people["bob"])["liked_by_me"] is False

@@ -170,7 +170,7 @@ def decide_post(db: MongoDatabase, moderator: dict, post_id: str, decision: str,
         raise ValidationError("Decide approve or reject.")
     db.reports.update_many({"target_type": "post", "target_id": post["_id"], "open": True},
                            {"$set": {"open": False, "resolved_at": utc_now(), "decision": decision}})
-    mark_activity(db, moderator["_id"])
+    mark_activity(db, moderator)
     audit.record(db, actor=moderator, action=decision, target_type="post", target_id=post["_id"], reason=reason,
                  before=before, after=after)
     return {**post, **after}
@@ -205,6 +205,6 @@ def decide_comment(db: MongoDatabase, moderator: dict, comment_id: str, decision
         raise ValidationError("Decide approve or reject.")
     db.reports.update_many({"target_type": "comment", "target_id": comment["_id"], "open": True},
                            {"$set": {"open": False, "resolved_at": utc_now(), "decision": decision}})
-    mark_activity(db, moderator["_id"])
+    mark_activity(db, moderator)
     audit.record(db, actor=moderator, action=decision, target_type="comment", target_id=comment["_id"],
                  reason=reason, before={"hidden": bool(comment.get("hidden")), "text": comment["text"]}, after=after)

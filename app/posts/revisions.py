@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.results import UpdateResult
 
@@ -60,9 +61,16 @@ def change_posts(db: MongoDatabase, query: dict, update: dict | list) -> None:
         note_changed(db, ids)
 
 
-def mark_activity(db: MongoDatabase, user_id: ObjectId) -> None:
-    """After the write itself: whoever reads the new activity finds what it did."""
-    db.users.update_one({"_id": user_id}, {"$inc": {ACTIVITY: 1}})
+def mark_activity(db: MongoDatabase, user: dict, counts: dict[str, int] | None = None) -> None:
+    """After the write itself: whoever reads the new activity finds what it did. `counts` are kept
+    on the user in the same update. The request's own copy of the user takes the new values too, so
+    what it shows after the write is not taken from what was remembered before it."""
+    changes = {ACTIVITY: 1, **(counts or {})}
+    updated = db.users.find_one_and_update({"_id": user["_id"]}, {"$inc": changes},
+                                           projection=dict.fromkeys(changes, 1), return_document=ReturnDocument.AFTER)
+    if updated is not None:
+        for field in changes:
+            user[field] = updated[field]
 
 
 def activity_of(user: dict) -> int:

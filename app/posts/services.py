@@ -109,7 +109,7 @@ def create_post(db: MongoDatabase, fs: gridfs.GridFS, *, author: dict | None, ph
     note_changed(db, [post_id])
     if author is not None:
         post = with_current_avatar(db, post)
-        mark_activity(db, author["_id"])
+        mark_activity(db, author)
     return post
 
 
@@ -180,14 +180,14 @@ def update_post(db: MongoDatabase, post: dict, user: dict, changes: dict) -> dic
         raise ValidationError("Nothing to change: send caption, alt_text or remove_tags.")
     update["updated_at"] = utc_now()
     change_post(db, {"_id": post["_id"]}, {"$set": update})
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
     return {**post, **update}
 
 
 def delete_post(db: MongoDatabase, post: dict, user: dict) -> None:
     require_owner(post, user)
     remove_post_everywhere(db, post["_id"])
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
 
 
 def remove_post_everywhere(db: MongoDatabase, post_id: ObjectId) -> None:

@@ -32,7 +32,7 @@ def set_avatar(db: MongoDatabase, fs: gridfs.GridFS, user: dict, uploads: list[b
                      metadata={"user_id": user["_id"], "kind": "avatar"})
     db.users.update_one({"_id": user["_id"]}, {"$set": {"avatar_file_id": file_id, "updated_at": utc_now()}})
     copy_author_to_posts(db, user["_id"])  # before the old file goes: posts show their own copy
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
     if user.get("avatar_file_id"):
         fs.delete(user["avatar_file_id"])
     return {**user, "avatar_file_id": file_id}

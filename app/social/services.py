@@ -21,7 +21,7 @@ from app.core.errors import ForbiddenError, NotFoundError, ValidationError
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus, UserStatus
 from app.posts.mentions import mentioned_usernames
-from app.posts.revisions import ACTIVITY, change_post, change_post_and_read, mark_activity
+from app.posts.revisions import change_post, change_post_and_read, mark_activity
 from app.posts.services import can_see, hot_score, parse_object_id
 from app.social.keys import follow_key, like_key, save_key
 
@@ -144,7 +144,7 @@ def like(db: MongoDatabase, user: dict, post: dict) -> bool:
     except DuplicateKeyError:
         return False
     _recount_likes(db, post, +1)
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="like", post_id=post["_id"])
     return True
 
@@ -153,7 +153,7 @@ def unlike(db: MongoDatabase, user: dict, post: dict) -> bool:
     if not db.likes.delete_one({"_id": like_key(post["_id"], user["_id"])}).deleted_count:
         return False
     _recount_likes(db, post, -1)
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
     return True
 
 
@@ -176,7 +176,7 @@ def add_comment(db: MongoDatabase, user: dict, post: dict, text: str) -> dict:
                "mentions": mentioned_usernames(db, text), "created_at": utc_now()}
     comment["_id"] = db.comments.insert_one(comment).inserted_id
     change_post(db, {"_id": post["_id"]}, {"$inc": {"comment_count": 1}})
-    mark_activity(db, user["_id"])
+    mark_activity(db, user)
     notify(db, recipient_id=post.get("author_id"), actor=user, kind="comment",
            post_id=post["_id"], comment_id=comment["_id"])
     if post["status"] == PostStatus.PUBLISHED:  # a moderator's note on a held post tells nobody
@@ -209,7 +209,7 @@ def delete_comment(db: MongoDatabase, user: dict, comment_id: str) -> None:
         raise ForbiddenError("You cannot delete this comment.")
     if db.comments.delete_one({"_id": comment["_id"]}).deleted_count:
         change_post(db, {"_id": comment["post_id"]}, {"$inc": {"comment_count": -1}})
-        mark_activity(db, user["_id"])
+        mark_activity(db, user)
         forget_notifications(db, {"comment_id": comment["_id"]})
 
 
@@ -234,14 +234,14 @@ def save(db: MongoDatabase, user: dict, post: dict, collection: str | None = Non
     except DuplicateKeyError:
         return False
     # Counted after the save exists: a reader that sees the count sees the save.
-    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: 1, ACTIVITY: 1}})
+    mark_activity(db, user, {SAVED_COUNT: 1})
     return True
 
 
 def unsave(db: MongoDatabase, user: dict, post: dict, collection: str | None = None) -> bool:
     if not db.saves.delete_one({"_id": save_key(user["_id"], post["_id"], collection_name(collection))}).deleted_count:
         return False
-    db.users.update_one({"_id": user["_id"]}, {"$inc": {SAVED_COUNT: -1, ACTIVITY: 1}})
+    mark_activity(db, user, {SAVED_COUNT: -1})
     return True
 
 
