@@ -1,15 +1,16 @@
 """Home (people you follow, and you) and explore (recent popular) feeds, cursor-paginated.
 
 Blocks and mutes (app/auth/visibility.py) narrow the same indexed queries: no feed reads more.
-Each query reads only the ids, sort keys and revisions of its page; the posts themselves come from
-memory when held at that revision (app/posts/revisions.py). The first page of a home feed, the one
-asked for most, is remembered by each process until something touches it (app/feeds/first_pages.py)."""
+Explore, the same few pages for everyone, reads only the ids, sort keys and revisions of a page; the
+posts themselves come from memory when held at that revision (app/posts/revisions.py). The first page
+of a home feed, the one asked for most, is remembered by each process until something touches it
+(app/feeds/first_pages.py); other pages are read whole, and held."""
 from app.auth.visibility import NOT_PRIVATE, hidden_by_block, may_see_private, unwanted_authors, without_authors
 from app.core.db import MongoDatabase
 from app.core.pagination import keyset_page
 from app.core.statuses import PostStatus
 from app.feeds.first_pages import FirstPages
-from app.posts.revisions import activity_of, page_fields, whole_posts
+from app.posts.revisions import activity_of, page_fields, stored_posts, stubs_of, whole_posts
 
 PUBLISHED = {"status": PostStatus.PUBLISHED}
 _first_pages = FirstPages()
@@ -20,9 +21,15 @@ def home_feed(db: MongoDatabase, viewer: dict, cursor: str | None, limit: int) -
     authors = [author for author in [viewer["_id"], *viewer.get("following_ids", [])] if author not in unwanted]
     query = {**PUBLISHED, "author_id": {"$in": authors}}
     if cursor:
-        return _posts_page(db, query, "created_at", cursor, limit)
-    stubs, next_cursor = _first_pages.page(db, viewer["_id"], limit, authors, activity_of(viewer), lambda: keyset_page(
-        db.posts, query, "created_at", None, limit, page_fields("created_at")))
+        return _whole_page(db, query, cursor, limit)
+
+    def read() -> tuple[list[dict], str | None]:
+        # Read whole: a page not remembered seldom finds all its posts held, and ids then posts
+        # would be two reads.
+        posts, next_cursor = _whole_page(db, query, None, limit)
+        return stubs_of(posts, "created_at"), next_cursor
+
+    stubs, next_cursor = _first_pages.page(db, viewer["_id"], limit, authors, activity_of(viewer), read)
     return whole_posts(db.posts, query, stubs), next_cursor
 
 
@@ -37,7 +44,13 @@ def profile_posts(db: MongoDatabase, author: dict, viewer: dict | None, cursor: 
         return [], None
     if author.get("private") and not may_see_private(viewer, author["_id"]):
         return [], None
-    return _posts_page(db, {**PUBLISHED, "author_id": author["_id"]}, "created_at", cursor, limit)
+    # Read whole: a profile is seldom asked for twice running, and ids then posts would be two reads.
+    return _whole_page(db, {**PUBLISHED, "author_id": author["_id"]}, cursor, limit)
+
+
+def _whole_page(db: MongoDatabase, query: dict, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    posts, next_cursor = keyset_page(db.posts, query, "created_at", cursor, limit)
+    return stored_posts(posts), next_cursor
 
 
 def _posts_page(db: MongoDatabase, query: dict, sort_field: str, cursor: str | None,

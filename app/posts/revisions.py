@@ -114,9 +114,21 @@ class _HeldPosts:
 _held = _HeldPosts(HELD_POSTS)
 
 
+def stored_posts(posts: list[dict]) -> list[dict]:
+    """Posts just read whole, held for the pages that will ask for them by revision."""
+    for post in posts:
+        _held.put(post)
+    return [StoredPost(post) for post in posts]
+
+
 def page_fields(sort_field: str) -> dict:
     """What a page's query reads of each post: enough to order it, page on and find it in memory."""
     return {"_id": 1, sort_field: 1, REVISION: 1}
+
+
+def stubs_of(posts: list[dict], sort_field: str) -> list[dict]:
+    """What a query with `page_fields` would have read of these posts."""
+    return [{"_id": post["_id"], sort_field: post[sort_field], REVISION: revision_of(post)} for post in posts]
 
 
 def whole_posts(posts: Collection[Document], query: dict, stubs: list[dict]) -> list[dict]:
