@@ -14,6 +14,7 @@ from app/posts/revisions.py). It is used only while all of these hold:
   made together, as after a restart, are not all read again at once), whatever else happened: the
   bound on a change no note was left for (a process stopped between its write and the note).
 """
+import itertools
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ from app.posts.changes import PostChange, PostChanges
 
 PAGE_SECONDS = 60.0
 REMEMBERED_PAGES = 5_000
+APPLIED_KEPT = 10_000  # changes handed on lately, for pages whose query ran meanwhile
 type PageKey = tuple[ObjectId, int]
 type Stubs = tuple[list[dict], str | None]
 
@@ -71,7 +73,7 @@ class FirstPages:
             self._catch_up(db)
             remembered = self._pages.get(key)
             if (remembered is not None and remembered.authors == wanted and remembered.activity == activity
-                    and time.monotonic() < remembered.expires_at and self._changes.current()):
+                    and time.monotonic() < remembered.expires_at):
                 self._pages.move_to_end(key)
                 return list(remembered.stubs), remembered.next_cursor
             started_after = self._applied_count
@@ -80,7 +82,8 @@ class FirstPages:
         made = _Page(stubs, next_cursor, wanted, activity, time.monotonic() + lifetime)
         with self._lock:
             # A change handed on while the query ran may postdate what it read: keep no such page.
-            if not any(number > started_after and made.touched_by(change) for number, change in self._applied):
+            since = itertools.takewhile(lambda applied: applied[0] > started_after, reversed(self._applied))
+            if not any(made.touched_by(change) for _, change in since):
                 self._remember(key, made)
         return list(stubs), next_cursor
 
@@ -93,7 +96,7 @@ class FirstPages:
                 page = self._pages.get(key)
                 if page is not None and page.touched_by(change):
                     self._forget(key)
-        while len(self._applied) > 10_000:
+        while len(self._applied) > APPLIED_KEPT:
             self._applied.popleft()
 
     def _remember(self, key: PageKey, page: _Page) -> None:

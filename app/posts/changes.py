@@ -34,11 +34,11 @@ class PostChange:
 
 def note_changed(db: MongoDatabase, post_ids: list[ObjectId]) -> None:
     """After the write: whoever reads the note finds what was written."""
-    bucket = {"$push": {"ids": {"$each": post_ids}}, "$setOnInsert": {"at": utc_now()}}
+    key, bucket = _bucket_key(int(time.time())), {"$push": {"ids": {"$each": post_ids}}, "$setOnInsert": {"at": utc_now()}}
     try:
-        db.post_changes.update_one({"_id": _bucket_key(int(time.time()))}, bucket, upsert=True)
+        db.post_changes.update_one({"_id": key}, bucket, upsert=True)
     except DuplicateKeyError:  # two first notes of one second raced: the other inserted it
-        db.post_changes.update_one({"_id": _bucket_key(int(time.time()))}, bucket, upsert=True)
+        db.post_changes.update_one({"_id": key}, bucket, upsert=True)
 
 
 def _bucket_key(second: int) -> str:
@@ -52,10 +52,6 @@ class PostChanges:
     def __init__(self) -> None:
         self._asked_at: float | None = None  # monotonic
         self._read: dict[str, int] = {}  # bucket -> how many of its ids were handed on
-
-    def current(self) -> bool:
-        """Whether every change noted more than about POLL_SECONDS ago has been handed on."""
-        return self._asked_at is not None and time.monotonic() - self._asked_at < 2 * POLL_SECONDS
 
     def catch_up(self, db: MongoDatabase) -> list[PostChange]:
         """The changes not handed on yet (none when asked again within POLL_SECONDS)."""

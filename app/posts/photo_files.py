@@ -20,9 +20,7 @@ from the next request on in every process. Only when there is one (or the post i
 published, held, or a private account's) is the viewer loaded and the full rule applied. A shared
 cache, though, may hand a public photo to anyone, as it would to a signed-out visitor.
 """
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from bson import ObjectId
@@ -30,6 +28,7 @@ from bson import ObjectId
 from app.auth.visibility import hidden_by_block
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
+from app.core.recent import Recent
 from app.core.statuses import PostStatus
 from app.posts.services import can_see, get_post
 
@@ -40,27 +39,13 @@ FilesByPhoto = dict[tuple[int, str], ObjectId]
 Remembered = tuple[FilesByPhoto, ObjectId | None]
 
 
-class _RecentlyPublished:
-    def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[float, Remembered]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, post_id: str) -> Remembered | None:
-        with self._lock:
-            entry = self._entries.get(post_id)
-            if entry is None or entry[0] < time.monotonic():
-                return None
-            return entry[1]
-
-    def put(self, post_id: str, remembered: Remembered, seconds: float) -> None:
-        with self._lock:
-            self._entries[post_id] = (time.monotonic() + seconds, remembered)
-            self._entries.move_to_end(post_id)
-            while len(self._entries) > REMEMBERED_POSTS:
-                self._entries.popitem(last=False)
+# By post id: until when it is remembered, and what.
+_recent: Recent[str, tuple[float, Remembered]] = Recent(REMEMBERED_POSTS)
 
 
-_recent = _RecentlyPublished()
+def _remembered(post_id: str) -> Remembered | None:
+    entry = _recent.get(post_id)
+    return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
 
 
 def may_be_shared(post: dict, hold_threshold: float) -> bool:
@@ -87,7 +72,7 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
     """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
     may not see it. `viewer_id` is whom the request's session cookie names, `load_viewer` gives the
     signed-in viewer (None when signed out) and is called only when the answer depends on them."""
-    remembered = _recent.get(post_id) if remember_seconds > 0 else None
+    remembered = _remembered(post_id) if remember_seconds > 0 else None
     if remembered is not None:
         (files, author_id), shared = remembered, True  # only shareable posts, open to everyone, are remembered
     else:
@@ -96,7 +81,7 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
         author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
         if shared and remember_seconds > 0:
-            _recent.put(post_id, (files, author_id), remember_seconds)
+            _recent.put(post_id, (time.monotonic() + remember_seconds, (files, author_id)))
         if not open_to_everyone(post):
             # Not yet published, held, or a private account's: who asks decides (blocks included).
             if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):

@@ -4,15 +4,13 @@ Posts are written only through `change_post`, `change_post_and_read` and `change
 (tests/test_post_revisions.py finds any other write to `posts`). Each moves the post's `revision`
 on and then notes the change where every process looks for changes (app/posts/changes.py).
 
-A feed asks the database only for the ids, sort keys and revisions of its page, which costs the
-server a fraction of sending whole posts, and takes each post from memory when the revision it
-holds is the one just read. So a page shows what a full read would have shown at that moment: a
-like, an edit, a rename is seen on the next request, in every process, and a hidden or deleted
-post drops out because the page's own query no longer finds it. Nothing here decides who may see
-a post; the query does.
+A page may ask the database only for the ids, sort keys and revisions of its posts (explore, and
+home feed pages remembered by app/feeds/first_pages.py), and take each post from memory when the
+revision held is the one just read. So a page shows what a full read would have shown at that
+moment: a like, an edit, a rename is seen on the next request, in every process, and a hidden or
+deleted post drops out because the page's own query no longer finds it. Nothing here decides who
+may see a post; the query does.
 """
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from bson import ObjectId
@@ -21,6 +19,7 @@ from pymongo.collection import Collection
 from pymongo.results import UpdateResult
 
 from app.core.db import Document, MongoDatabase
+from app.core.recent import Recent
 from app.posts.changes import note_changed
 
 REVISION = "revision"
@@ -86,38 +85,25 @@ class StoredPost(dict):
     what is derived from it may be kept by (id, revision)."""
 
 
-class _HeldPosts:
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[ObjectId, dict] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, post_id: ObjectId, revision: int) -> dict | None:
-        with self._lock:
-            post = self._entries.get(post_id)
-            if post is None or revision_of(post) != revision:
-                return None
-            self._entries.move_to_end(post_id)
-            return post
-
-    def put(self, post: dict) -> None:
-        with self._lock:
-            held = self._entries.get(post["_id"])
-            if held is not None and revision_of(held) > revision_of(post):
-                return  # a slower reader's older copy
-            self._entries[post["_id"]] = post
-            self._entries.move_to_end(post["_id"])
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+# Post documents by id. A revision newer than the one asked for is as much a miss as none.
+_held: Recent[ObjectId, dict] = Recent(HELD_POSTS)
 
 
-_held = _HeldPosts(HELD_POSTS)
+def _held_at(post_id: ObjectId, revision: int) -> dict | None:
+    post = _held.get(post_id)
+    return post if post is not None and revision_of(post) == revision else None
+
+
+def _hold(post: dict) -> None:
+    held = _held.get(post["_id"])
+    if held is None or revision_of(held) <= revision_of(post):  # not a slower reader's older copy
+        _held.put(post["_id"], post)
 
 
 def stored_posts(posts: list[dict]) -> list[dict]:
     """Posts just read whole, held for the pages that will ask for them by revision."""
     for post in posts:
-        _held.put(post)
+        _hold(post)
     return [StoredPost(post) for post in posts]
 
 
@@ -135,11 +121,11 @@ def whole_posts(posts: Collection[Document], query: dict, stubs: list[dict]) -> 
     """The posts `stubs` (read with `page_fields`) name, in their order, at the revisions read.
     Those not held at that revision are read in one query that repeats the page's `query`, so a
     post that stopped matching in between is left out rather than shown."""
-    found: dict[ObjectId, dict | None] = {stub["_id"]: _held.get(stub["_id"], revision_of(stub)) for stub in stubs}
+    found = {stub["_id"]: _held_at(stub["_id"], revision_of(stub)) for stub in stubs}
     missing = [post_id for post_id, post in found.items() if post is None]
     if missing:
         for read in posts.find({"$and": [query, {"_id": {"$in": missing}}]}):
-            _held.put(read)
+            _hold(read)
             found[read["_id"]] = read
     # Shallow copies: a caller adding a key must not change what others are handed.
     return [StoredPost(post) for stub in stubs if (post := found[stub["_id"]]) is not None]

@@ -6,14 +6,13 @@ long as their `activity` stays the same: only their own like, unlike, save or un
 answers, and each moves it on (app/posts/revisions.py). A page they see again asks for neither.
 It also keeps the shape of each post a feed read as stored (StoredPost) by its revision, the same
 for every viewer: building it (three photo URLs a photo) was a fifth of a feed page's web time."""
-import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from bson import ObjectId
 from flask import request
 
 from app.core.db import MongoDatabase
+from app.core.recent import Recent
 from app.posts.presenter import present_post
 from app.posts.revisions import StoredPost, activity_of, revision_of
 from app.social.keys import like_key
@@ -27,77 +26,53 @@ MARKS_PER_VIEWER = 1_000  # post ids: a few pages' worth
 type Marks = dict[ObjectId, tuple[bool, bool]]  # post id -> (liked, saved)
 
 
-class _ViewerMarks:
-    def __init__(self) -> None:
-        self._viewers: OrderedDict[ObjectId, tuple[int, Marks]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def known(self, viewer_id: ObjectId, activity: int, post_ids: list[ObjectId]) -> Marks:
-        with self._lock:
-            remembered = self._viewers.get(viewer_id)
-            if remembered is None or remembered[0] != activity:
-                return {}
-            self._viewers.move_to_end(viewer_id)
-            return {post_id: remembered[1][post_id] for post_id in post_ids if post_id in remembered[1]}
-
-    def add(self, viewer_id: ObjectId, activity: int, marks: Marks) -> None:
-        with self._lock:
-            remembered = self._viewers.get(viewer_id)
-            if remembered is None or remembered[0] != activity:
-                remembered = (activity, {})
-            kept = remembered[1]
-            kept.update(marks)
-            while len(kept) > MARKS_PER_VIEWER:
-                del kept[next(iter(kept))]
-            self._viewers[viewer_id] = remembered
-            self._viewers.move_to_end(viewer_id)
-            while len(self._viewers) > REMEMBERED_VIEWERS:
-                self._viewers.popitem(last=False)
+# Per viewer: the activity the marks were read at, and the marks.
+_marks: Recent[ObjectId, tuple[int, Marks]] = Recent(REMEMBERED_VIEWERS)
+# present_post's answer by (post, revision, script root), for no particular viewer.
+_presented: Recent[tuple, dict] = Recent(PRESENTED_POSTS)
 
 
-_marks = _ViewerMarks()
+def _known_marks(viewer_id: ObjectId, activity: int, post_ids: list[ObjectId]) -> Marks:
+    remembered = _marks.get(viewer_id)
+    if remembered is None or remembered[0] != activity:
+        return {}
+    return {post_id: remembered[1][post_id] for post_id in post_ids if post_id in remembered[1]}
 
 
-class _Presented:
-    """present_post's answer by (post, revision, script root), for no particular viewer. Only for
-    a StoredPost: a post changed in memory (an edit's answer) is presented afresh."""
+def _add_marks(viewer_id: ObjectId, activity: int, marks: Marks) -> None:
+    remembered = _marks.get(viewer_id)
+    # A new dict each time: another request may be reading the one held.
+    kept = {**(remembered[1] if remembered is not None and remembered[0] == activity else {}), **marks}
+    if len(kept) > MARKS_PER_VIEWER:
+        kept = dict(list(kept.items())[-MARKS_PER_VIEWER:])
+    _marks.put(viewer_id, (activity, kept))
 
-    def __init__(self) -> None:
-        self._entries: OrderedDict[tuple, dict] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def of(self, post: dict) -> dict:
-        if not isinstance(post, StoredPost):
-            return present_post(post)
-        key = (post["_id"], revision_of(post), request.script_root)
-        with self._lock:
-            presented = self._entries.get(key)
-            if presented is not None:
-                self._entries.move_to_end(key)
-                return presented
+def _public_shape(post: dict) -> dict:
+    """present_post's answer, kept for a StoredPost; a post changed in memory (an edit's answer) is
+    presented afresh."""
+    if not isinstance(post, StoredPost):
+        return present_post(post)
+    key = (post["_id"], revision_of(post), request.script_root)
+    presented = _presented.get(key)
+    if presented is None:
         presented = present_post(post)
-        with self._lock:
-            self._entries[key] = presented
-            while len(self._entries) > PRESENTED_POSTS:
-                self._entries.popitem(last=False)
-        return presented
-
-
-_presented = _Presented()
+        _presented.put(key, presented)
+    return presented
 
 
 def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> list[dict]:
     if viewer is None:
-        return [dict(_presented.of(post)) for post in posts]
+        return [dict(_public_shape(post)) for post in posts]
     viewer_id, activity = viewer["_id"], activity_of(viewer)  # read here: `viewer` may be a request-bound proxy
     post_ids = [post["_id"] for post in posts]
-    marks = _marks.known(viewer_id, activity, post_ids)
+    marks = _known_marks(viewer_id, activity, post_ids)
     unknown = [post_id for post_id in post_ids if post_id not in marks]
     if unknown:
         found = _looked_up(db, viewer_id, unknown, has_saves=bool(viewer.get(SAVED_COUNT)))
-        _marks.add(viewer_id, activity, found)
+        _add_marks(viewer_id, activity, found)
         marks |= found
-    return [{**_presented.of(post), "liked_by_me": marks[post["_id"]][0], "saved_by_me": marks[post["_id"]][1]}
+    return [{**_public_shape(post), "liked_by_me": marks[post["_id"]][0], "saved_by_me": marks[post["_id"]][1]}
             for post in posts]
 
 
