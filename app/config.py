@@ -1,4 +1,5 @@
 """Configuration, read from environment variables only (see README, "Configuration")."""
+import configparser
 import ipaddress
 import os
 import secrets
@@ -10,6 +11,31 @@ from urllib.parse import urlsplit
 
 # The checkout: templates/, static/ and the shared datasets beside it are found from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def datasets_dir() -> Path:
+    """The shared datasets (real photos, Flickr8k) the tests, the bench, `flask seed` and training
+    read: GLIMPSE_DATASETS_DIR; else `../shared/datasets` beside this checkout; else beside the local
+    checkout this one was cloned from (a fresh clone in a temporary folder finds its origin's)."""
+    if named := os.environ.get("GLIMPSE_DATASETS_DIR"):
+        return Path(named)
+    beside = PROJECT_ROOT.parent / "shared" / "datasets"
+    origin = _origin_checkout()
+    if beside.is_dir() or origin is None or not (origin.parent / "shared" / "datasets").is_dir():
+        return beside
+    return origin.parent / "shared" / "datasets"
+
+
+def _origin_checkout() -> Path | None:
+    """The folder `git clone` copied this checkout from, when that was a folder on this machine."""
+    git_config = configparser.ConfigParser(strict=False)
+    try:
+        git_config.read(PROJECT_ROOT / ".git" / "config")
+        url = git_config.get('remote "origin"', "url", fallback="")
+    except configparser.Error:
+        return None
+    origin = Path(url.removeprefix("file://"))
+    return origin if url and origin.is_absolute() and origin.is_dir() else None
 
 
 def _flag(name: str, default: bool) -> bool:

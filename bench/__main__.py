@@ -19,14 +19,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from app import PROJECT_ROOT, create_app
+from app.config import datasets_dir
 from app.core import embedded_mongo
 from app.core.db import get_db, get_fs
 from bench import capacity, database, dataset, load, models, report, vectors
 from bench.client import Client, summary_ms
 from ml_models.dataset import load_captions, split_ids
 
-PHOTOS_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "photos"
-FLICKR_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
+PHOTOS_DIR = datasets_dir() / "photos"
+FLICKR_DIR = datasets_dir() / "flickr8k"
 STATIC_COPY = PROJECT_ROOT / "static" / "bench-static-copy.jpg"
 SEARCH_QUERIES = 100
 # Of each dev photo's five human captions; not app.enrichment.evaluation.QUERY_CAPTION, which tuning used.

@@ -33,6 +33,7 @@ from urllib.parse import quote_plus
 import pymongo
 
 from app import PROJECT_ROOT
+from app.config import datasets_dir
 from app.core.csrf import COOKIE_NAME as CSRF_COOKIE
 from bench import dataset
 from bench.client import Client, percentile
@@ -43,7 +44,7 @@ SIGNED_IN_USERS = 50
 # bench/dataset.py stores 100 photos and gives post n the photo n % 100: the first 100 posts show them all.
 THUMBNAIL_POSTS = 100
 STATIC_DIR = PROJECT_ROOT / "static" / "bench-capacity"
-DEFAULT_FLICKR_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
+DEFAULT_FLICKR_DIR = datasets_dir() / "flickr8k"
 # Without Flickr8k, search still never repeats a query within a run of this bench's length.
 FALLBACK_SUBJECTS = ["dog", "child", "man", "woman", "two dogs", "girl", "boy", "people", "a bird", "a cyclist"]
 FALLBACK_SCENES = ["on grass", "in the snow", "at the beach", "in a city street", "on a rock", "in the water",

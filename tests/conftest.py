@@ -27,11 +27,12 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.config import datasets_dir  # noqa: E402
 from app.core import db as database  # noqa: E402
 from app.core import embedded_mongo  # noqa: E402
 from app.core.jobs.worker import WorkerPool  # noqa: E402
 
-DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+DATASETS_DIR = datasets_dir()
 CHROMIUM = os.environ.get("CHROMIUM") or "chromium"
 # What the tests read from the shared datasets: real photos, Flickr8k's captions and its dev split.
 DATASETS_NEEDED = ("photos", "flickr8k/Flickr8k.token.txt", "flickr8k/Flickr_8k.devImages.txt", "flickr8k/images")
@@ -44,7 +45,8 @@ def pytest_configure(config):
     if missing:
         raise pytest.UsageError(
             f"The tests need the shared datasets, and {DATASETS_DIR} lacks {', '.join(missing)}: clone Glimpse "
-            "beside shared/ (so that ../shared/datasets is there) or set GLIMPSE_DATASETS_DIR to that folder.")
+            "beside shared/ (so that ../shared/datasets is there), or from a checkout that is, or set "
+            "GLIMPSE_DATASETS_DIR to that folder.")
 
 
 @pytest.fixture(scope="session")

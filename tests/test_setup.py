@@ -6,6 +6,8 @@ import sys
 
 from helpers import PROJECT_ROOT, free_port
 
+from app import config
+
 
 def run_tests(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], check=False,
@@ -33,3 +35,19 @@ def test_without_the_shared_datasets_no_test_runs_and_the_run_says_where_to_put_
     result = run_tests("tests/test_platform.py", GLIMPSE_DATASETS_DIR=str(tmp_path))
     assert result.returncode != 0 and "passed" not in result.stdout and "skipped" not in result.stdout
     assert f"{tmp_path} lacks photos" in result.stderr and "GLIMPSE_DATASETS_DIR" in result.stderr
+
+
+def test_a_clone_finds_the_shared_datasets_beside_itself_else_beside_the_checkout_it_was_cloned_from(
+        tmp_path, monkeypatch):
+    monkeypatch.delenv("GLIMPSE_DATASETS_DIR", raising=False)
+    origin, clone = tmp_path / "work" / "glimpse", tmp_path / "elsewhere" / "glimpse"
+    (origin.parent / "shared" / "datasets").mkdir(parents=True)
+    origin.mkdir()
+    (clone / ".git").mkdir(parents=True)
+    (clone / ".git" / "config").write_text(f'[remote "origin"]\n\turl = {origin}\n')
+    monkeypatch.setattr(config, "PROJECT_ROOT", clone)
+    assert config.datasets_dir() == origin.parent / "shared" / "datasets"
+    (clone.parent / "shared" / "datasets").mkdir(parents=True)
+    assert config.datasets_dir() == clone.parent / "shared" / "datasets"
+    monkeypatch.setenv("GLIMPSE_DATASETS_DIR", str(tmp_path))
+    assert config.datasets_dir() == tmp_path

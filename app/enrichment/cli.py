@@ -7,12 +7,12 @@ import click
 from flask.cli import AppGroup
 
 import ml_models
-from app.config import PROJECT_ROOT
+from app.config import datasets_dir
 from app.enrichment.evaluation import evaluate_through_app
 from app.enrichment.models import get_describer
 
 ml_cli = AppGroup("ml", help="Train, evaluate and run the photo models.")
-DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "flickr8k"
+DEFAULT_DATA = datasets_dir() / "flickr8k"
 
 data_option = click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                            default=DEFAULT_DATA, show_default=True, help="The Flickr8k folder.")

@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.auth.services import ROLES, create_user, find_user_by_username
-from app.config import PROJECT_ROOT
+from app.config import datasets_dir
 from app.core import embedded_mongo
 from app.core.db import get_db, get_fs
 from app.core.errors import GlimpseError
@@ -19,7 +19,7 @@ from app.maintenance.seed import seed
 from app.posts.importer import import_photos, photo_files
 from app.posts.requests import upload_limits
 
-DEFAULT_PHOTOS_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "photos"
+DEFAULT_PHOTOS_DIR = datasets_dir() / "photos"
 
 db_cli = AppGroup("db", help="The embedded MongoDB server.")
 users_cli = AppGroup("users", help="Accounts.")

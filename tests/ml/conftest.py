@@ -1,12 +1,13 @@
 """Fixtures for the ML tests: the shared Flickr8k data (tests/conftest.py refuses to run without it) and
 models loaded once."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-DATASETS_DIR = Path(os.environ.get("GLIMPSE_DATASETS_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
+from app.config import datasets_dir as shared_datasets_dir
+
+DATASETS_DIR = shared_datasets_dir()
 DOG_PHOTO = "1001773457_577c3a7d70.jpg"  # all five of its captions mention a dog
 
 
