@@ -4,7 +4,7 @@ import logging
 import re
 
 from conftest import DATASETS_DIR
-from helpers import api_upload, sample_photos, signed_up_tokens
+from helpers import api_upload, sample_photos, signed_up_tokens, wait_until
 
 
 def server_answers(caplog, path: str) -> list[int]:
@@ -13,10 +13,17 @@ def server_answers(caplog, path: str) -> list[int]:
     return [int(found.group(1)) for record in caplog.records if (found := pattern.search(record.getMessage()))]
 
 
-def test_a_reloaded_page_is_revalidated_and_shows_what_changed(live_server, page, client, caplog):
+def enriched(db, count: int) -> None:
+    """Wait for the workers to write alt text and tags: a page that gains them has changed, and
+    rightly answers 200 rather than 304."""
+    wait_until(lambda: db.posts.count_documents({"enrichment": "done"}) == count, timeout=90, interval=0.2)
+
+
+def test_a_reloaded_page_is_revalidated_and_shows_what_changed(live_server, page, client, db, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")
     alice = signed_up_tokens(client, "alice")["access_token"]
     assert api_upload(client, alice, sample_photos(DATASETS_DIR, 1), "by the lake").status_code == 201
+    enriched(db, 1)
     first = page.goto(f"{live_server}/u/alice")
     assert first.status == 200 and first.headers["etag"].startswith('W/"') and "by the lake" in page.content()
     answers = []
