@@ -22,7 +22,7 @@ from pytest import fixture
 
 from app import create_app
 from app.posts import changes as changes_module
-from app.posts.changes import POLL_SECONDS, PostChanges
+from app.posts.changes import POLL_SECONDS, PostChanges, note_blocks_changed
 from app.posts.revisions import REVISION, change_post, change_posts, page_fields, whole_posts
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -70,17 +70,38 @@ def test_each_write_moves_the_revision_on_for_operators_and_pipelines(db):
 def test_every_change_is_handed_on_once_even_two_in_one_second(db):
     changes = PostChanges()
     first, second = (db.posts.insert_one({"status": "published", "author_id": None}).inserted_id for _ in range(2))
-    assert changes.catch_up(db) == []
+    assert changes.catch_up(db).posts == []
     change_post(db, {"_id": first}, {"$set": {"caption": "a"}})
-    time.sleep(POLL_SECONDS)
-    assert [change.post_id for change in changes.catch_up(db)] == [first]
+    assert [change.post_id for change in changes.catch_up(db).posts] == [first]  # noted here: read at once
     change_post(db, {"_id": second}, {"$set": {"caption": "b"}})
     change_post(db, {"_id": first}, {"$set": {"status": "hidden"}})
-    time.sleep(POLL_SECONDS)
     handed = changes.catch_up(db)
-    assert [(change.post_id, change.published) for change in handed] == [(second, True), (first, False)]
+    assert [(change.post_id, change.published) for change in handed.posts] == [(second, True), (first, False)]
+    assert handed.complete and changes.catch_up(db).posts == []
     time.sleep(POLL_SECONDS)
-    assert changes.catch_up(db) == []
+    assert changes.catch_up(db).posts == []
+
+
+def test_a_reader_that_went_long_without_asking_still_gets_what_was_noted_meanwhile(db, monkeypatch):
+    monkeypatch.setattr(changes_module, "OVERLAP_SECONDS", 1)
+    changes, post_id = PostChanges(), db.posts.insert_one({"status": "published", "author_id": None}).inserted_id
+    changes.catch_up(db)
+    change_post(db, {"_id": post_id}, {"$set": {"caption": "a"}})
+    note_blocks_changed(db, [post_id])
+    time.sleep(2.5)  # the note's second is now further back than the overlap
+    handed = changes.catch_up(db)
+    assert [change.post_id for change in handed.posts] == [post_id] and handed.blocks_of == {post_id}
+    assert handed.complete
+
+
+def test_a_reader_that_went_longer_than_the_notes_are_read_back_says_it_lost_track(db, monkeypatch):
+    monkeypatch.setattr(changes_module, "MAX_GAP_SECONDS", 1)
+    changes = PostChanges()
+    assert changes.catch_up(db).complete
+    time.sleep(2.1)
+    assert not changes.catch_up(db).complete
+    time.sleep(POLL_SECONDS)
+    assert changes.catch_up(db).complete
 
 
 @fixture
@@ -100,6 +121,13 @@ def other_process(app_config, people):
     COMMANDS.database = app_config["MONGODB_DB"]
     yield app
     COMMANDS.database = None
+
+
+def deaf_to_this_process(monkeypatch):
+    """The other app hears of no note this one writes from now on, as a real other process would not
+    (both apps share this module's count of notes written here)."""
+    written = changes_module.notes_written_here()
+    monkeypatch.setattr(changes_module, "notes_written_here", lambda: written)
 
 
 def feed_post(client, token):
@@ -142,6 +170,7 @@ def test_what_the_viewer_does_shows_on_their_very_next_request_in_another_proces
     time.sleep(POLL_SECONDS)
     feed_post(api, people["bob"])  # every change so far handed on; from here on, none is asked for
     monkeypatch.setattr(changes_module, "POLL_SECONDS", 3600)
+    deaf_to_this_process(monkeypatch)
     client.put(f"{post}/like", headers=bearer(people["carol"]))
     assert feed_post(api, people["bob"])["like_count"] == 0  # others' like: not yet, the page is remembered
     client.put(f"{post}/like", headers=bob)
@@ -189,3 +218,17 @@ def test_a_like_answers_with_the_viewers_new_state_after_a_page_showed_the_old(c
     assert (liked["liked_by_me"], liked["like_count"]) == (True, 1)
     assert client.delete(f"/api/v1/posts/{people['post']}/like", headers=bob).get_json()["liked_by_me"] is False
     assert feed_post(client, people["bob"])["liked_by_me"] is False
+
+
+def test_a_process_that_lost_track_of_the_changes_forgets_the_pages_it_remembered(client, db, other_process, people,
+                                                                                   monkeypatch):
+    api = other_process.test_client()
+    feed_post(api, people["bob"])
+    time.sleep(POLL_SECONDS)
+    feed_post(api, people["bob"])  # remembered, every change so far handed on
+    monkeypatch.setattr(changes_module, "MAX_GAP_SECONDS", 1)
+    deaf_to_this_process(monkeypatch)
+    client.put(f"/api/v1/posts/{people['post']}/like", headers=bearer(people["carol"]))
+    db.post_changes.delete_many({})  # its note gone, as an hour's expiry takes notes no one read
+    time.sleep(2.1)
+    assert feed_post(api, people["bob"])["like_count"] == 1

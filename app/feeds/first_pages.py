@@ -9,7 +9,8 @@ from app/posts/revisions.py). It is used only while all of these hold:
   shows on their very next request, in every process;
 - no change to a post of those authors that could touch the page reached this process since it was
   made (app/posts/changes.py, asked at most every half second): others' likes, new posts,
-  hides and deletions show within about a second;
+  hides and deletions show within about a second (a process that lost track of the changes, after
+  minutes without asking, forgets every page);
 - it is younger than its own lifetime, PAGE_SECONDS or up to half as long again (spread, so pages
   made together, as after a restart, are not all read again at once), whatever else happened: the
   bound on a change no note was left for (a process stopped between its write and the note).
@@ -88,7 +89,11 @@ class FirstPages:
         return list(stubs), next_cursor
 
     def _catch_up(self, db: MongoDatabase) -> None:
-        for change in self._changes.catch_up(db):
+        changes = self._changes.catch_up(db)
+        if not changes.complete:
+            self._pages.clear()
+            self._by_author.clear()
+        for change in changes.posts:
             self._applied_count += 1
             self._applied.append((self._applied_count, change))
             # A deletion names no author: it can only be on pages that show it.

@@ -1,15 +1,19 @@
-"""Which posts changed lately, as each process learns it.
+"""Which posts changed lately, and whose blocks, as each process learns it.
 
 Every write to a post (app/posts/revisions.py) and every deletion notes the post's id in the
 `post_changes` document of the second it happened (the bucket pattern: one small document a
-second, kept an hour). At most every POLL_SECONDS a process reads the buckets of the last
-OVERLAP_SECONDS by `_id` and hands on each id it had not read there yet: a write noted by a clock
-a little behind, or committed after a later one, is still caught. Reading buckets by key is a
-primary-key lookup on any MongoDB; a range over the posts themselves would be a scan on the
-embedded server.
+second, kept an hour); a block or unblock notes its two users there too. At most every
+POLL_SECONDS a process reads the buckets from OVERLAP_SECONDS before its last read up to now, by
+`_id`, and hands on each id it had not read there yet: a write noted by a clock a little behind,
+or committed after a later one, is still caught, however long the process went without asking.
+After a gap longer than MAX_GAP_SECONDS it says it lost track instead, and its readers forget
+what they remembered. A process that noted something itself reads at once: what it wrote shows on
+its very next request. Reading buckets by key is a primary-key lookup on any MongoDB; a range over
+the posts themselves would be a scan on the embedded server.
 """
+import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bson import ObjectId
@@ -21,7 +25,19 @@ from app.core.statuses import PostStatus
 
 POLL_SECONDS = 0.5
 OVERLAP_SECONDS = 5
+# Well inside the buckets' hour; a gap longer than this is read as lost track (a few hundred keys at most).
+MAX_GAP_SECONDS = 300
 CHANGE_FIELDS = {"author_id": 1, "status": 1, "created_at": 1}
+
+
+class _OwnNotes:
+    """How many notes this process wrote: a reader that has not read since reads at once."""
+    counter = itertools.count(1)
+    written = 0
+
+
+def notes_written_here() -> int:
+    return _OwnNotes.written
 
 
 @dataclass(frozen=True)
@@ -32,13 +48,32 @@ class PostChange:
     published: bool  # False once hidden, held or deleted
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a reader had not been handed yet. Not `complete`: notes may have been missed, so
+    nothing remembered can be trusted."""
+    posts: list[PostChange] = field(default_factory=list)
+    blocks_of: set[ObjectId] = field(default_factory=set)  # users who blocked or unblocked, or were
+    complete: bool = True
+
+
 def note_changed(db: MongoDatabase, post_ids: list[ObjectId]) -> None:
     """After the write: whoever reads the note finds what was written."""
-    key, bucket = _bucket_key(int(time.time())), {"$push": {"ids": {"$each": post_ids}}, "$setOnInsert": {"at": utc_now()}}
+    _note(db, "ids", post_ids)
+
+
+def note_blocks_changed(db: MongoDatabase, user_ids: list[ObjectId]) -> None:
+    """After a block or unblock is written, on both users' documents too."""
+    _note(db, "blocks_of", user_ids)
+
+
+def _note(db: MongoDatabase, kind: str, ids: list[ObjectId]) -> None:
+    key, bucket = _bucket_key(int(time.time())), {"$push": {kind: {"$each": ids}}, "$setOnInsert": {"at": utc_now()}}
     try:
         db.post_changes.update_one({"_id": key}, bucket, upsert=True)
     except DuplicateKeyError:  # two first notes of one second raced: the other inserted it
         db.post_changes.update_one({"_id": key}, bucket, upsert=True)
+    _OwnNotes.written = next(_OwnNotes.counter)
 
 
 def _bucket_key(second: int) -> str:
@@ -51,24 +86,33 @@ class PostChanges:
 
     def __init__(self) -> None:
         self._asked_at: float | None = None  # monotonic
-        self._read: dict[str, int] = {}  # bucket -> how many of its ids were handed on
+        self._asked_second = 0  # wall clock
+        self._noted_when_asked = 0
+        self._read: dict[str, tuple[int, int]] = {}  # bucket -> how many of its post and user ids were handed on
 
-    def catch_up(self, db: MongoDatabase) -> list[PostChange]:
-        """The changes not handed on yet (none when asked again within POLL_SECONDS)."""
-        if self._asked_at is not None and time.monotonic() - self._asked_at < POLL_SECONDS:
-            return []
+    def catch_up(self, db: MongoDatabase) -> Changes:
+        """The changes not handed on yet (none when asked again within POLL_SECONDS, unless this
+        process noted one since)."""
+        noted_here = notes_written_here()
+        if (self._asked_at is not None and time.monotonic() - self._asked_at < POLL_SECONDS
+                and noted_here == self._noted_when_asked):
+            return Changes()
         asked_at, now = time.monotonic(), int(time.time())
+        complete = self._asked_at is None or now - self._asked_second <= MAX_GAP_SECONDS
+        since = (self._asked_second if complete and self._asked_at is not None else now) - OVERLAP_SECONDS
         # And a second ahead, for clocks ahead of ours.
-        keys = [_bucket_key(second) for second in range(now - OVERLAP_SECONDS, now + 2)]
-        read, changed = {}, []
+        keys = [_bucket_key(second) for second in range(since, now + 2)]
+        read, changed, blocks_of = {}, [], set()
         for bucket in db.post_changes.find({"_id": {"$in": keys}}):
-            ids = bucket.get("ids", [])
-            changed += ids[self._read.get(bucket["_id"], 0):]
-            read[bucket["_id"]] = len(ids)
+            post_ids, user_ids = bucket.get("ids", []), bucket.get("blocks_of", [])
+            posts_read, users_read = self._read.get(bucket["_id"], (0, 0))
+            changed += post_ids[posts_read:]
+            blocks_of.update(user_ids[users_read:])
+            read[bucket["_id"]] = (len(post_ids), len(user_ids))
         posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": list(set(changed))}}, CHANGE_FIELDS)} \
             if changed else {}
-        self._asked_at, self._read = asked_at, read
-        return [_change(post_id, posts.get(post_id)) for post_id in dict.fromkeys(changed)]
+        self._asked_at, self._asked_second, self._noted_when_asked, self._read = asked_at, now, noted_here, read
+        return Changes([_change(post_id, posts.get(post_id)) for post_id in dict.fromkeys(changed)], blocks_of, complete)
 
 
 def _change(post_id: ObjectId, post: dict | None) -> PostChange:
