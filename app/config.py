@@ -155,9 +155,10 @@ def config_from_env() -> dict:
         # How long browsers and shared caches may keep a published, scored post's photos (and
         # avatars) before asking again, so how long a hidden or deleted one may still be seen there.
         "PHOTO_CACHE_SECONDS": _int("PHOTO_CACHE_SECONDS", 300),
-        # How long a process serves a published post's photos without looking the post up again
-        # (so how long a deleted or hidden post's photo URLs may still answer); 0 looks up every time.
-        "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 2),
+        # How long a process may serve a published post's photos without looking the post up again
+        # if no note of a change reached it (app/posts/photo_files.py: a noted hide or deletion
+        # takes about a second), as long as shared caches may keep them; 0 looks up every time.
+        "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 300),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

@@ -131,15 +131,18 @@ def test_remembered_photos_are_refused_to_the_blocked_user_too(app, client, worl
     assert client.get(photo).status_code == 200
 
 
-def test_a_public_posts_photo_loads_no_signed_in_viewer_unless_a_block_joins_them(app, app_config, client, world,
-                                                                                  monkeypatch):
+def test_a_public_posts_photo_asks_once_whom_a_signed_in_viewer_blocked_and_loads_them_only_across_a_block(
+        app, app_config, client, world, monkeypatch):
     log = CommandLog()
     monkeypatch.setitem(database._clients, app_config["MONGODB_URI"], monitored_client(app_config["MONGODB_URI"], log))
     app.config["PHOTO_LOOKUP_SECONDS"] = 60
     photo, bob = f"/photos/{world['alices']}/0/thumb", world["bob_pages"]
-    for _ in range(2):  # looked up, then remembered: either way only a block would need who bob is
-        assert bob.get(photo).status_code == 200
-    assert log.sent_to("users") == []
+    assert bob.get(photo).status_code == 200  # the post, and whom bob blocked or was blocked by: no session check
+    assert [(command["name"], command.get("projection")) for command in log.sent_to("users")] == [
+        ("find", {"blocked_ids": 1, "blocked_by_ids": 1})]
+    log.commands.clear()
+    assert bob.get(photo).status_code == 200  # both remembered: not one command, bar the poll of changes
+    assert [command["name"] for command in log.commands if command.get("find") != "post_changes"] == []
     block(client, world["tokens"]["alice"], "bob")
     assert bob.get(photo).status_code == 404
     assert client.get(photo).status_code == 200

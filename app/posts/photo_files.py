@@ -7,44 +7,75 @@ can still hide it, so caches keep it PHOTO_CACHE_SECONDS at most, then revalidat
 photo a viewer may see (not yet scored, or seen by staff only) is private to the browser.
 
 A published post's photos never change (edits touch its words, not its files). So each process
-remembers a shareable post's files for a few seconds: without it every image request paid a post
-lookup, 3x the cost of a static file. Deleting or hiding a post therefore reaches an image URL
-within PHOTO_LOOKUP_SECONDS in every process (kept no longer than PHOTO_CACHE_SECONDS), and leaves
-shared caches within the sum of the two. Other posts are looked up on every request.
+remembers a shareable post's files until it hears the post changed (app/posts/changes.py: at once
+for its own writes, within about a second for others'), or for PHOTO_LOOKUP_SECONDS at most, the
+bound on a change no note was left for: without it every image request paid a post lookup, 3x the
+cost of a static file. Deleting or hiding a post therefore reaches its image URLs within about a
+second in every process, and leaves shared caches within PHOTO_CACHE_SECONDS more. Other posts
+are looked up on every request.
 
 Who asks matters only for some photos. A published post of a public account is everyone's but
-those on either side of a block with its author: for it the viewer is not loaded, only whether a
-block joins the author and whom the session cookie names is asked (one lookup in `blocks`, the
-truth that the users' id arrays copy), at every request, remembered post or not, so a block holds
-from the next request on in every process. Only when there is one (or the post is not yet
-published, held, or a private account's) is the viewer loaded and the full rule applied. A shared
-cache, though, may hand a public photo to anyone, as it would to a signed-out visitor.
+those on either side of a block with its author: for it the viewer is not loaded, only whom the
+session cookie names and whom they blocked or were blocked by, which each process remembers per
+viewer until a block or unblock of theirs is noted (the same bounds). Only when a block joins the
+two (or the post is not yet published, held, or a private account's) is the viewer loaded and the
+full rule applied. A shared cache, though, may hand a public photo to anyone, as it would to a
+signed-out visitor.
 """
+import threading
 import time
 from collections.abc import Callable
 
 from bson import ObjectId
 
-from app.auth.visibility import hidden_by_block
+from app.auth.visibility import blocked_either_way, hidden_by_block
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
 from app.core.recent import Recent
 from app.core.statuses import PostStatus
+from app.posts.changes import PostChanges
 from app.posts.services import can_see, get_post
 
-REMEMBERED_POSTS = 10_000  # ~1 kB each
+REMEMBERED_POSTS = 50_000  # ~0.5 kB each
+REMEMBERED_VIEWERS = 10_000
+BLOCK_FIELDS = {"blocked_ids": 1, "blocked_by_ids": 1}
 
 FilesByPhoto = dict[tuple[int, str], ObjectId]
 # A remembered post: its files, and its author (blocks still apply to every viewer).
 Remembered = tuple[FilesByPhoto, ObjectId | None]
 
 
-# By post id: until when it is remembered, and what.
-_recent: Recent[str, tuple[float, Remembered]] = Recent(REMEMBERED_POSTS)
+class _Memory:
+    """What this process remembers, each entry with the monotonic time it lapses, and the changes
+    that make it forget sooner."""
+
+    def __init__(self) -> None:
+        self.posts: Recent[str, tuple[float, Remembered]] = Recent(REMEMBERED_POSTS)
+        self.blocks: Recent[ObjectId, tuple[float, frozenset[ObjectId]]] = Recent(REMEMBERED_VIEWERS)
+        self._changes = PostChanges()
+        self._lock = threading.Lock()
+        # Moves on at every change handed on: what was read while it moved may predate the change.
+        self.generation = 0
+
+    def catch_up(self, db: MongoDatabase) -> None:
+        with self._lock:
+            changes = self._changes.catch_up(db)
+            if not changes.complete:
+                self.posts.clear()
+                self.blocks.clear()
+            for change in changes.posts:
+                self.posts.discard(str(change.post_id))
+            for user_id in changes.blocks_of:
+                self.blocks.discard(user_id)
+            if changes.posts or changes.blocks_of or not changes.complete:
+                self.generation += 1
 
 
-def _remembered(post_id: str) -> Remembered | None:
-    entry = _recent.get(post_id)
+_memory = _Memory()
+
+
+def _fresh[K, V](memory: Recent[K, tuple[float, V]], key: K) -> V | None:
+    entry = memory.get(key)
     return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
 
 
@@ -60,10 +91,17 @@ def open_to_everyone(post: dict) -> bool:
     return post["status"] == PostStatus.PUBLISHED and not post.get("author_private")
 
 
-def blocked_between(db: MongoDatabase, user_id: ObjectId, other_id: ObjectId) -> bool:
-    """Whether either of the two blocked the other."""
-    either = [user_id, other_id]
-    return db.blocks.find_one({"blocker_id": {"$in": either}, "blocked_id": {"$in": either}}, {"_id": 1}) is not None
+def _blocked_with(db: MongoDatabase, viewer_id: ObjectId, remember_seconds: float) -> frozenset[ObjectId]:
+    """Everyone the viewer blocked or was blocked by."""
+    remembered = _fresh(_memory.blocks, viewer_id) if remember_seconds > 0 else None
+    if remembered is not None:
+        return remembered
+    generation = _memory.generation
+    viewer = db.users.find_one({"_id": viewer_id}, BLOCK_FIELDS)
+    blocked = frozenset(blocked_either_way(viewer) if viewer is not None else ())
+    if remember_seconds > 0 and generation == _memory.generation:
+        _memory.blocks.put(viewer_id, (time.monotonic() + remember_seconds, blocked))
+    return blocked
 
 
 def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, viewer_id: ObjectId | None,
@@ -72,23 +110,26 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
     """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
     may not see it. `viewer_id` is whom the request's session cookie names, `load_viewer` gives the
     signed-in viewer (None when signed out) and is called only when the answer depends on them."""
-    remembered = _remembered(post_id) if remember_seconds > 0 else None
+    if remember_seconds > 0:
+        _memory.catch_up(db)
+    remembered = _fresh(_memory.posts, post_id) if remember_seconds > 0 else None
     if remembered is not None:
         (files, author_id), shared = remembered, True  # only shareable posts, open to everyone, are remembered
     else:
+        generation = _memory.generation
         post = get_post(db, post_id)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}
         author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
-        if shared and remember_seconds > 0:
-            _recent.put(post_id, (time.monotonic() + remember_seconds, (files, author_id)))
+        if shared and remember_seconds > 0 and generation == _memory.generation:
+            _memory.posts.put(post_id, (time.monotonic() + remember_seconds, (files, author_id)))
         if not open_to_everyone(post):
             # Not yet published, held, or a private account's: who asks decides (blocks included).
             if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):
                 raise NotFoundError("No such post.")
             return _named_file(files, index, rendition), shared
     # Everyone's: only a block between the viewer and the author hides it (staff see past blocks).
-    if (viewer_id is not None and author_id is not None and blocked_between(db, viewer_id, author_id)
+    if (viewer_id is not None and author_id is not None and author_id in _blocked_with(db, viewer_id, remember_seconds)
             and hidden_by_block(load_viewer(), author_id)):
         raise NotFoundError("No such post.")
     return _named_file(files, index, rendition), shared

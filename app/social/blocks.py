@@ -1,7 +1,8 @@
 """Blocks and mutes. The `blocks` and `mutes` collections (one document per pair, keyed by it) are
 the truth; the ids also ride on the users (`blocked_ids` and `blocked_by_ids`, `muted_ids`), which
 every request loads, so that feeds filter without a query (app/auth/visibility.py). `flask doctor`
-checks the two agree.
+checks the two agree. A block or unblock is noted as a change (app/posts/changes.py) once both
+users carry it: processes that remember whom someone blocked (photo URLs) hear of it.
 
 A block removes follows both ways and hides each from the other (see app/auth/visibility.py); a
 mute only keeps the muted user's posts and notifications out of the muter's feeds and inbox.
@@ -15,6 +16,7 @@ from app.auth.services import get_active_user
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError, ValidationError
+from app.posts.changes import note_blocks_changed
 from app.social.keys import relation_key
 from app.social.services import listed_users, recount_unread, unfollow
 
@@ -57,6 +59,7 @@ def _add(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> boo
     db.users.update_one({"_id": owner["_id"]}, {"$addToSet": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$addToSet": {relation.kept_on_other: owner["_id"]}})
+        note_blocks_changed(db, [owner["_id"], other["_id"]])
     _recount_inboxes(db, relation, owner, other)
     return True
 
@@ -67,6 +70,7 @@ def _remove(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> 
     db.users.update_one({"_id": owner["_id"]}, {"$pull": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$pull": {relation.kept_on_other: owner["_id"]}})
+        note_blocks_changed(db, [owner["_id"], other["_id"]])
     _recount_inboxes(db, relation, owner, other)
     return True
 
