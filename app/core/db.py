@@ -168,7 +168,13 @@ def get_db() -> MongoDatabase:
 
 
 def get_fs() -> gridfs.GridFS:
-    return gridfs.GridFS(get_db())
+    # Kept: making one costs more than a thumbnail's own bookkeeping (~40 us).
+    db = get_db()
+    state = current_app.extensions["glimpse_db"]
+    kept = state.get("fs")
+    if kept is None or kept[0] is not db.client or kept[1] != db.name:
+        kept = state["fs"] = (db.client, db.name, gridfs.GridFS(db))
+    return kept[2]
 
 
 def is_embedded_server(db: MongoDatabase) -> bool:
