@@ -9,8 +9,9 @@ The loop runs on the same cores as the server, so it is kept cheap: one process,
 sockets, requests built before the clock starts, responses framed by Content-Length. Each page's
 figures come with the client's own CPU share, the CPU the web workers and the database server
 spent per request, and the load average: on a shared machine, compare figures of one sitting.
-Photos are measured once every worker holds them in its file cache: the steady state, not the
-first read of each file from GridFS.
+Photos are measured once every worker has looked up each post and holds its file: the steady
+state of photos people keep asking for, not the first ask in a worker (a post lookup, and the
+first read of each file from GridFS).
 
 Against a server already running on a seeded bench database (see docs/capacity-profile.md):
 `python -m bench.capacity --port 5000 --mongodb-uri mongodb://127.0.0.1:PORT/?directConnection=true`.
@@ -96,8 +97,8 @@ class Page:
     name: str
     requests: list[bytes]  # sent in turn, each connection taking the next
     must_contain: bytes | None = None  # a 200 without it is an error (say, a page that lost its session)
-    # Asked for on each of WARM_CONNECTIONS connections before the page is measured, so that every
-    # worker has read them once (photos into its file cache): the figures are the steady state's.
+    # Asked for once in each worker before the page is measured (photos: each post looked up and its
+    # file read into the worker's memory), so that the figures are the steady state's.
     warm_paths: list[str] = field(default_factory=list)
 
 
@@ -196,7 +197,7 @@ def build_pages(host: str, port: int, usernames: list[str], post_ids: list[str],
     visitor = f"Cookie: {cookies[0].split(';', 1)[0]}"  # signed out, but with the CSRF cookie a browser keeps
     posts = chance.sample(post_ids, len(post_ids))
     profiles = chance.sample(usernames, len(usernames))
-    thumbnails = [f"/photos/{post_id}/0/thumb" for post_id in post_ids[:THUMBNAIL_POSTS]]  # every stored photo's
+    thumbnails = [f"/photos/{post_id}/0/thumb" for post_id in posts]
 
     def signed_in(paths: list[str]) -> list[bytes]:
         return [_request(host, port, path, f"Cookie: {cookies[number % len(cookies)]}") for number, path in enumerate(paths)]
@@ -211,9 +212,8 @@ def build_pages(host: str, port: int, usernames: list[str], post_ids: list[str],
              b'"results"'),
         Page(POST_SIGNED_IN, signed_in([f"/p/{post_id}" for post_id in posts]), b">Sign out<"),
         Page(POST_SIGNED_OUT, [_request(host, port, f"/p/{post_id}", visitor) for post_id in posts]),
-        Page(THUMB_SIGNED_OUT, [_request(host, port, f"/photos/{post_id}/0/thumb", visitor) for post_id in posts],
-             warm_paths=thumbnails),
-        Page(THUMB_SIGNED_IN, signed_in([f"/photos/{post_id}/0/thumb" for post_id in posts]), warm_paths=thumbnails),
+        Page(THUMB_SIGNED_OUT, [_request(host, port, path, visitor) for path in thumbnails], warm_paths=thumbnails),
+        Page(THUMB_SIGNED_IN, signed_in(thumbnails), warm_paths=thumbnails),
         Page(STATIC, [_request(host, port, path, visitor) for path in static_paths]),
     ]
 
@@ -285,15 +285,52 @@ def _with_children(pid: int) -> list[int]:
     return [pid, *children]
 
 
-def warm(host: str, port: int, paths: list[str]) -> None:
-    """Ask for every path on each of WARM_CONNECTIONS connections at once."""
-    def ask_all(_) -> None:
-        client = Client(host, port)
+def warm(host: str, port: int, paths: list[str], worker_pids: list[int] | None = None) -> None:
+    """Ask for every path once in each web worker: on a connection each worker holds (told apart by
+    the sockets /proc lists for each of `worker_pids`), or else on each of WARM_CONNECTIONS."""
+    if not paths:
+        return
+    clients = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
+    for client in clients:
+        client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
+    by_worker = _one_client_per_worker(port, clients, worker_pids or [])
+    chosen = list(by_worker.values()) if by_worker else clients
+
+    def ask_all(client: Client) -> None:
         for path in paths:
             client.request("GET", path)
 
-    with ThreadPoolExecutor(WARM_CONNECTIONS) as pool:
-        list(pool.map(ask_all, range(WARM_CONNECTIONS)))
+    with ThreadPoolExecutor(len(chosen)) as pool:
+        list(pool.map(ask_all, chosen))
+    for client in clients:
+        client.connection.close()
+
+
+def _one_client_per_worker(port: int, clients: list[Client], worker_pids: list[int]) -> dict[int, Client]:
+    """Worker pid -> one of `clients` it serves, when each of `worker_pids` serves one; else empty."""
+    server_inodes = {}  # the client's port -> the inode of the server's end of that connection
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                server_inodes[int(fields[2].rsplit(":", 1)[1], 16)] = f"socket:[{fields[9]}]"
+    by_worker: dict[int, Client] = {}
+    for pid in worker_pids:
+        try:
+            held = {os.readlink(descriptor) for descriptor in Path(f"/proc/{pid}/fd").iterdir()}
+        except OSError:
+            return {}
+        for client in clients:
+            if client.connection.sock is not None and server_inodes.get(client.connection.sock.getsockname()[1]) in held:
+                by_worker[pid] = client
+                break
+        else:
+            return {}
+    return by_worker
 
 
 def closed_loop(host: str, port: int, page: Page, seconds: float, warmup_seconds: float,
@@ -382,7 +419,7 @@ def run(host: str, port: int, usernames: list[str], post_ids: list[str], seconds
                  if not only or any(part in page.name for part in only)]
         results = {}
         for page in pages:
-            warm(host, port, page.warm_paths)
+            warm(host, port, page.warm_paths, processes.get("web", [])[1:])
             results[page.name] = figures = closed_loop(host, port, page, seconds, max(1.0, seconds / 10), processes)
             cpu = ", ".join(f"{name} {value:.1f}" for name, value in figures["cpu_ms_per_request"].items())
             log(f"  {page.name}: {figures['rps']:.0f} req/s, p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "

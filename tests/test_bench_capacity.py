@@ -1,8 +1,11 @@
 """The capacity bench's load loop: it must count what a page answers, and count failures as errors."""
+import os
+import signal
 from urllib.parse import urlsplit
 
 from bench import capacity, dataset
-from tests.helpers import api_signup
+from bench.client import Client
+from tests.helpers import api_signup, free_port, start_server
 
 
 def _address(live_server: str) -> tuple[str, int]:
@@ -45,3 +48,19 @@ def test_signing_in_through_the_form_gives_a_session_the_pages_accept(client, li
     page = capacity.Page("home", [capacity._request(host, port, "/", f"Cookie: {cookies}")], b">Sign out<")
     figures = capacity.closed_loop(host, port, page, seconds=0.5, warmup_seconds=0.2, connections=1)
     assert figures["requests"] > 0 and figures["errors"] == 0
+
+
+def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_path):
+    port = free_port()
+    server = start_server(app_config, port, log_path=tmp_path / "server.log")  # two web workers
+    try:
+        clients = [Client("127.0.0.1", port) for _ in range(capacity.WARM_CONNECTIONS)]
+        for client in clients:
+            assert client.request("GET", "/healthz")[0] == 200
+        workers = capacity._with_children(server.pid)[1:]
+        found = capacity._one_client_per_worker(port, clients, workers)
+        assert len(workers) == 2 and sorted(found) == sorted(workers)
+        assert capacity._one_client_per_worker(port, clients[:0], workers) == {}  # none for either: say so
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
