@@ -13,6 +13,8 @@ no CORS preflight).
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeIs
 
 from flask import Flask, Response, current_app, g, request
@@ -23,6 +25,7 @@ COOKIE_NAME = "glimpse_csrf"
 FORM_FIELD = "csrf_token"
 HEADER_NAME = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+_PLACEHOLDER = secrets.token_hex(16)
 
 
 class CSRFError(GlimpseError):
@@ -49,6 +52,8 @@ def _valid(token: str | None) -> TypeIs[str]:
 
 def csrf_token() -> str:
     """The token for this browser and session (made on first use); templates put it in every form."""
+    if (placeholder := g.get("csrf_placeholder")) is not None:
+        return placeholder
     token = g.get("new_csrf_token") or request.cookies.get(COOKIE_NAME)
     # A page puts it in each of its forms (a feed: two a post); checked once per request and session.
     if token is None or (g.get("checked_csrf_token") != (token, _session_id()) and not _valid(token)):
@@ -56,6 +61,17 @@ def csrf_token() -> str:
         token = g.new_csrf_token = f"{nonce}.{_sign(_session_id(), nonce)}"
     g.checked_csrf_token = (token, _session_id())
     return token
+
+
+@contextmanager
+def token_placeholder() -> Iterator[str]:
+    """Within it, csrf_token() gives a string of this process's own instead of the token, for HTML
+    kept for any viewer and given each one's token later. Random: no text a visitor wrote holds it."""
+    g.csrf_placeholder = _PLACEHOLDER
+    try:
+        yield _PLACEHOLDER
+    finally:
+        g.csrf_placeholder = None
 
 
 def bind_session(session_id: str) -> None:

@@ -8,6 +8,7 @@ from app.auth.tokens import login_required
 from app.auth.visibility import may_see_private
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
+from app.main import cards
 from app.posts import services as posts
 from app.posts.presenter import present_comments, present_post
 from app.search import get_vector_search, search_state
@@ -18,6 +19,7 @@ from app.social import services as social
 from app.social.presenter import present_posts
 
 bp = Blueprint("main", __name__)
+bp.add_app_template_global(cards.post_card, "post_card")  # every list of cards (templates/feeds/_cards.html)
 
 PAGE_SIZE = 12
 HOME_FEED_SIZE = 20  # the signed-in home feed: what people scroll most, in fewer requests

@@ -61,9 +61,24 @@ def _public_shape(post: dict) -> dict:
     return presented
 
 
-def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> list[dict]:
+class PresentedPost(dict):
+    """A post as present_posts gives it. `stored_as`: the (id, revision) it shows as stored, so that
+    what is made from it may be kept by that key; None for a post changed in memory."""
+    stored_as: tuple[ObjectId, int] | None = None
+
+
+def _presented_for_viewer(post: dict, marks: tuple[bool, bool] | None) -> PresentedPost:
+    presented = PresentedPost(_public_shape(post))
+    if marks is not None:
+        presented["liked_by_me"], presented["saved_by_me"] = marks
+    if isinstance(post, StoredPost):
+        presented.stored_as = (post["_id"], revision_of(post))
+    return presented
+
+
+def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> list[PresentedPost]:
     if viewer is None:
-        return [dict(_public_shape(post)) for post in posts]
+        return [_presented_for_viewer(post, None) for post in posts]
     viewer_id, activity = viewer["_id"], activity_of(viewer)  # read here: `viewer` may be a request-bound proxy
     post_ids = [post["_id"] for post in posts]
     marks = _known_marks(viewer_id, activity, post_ids)
@@ -72,8 +87,7 @@ def present_posts(db: MongoDatabase, posts: list[dict], viewer: dict | None) -> 
         found = _looked_up(db, viewer_id, unknown, has_saves=bool(viewer.get(SAVED_COUNT)))
         _add_marks(viewer_id, activity, found)
         marks |= found
-    return [{**_public_shape(post), "liked_by_me": marks[post["_id"]][0], "saved_by_me": marks[post["_id"]][1]}
-            for post in posts]
+    return [_presented_for_viewer(post, marks[post["_id"]]) for post in posts]
 
 
 def _looked_up(db: MongoDatabase, viewer_id: ObjectId, post_ids: list[ObjectId], *, has_saves: bool) -> Marks:
