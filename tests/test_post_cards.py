@@ -1,11 +1,13 @@
-"""Post cards are kept rendered per stored revision (app/main/cards.py): what one viewer was shown
-never reaches another, least of all their CSRF token, and a kept card is the card rendered afresh."""
+"""Post cards are kept rendered per stored revision (app/main/cards.py), and the API's posts kept
+written (KeptPost in app/api/schemas.py): what one viewer was shown never reaches another, least of
+all their CSRF token, and what is kept is what would be made afresh."""
 import re
 
 from conftest import DATASETS_DIR
 from helpers import api_upload, bearer, page_login, sample_photos, signed_up_tokens
 from pytest import fixture
 
+from app.api import schemas
 from app.core import csrf
 from app.core.csrf import COOKIE_NAME
 from app.main import cards
@@ -54,3 +56,18 @@ def test_a_kept_card_is_the_card_rendered_afresh(app, client, viewers, monkeypat
     assert bob.get("/u/alice").get_data(as_text=True) == kept
     signed_out = client.get("/u/alice").get_data(as_text=True)
     assert 'data-testid="post-card"' in signed_out and 'data-like-form' not in signed_out
+
+
+def test_the_api_writes_each_viewers_own_marks_from_kept_posts_as_it_would_afresh(client, viewers, monkeypatch):
+    tokens = {name: signed_up_tokens(client, name)["access_token"] for name in ("dave", "erin")}
+    client.put(f"/api/v1/posts/{viewers['posts'][0]}/like", headers=bearer(tokens["dave"]))
+
+    def listed(name):
+        return client.get("/api/v1/users/alice/posts", headers=bearer(tokens[name])).get_json()["results"]
+
+    first = {name: listed(name) for name in tokens}
+    assert [post["liked_by_me"] for post in first["dave"]] == [False, True]  # newest first
+    assert [post["liked_by_me"] for post in first["erin"]] == [False, False]
+    assert {name: listed(name) for name in tokens} == first  # from memory
+    monkeypatch.setattr(schemas, "PresentedPost", type("Unknown", (), {}))  # nothing kept: marshmallow's own
+    assert {name: listed(name) for name in tokens} == first
