@@ -1,4 +1,5 @@
 """Accounts through the JSON API, against the real wire server."""
+from flask_jwt_extended import jwt_manager
 from helpers import PASSWORD, api_login, api_signup, bearer, signed_up_tokens
 
 
@@ -130,3 +131,13 @@ def test_rate_limits_can_be_switched_off(app_config, app):
     client = app.test_client()
     api_signup(client, "alice")
     assert all(api_login(client, "alice", "wrong").status_code == 401 for _ in range(15))
+
+
+def test_an_api_call_verifies_its_token_once_and_a_refresh_token_still_opens_nothing(client, monkeypatch):
+    tokens = signed_up_tokens(client, "alice")
+    verified = []
+    decode = jwt_manager._decode_jwt
+    monkeypatch.setattr(jwt_manager, "_decode_jwt", lambda *args, **kwargs: verified.append(1) or decode(*args, **kwargs))
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert len(verified) == 1
+    assert client.get("/api/v1/me", headers=bearer(tokens["refresh_token"])).status_code == 401

@@ -19,7 +19,7 @@ from app.api.schemas import (
 from app.auth import limits, services, sessions, verification
 from app.auth.password_change import change_password
 from app.auth.reset_mail import request_password_reset
-from app.auth.tokens import end_current_session, issue_api_tokens, refresh_api_tokens
+from app.auth.tokens import access_token_required, end_current_session, issue_api_tokens, refresh_api_tokens
 from app.core.db import get_db
 
 RATE_LIMITED = "Too many attempts; see the Retry-After header"
@@ -95,7 +95,7 @@ def password_reset(body: dict) -> ResponseReturnValue:
 
 
 @bp.post("/me/password")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(422, "The new password breaks the sign-up rules")
 @bp.fails(429, RATE_LIMITED)
@@ -114,7 +114,7 @@ def password_change(body: dict) -> ResponseReturnValue:
 
 
 @bp.get("/me/sessions")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.response(200, SessionListSchema)
 def session_list() -> ResponseReturnValue:
@@ -123,7 +123,7 @@ def session_list() -> ResponseReturnValue:
 
 
 @bp.delete("/me/sessions/<session_id>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, "Not one of this account's sessions")
 @bp.no_content("Signed out; ending this very session signs this client out")
@@ -134,7 +134,7 @@ def session_end(session_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/me/sessions")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.no_content("Every other session is signed out")
 def session_end_others() -> ResponseReturnValue:

@@ -1,7 +1,7 @@
 """Anonymous posts, reports, the review queue and admin actions."""
 from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user
 
 from app.admin import services as admin
 from app.api import bp
@@ -23,6 +23,7 @@ from app.api.schemas import (
 )
 from app.auth.permissions import STAFF, api_roles
 from app.auth.services import private_user
+from app.auth.tokens import access_token_required
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
@@ -69,7 +70,7 @@ def anonymous_withdraw(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<any(posts, comments):kind>/<target_id>/report")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, NO_SUCH_ITEM)
 @bp.fails(409, "Already reported by you")

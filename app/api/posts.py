@@ -1,7 +1,7 @@
 """Posts, feeds, likes, comments and saves."""
 from flask import request
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
+from flask_jwt_extended import current_user, verify_jwt_in_request
 
 from app.api import bp
 from app.api.schemas import (
@@ -19,6 +19,7 @@ from app.api.schemas import (
     SavedSchema,
 )
 from app.auth import verification
+from app.auth.tokens import access_token_required
 from app.core.db import MongoDatabase, get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
@@ -46,7 +47,7 @@ def one_post(db: MongoDatabase, post: dict, viewer: dict | None) -> dict:
 
 
 @bp.post("/posts")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(413, "Request too large")
@@ -74,7 +75,7 @@ def get_post(post_id: str) -> ResponseReturnValue:
 
 
 @bp.patch("/posts/<post_id>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, "Not the author")
 @bp.fails(404, NO_SUCH_POST)
@@ -88,7 +89,7 @@ def update_post(changes: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/posts/<post_id>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, "Not the author")
 @bp.fails(404, NO_SUCH_POST)
@@ -101,7 +102,7 @@ def delete_post(post_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/feed")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)
@@ -124,7 +125,7 @@ def explore(page: dict) -> ResponseReturnValue:
 
 
 @bp.route("/posts/<post_id>/like", methods=["PUT", "DELETE"])
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(404, NO_SUCH_POST)
@@ -154,7 +155,7 @@ def list_comments(page: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/posts/<post_id>/comments")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, verification.UNVERIFIED_DOC)
 @bp.fails(404, NO_SUCH_POST)
@@ -169,7 +170,7 @@ def add_comment(comment: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/comments/<comment_id>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(403, "Not allowed: only its author, the post's author or a moderator")
 @bp.fails(404, "No such comment")
@@ -181,7 +182,7 @@ def delete_comment(comment_id: str) -> ResponseReturnValue:
 
 
 @bp.put("/posts/<post_id>/save")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(SaveBody, required=False)
@@ -194,7 +195,7 @@ def save(body: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/posts/<post_id>/save")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, NO_SUCH_POST)
 @bp.arguments(CollectionQuery, location="query")
@@ -207,7 +208,7 @@ def unsave(query: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/me/collections")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.response(200, CollectionListSchema)
 def collections() -> ResponseReturnValue:
@@ -216,7 +217,7 @@ def collections() -> ResponseReturnValue:
 
 
 @bp.get("/me/collections/<name>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, PostListSchema)

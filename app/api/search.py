@@ -1,10 +1,11 @@
 """Search, similar photos and the "for you" feed; each result carries its score."""
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user
 
 from app.api import bp
 from app.api.posts import NO_SUCH_POST, optional_viewer
 from app.api.schemas import PageQuery, ScoredPostListSchema, SearchQuery, SimilarQuery
+from app.auth.tokens import access_token_required
 from app.core.db import MongoDatabase, get_db
 from app.core.pagination import page_size
 from app.posts import services as posts
@@ -46,7 +47,7 @@ def similar(query: dict, post_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/for-you")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, ScoredPostListSchema)

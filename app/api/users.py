@@ -1,7 +1,7 @@
 """Users, follows, notifications and avatars."""
 from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user
 
 from app.accounts import export
 from app.accounts.deletion import begin_deletion
@@ -28,6 +28,7 @@ from app.api.schemas import (
 )
 from app.auth import verification
 from app.auth.services import get_active_user, private_user, public_user
+from app.auth.tokens import access_token_required
 from app.core.db import get_db, get_fs
 from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
@@ -48,7 +49,7 @@ def profile_json(user: dict, viewer: dict | None) -> dict:
 
 
 @bp.get("/me")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.response(200, MeSchema)
 def me() -> ResponseReturnValue:
@@ -58,7 +59,7 @@ def me() -> ResponseReturnValue:
 
 
 @bp.patch("/me")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(BioBody)
 @bp.response(200, MeSchema)
@@ -69,7 +70,7 @@ def update_me(changes: dict) -> ResponseReturnValue:
 
 
 @bp.delete("/me")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(AccountDeletionBody)
 @bp.fails(422, "Wrong password")
@@ -90,7 +91,7 @@ def export_json(found: dict | None) -> dict:
 
 
 @bp.post("/me/export")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.response(202, ExportSchema)
 def request_export() -> ResponseReturnValue:
@@ -102,7 +103,7 @@ def request_export() -> ResponseReturnValue:
 
 
 @bp.get("/me/export")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.response(200, ExportSchema)
 def export_state() -> ResponseReturnValue:
@@ -111,7 +112,7 @@ def export_state() -> ResponseReturnValue:
 
 
 @bp.get("/me/exports/<export_id>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, export.NO_SUCH_EXPORT)
 @bp.response(200, description="The zip (application/zip)", content_type="application/zip")
@@ -119,7 +120,7 @@ def download_export(export_id: str) -> ResponseReturnValue:
     """Download the account's data export (only its owner can)"""
     return send_export(export.downloadable_export(get_db(), current_user, export_id))
 @bp.post("/me/verification")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(409, "Already verified")
 @bp.fails(429, "Too many links asked for; see the Retry-After header")
@@ -131,7 +132,7 @@ def send_verification_again() -> ResponseReturnValue:
 
 
 @bp.put("/me/email")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(409, "That email is already taken")
 @bp.fails(422, "Invalid address, wrong password, or the current address")
@@ -146,7 +147,7 @@ def change_email(body: dict) -> ResponseReturnValue:
 
 
 @bp.put("/me/avatar")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(AvatarUpload, location="multipart")
 @bp.response(200, ProfileSchema)
@@ -185,7 +186,7 @@ def user_posts(page: dict, username: str) -> ResponseReturnValue:
 
 
 @bp.route("/users/<username>/follow", methods=["PUT", "DELETE"])
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
 @bp.fails(403, verification.UNVERIFIED_DOC)
@@ -222,7 +223,7 @@ CHANGES = {("block", "PUT"): blocks.block, ("block", "DELETE"): blocks.unblock,
 
 
 @bp.route("/users/<username>/<any(block, mute):change>", methods=["PUT", "DELETE"])
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, NO_SUCH_USER)
 @bp.fails(422, "You cannot block or mute yourself")
@@ -236,7 +237,7 @@ def block_or_mute(username: str, change: str) -> ResponseReturnValue:
 
 
 @bp.get("/me/<any(blocked, muted):listing>")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, UserListSchema)
@@ -248,7 +249,7 @@ def blocked_or_muted(page: dict, listing: str) -> ResponseReturnValue:
 
 
 @bp.put("/me/privacy")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PrivacyBody)
 @bp.response(200, PrivacySchema)
@@ -259,7 +260,7 @@ def set_privacy(body: dict) -> ResponseReturnValue:
 
 
 @bp.get("/me/follow-requests")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, UserListSchema)
@@ -269,7 +270,7 @@ def follow_requests(page: dict) -> ResponseReturnValue:
 
 
 @bp.route("/me/follow-requests/<username>", methods=["PUT", "DELETE"])
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.fails(404, "No such follow request")
 @bp.no_content("Approved (PUT) or declined (DELETE)")
@@ -281,7 +282,7 @@ def answer_follow_request(username: str) -> ResponseReturnValue:
 
 
 @bp.get("/notifications")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, NotificationListSchema)
@@ -294,7 +295,7 @@ def notifications(page: dict) -> ResponseReturnValue:
 
 
 @bp.post("/notifications/read")
-@jwt_required()
+@access_token_required
 @bp.token_required
 @bp.no_content("Done")
 def read_notifications() -> ResponseReturnValue:

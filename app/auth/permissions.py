@@ -5,9 +5,9 @@ from typing import Any
 
 from flask import g
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user
 
-from app.auth.tokens import login_required
+from app.auth.tokens import access_token_required, login_required
 from app.core.errors import ForbiddenError
 
 type View = Callable[..., ResponseReturnValue]
@@ -43,7 +43,7 @@ def page_roles(*roles: str) -> Callable[[View], View]:
 def api_roles(*roles: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
-        @jwt_required()
+        @access_token_required
         def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             _check(current_user, roles)
             return view(*args, **kwargs)

@@ -18,7 +18,9 @@ from flask_jwt_extended import (
     create_refresh_token,
     current_user,
     decode_token,
+    get_current_user,
     get_jwt,
+    jwt_required,
     set_access_cookies,
     unset_jwt_cookies,
     verify_jwt_in_request,
@@ -235,6 +237,22 @@ def _clear_dead_session_cookie(response: Response) -> Response:
     if g.get("clear_session_cookie"):
         unset_jwt_cookies(response)
     return response
+
+
+def access_token_required[**P](view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+    """flask-jwt-extended's jwt_required() for API views, without decoding again the access token
+    the request was already known by (_authenticate_request): a second decode was 0.3 ms of every
+    API call. Anything else (no token, a refresh token) goes through jwt_required() itself."""
+    checked = jwt_required()(view)
+
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        try:
+            known = get_jwt().get("type") == "access" and get_current_user() is not None
+        except RuntimeError:  # nothing verified yet
+            known = False
+        return view(*args, **kwargs) if known else checked(*args, **kwargs)
+    return wrapper
 
 
 def login_required[**P](view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
