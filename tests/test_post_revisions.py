@@ -87,10 +87,10 @@ def test_a_reader_that_went_long_without_asking_still_gets_what_was_noted_meanwh
     changes, post_id = PostChanges(), db.posts.insert_one({"status": "published", "author_id": None}).inserted_id
     changes.catch_up(db)
     change_post(db, {"_id": post_id}, {"$set": {"caption": "a"}})
-    note_blocks_changed(db, [post_id])
+    note_blocks_changed(db)
     time.sleep(2.5)  # the note's second is now further back than the overlap
     handed = changes.catch_up(db)
-    assert [change.post_id for change in handed.posts] == [post_id] and handed.blocks_of == {post_id}
+    assert [change.post_id for change in handed.posts] == [post_id] and handed.blocks_changed
     assert handed.complete
 
 

@@ -2,7 +2,8 @@
 
 Every write to a post (app/posts/revisions.py) and every deletion notes the post's id in the
 `post_changes` document of the second it happened (the bucket pattern: one small document a
-second, kept an hour); a block or unblock notes its two users there too. At most every
+second, kept an hour); a block or unblock is counted there too (not whose: a note outlives an
+account's deletion, and blocks are rare enough that readers forget every viewer's). At most every
 POLL_SECONDS a process reads the buckets from OVERLAP_SECONDS before its last read up to now, by
 `_id`, and hands on each id it had not read there yet: a write noted by a clock a little behind,
 or committed after a later one, is still caught, however long the process went without asking.
@@ -53,22 +54,22 @@ class Changes:
     """What a reader had not been handed yet. Not `complete`: notes may have been missed, so
     nothing remembered can be trusted."""
     posts: list[PostChange] = field(default_factory=list)
-    blocks_of: set[ObjectId] = field(default_factory=set)  # users who blocked or unblocked, or were
+    blocks_changed: bool = False  # someone blocked or unblocked someone
     complete: bool = True
 
 
 def note_changed(db: MongoDatabase, post_ids: list[ObjectId]) -> None:
     """After the write: whoever reads the note finds what was written."""
-    _note(db, "ids", post_ids)
+    _note(db, {"$push": {"ids": {"$each": post_ids}}})
 
 
-def note_blocks_changed(db: MongoDatabase, user_ids: list[ObjectId]) -> None:
+def note_blocks_changed(db: MongoDatabase) -> None:
     """After a block or unblock is written, on both users' documents too."""
-    _note(db, "blocks_of", user_ids)
+    _note(db, {"$inc": {"blocks": 1}})
 
 
-def _note(db: MongoDatabase, kind: str, ids: list[ObjectId]) -> None:
-    key, bucket = _bucket_key(int(time.time())), {"$push": {kind: {"$each": ids}}, "$setOnInsert": {"at": utc_now()}}
+def _note(db: MongoDatabase, change: dict) -> None:
+    key, bucket = _bucket_key(int(time.time())), {**change, "$setOnInsert": {"at": utc_now()}}
     try:
         db.post_changes.update_one({"_id": key}, bucket, upsert=True)
     except DuplicateKeyError:  # two first notes of one second raced: the other inserted it
@@ -88,7 +89,7 @@ class PostChanges:
         self._asked_at: float | None = None  # monotonic
         self._asked_second = 0  # wall clock
         self._noted_when_asked = 0
-        self._read: dict[str, tuple[int, int]] = {}  # bucket -> how many of its post and user ids were handed on
+        self._read: dict[str, tuple[int, int]] = {}  # bucket -> how many of its post ids and blocks were handed on
 
     def catch_up(self, db: MongoDatabase) -> Changes:
         """The changes not handed on yet (none when asked again within POLL_SECONDS, unless this
@@ -102,17 +103,18 @@ class PostChanges:
         since = (self._asked_second if complete and self._asked_at is not None else now) - OVERLAP_SECONDS
         # And a second ahead, for clocks ahead of ours.
         keys = [_bucket_key(second) for second in range(since, now + 2)]
-        read, changed, blocks_of = {}, [], set()
+        read, changed, blocks_changed = {}, [], False
         for bucket in db.post_changes.find({"_id": {"$in": keys}}):
-            post_ids, user_ids = bucket.get("ids", []), bucket.get("blocks_of", [])
-            posts_read, users_read = self._read.get(bucket["_id"], (0, 0))
+            post_ids, blocks = bucket.get("ids", []), bucket.get("blocks", 0)
+            posts_read, blocks_read = self._read.get(bucket["_id"], (0, 0))
             changed += post_ids[posts_read:]
-            blocks_of.update(user_ids[users_read:])
-            read[bucket["_id"]] = (len(post_ids), len(user_ids))
+            blocks_changed |= blocks > blocks_read
+            read[bucket["_id"]] = (len(post_ids), blocks)
         posts = {post["_id"]: post for post in db.posts.find({"_id": {"$in": list(set(changed))}}, CHANGE_FIELDS)} \
             if changed else {}
         self._asked_at, self._asked_second, self._noted_when_asked, self._read = asked_at, now, noted_here, read
-        return Changes([_change(post_id, posts.get(post_id)) for post_id in dict.fromkeys(changed)], blocks_of, complete)
+        return Changes([_change(post_id, posts.get(post_id)) for post_id in dict.fromkeys(changed)], blocks_changed,
+                       complete)
 
 
 def _change(post_id: ObjectId, post: dict | None) -> PostChange:

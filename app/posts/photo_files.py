@@ -17,7 +17,7 @@ are looked up on every request.
 Who asks matters only for some photos. A published post of a public account is everyone's but
 those on either side of a block with its author: for it the viewer is not loaded, only whom the
 session cookie names and whom they blocked or were blocked by, which each process remembers per
-viewer until a block or unblock of theirs is noted (the same bounds). Only when a block joins the
+viewer until a block or unblock is noted (anyone's: they are rare; the same bounds). Only when a block joins the
 two (or the post is not yet published, held, or a private account's) is the viewer loaded and the
 full rule applied. A shared cache, though, may hand a public photo to anyone, as it would to a
 signed-out visitor.
@@ -65,9 +65,9 @@ class _Memory:
                 self.blocks.clear()
             for change in changes.posts:
                 self.posts.discard(str(change.post_id))
-            for user_id in changes.blocks_of:
-                self.blocks.discard(user_id)
-            if changes.posts or changes.blocks_of or not changes.complete:
+            if changes.blocks_changed:
+                self.blocks.clear()
+            if changes.posts or changes.blocks_changed or not changes.complete:
                 self.generation += 1
 
 

@@ -59,7 +59,7 @@ def _add(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> boo
     db.users.update_one({"_id": owner["_id"]}, {"$addToSet": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$addToSet": {relation.kept_on_other: owner["_id"]}})
-        note_blocks_changed(db, [owner["_id"], other["_id"]])
+        note_blocks_changed(db)
     _recount_inboxes(db, relation, owner, other)
     return True
 
@@ -70,7 +70,7 @@ def _remove(db: MongoDatabase, relation: Relation, owner: dict, other: dict) -> 
     db.users.update_one({"_id": owner["_id"]}, {"$pull": {relation.kept: other["_id"]}})
     if relation.kept_on_other:
         db.users.update_one({"_id": other["_id"]}, {"$pull": {relation.kept_on_other: owner["_id"]}})
-        note_blocks_changed(db, [owner["_id"], other["_id"]])
+        note_blocks_changed(db)
     _recount_inboxes(db, relation, owner, other)
     return True
 
