@@ -53,8 +53,9 @@ def test_a_stop_mid_description_hands_the_job_back_and_the_restart_runs_it(app_c
     assert (job["status"], job["worker"], job["attempts"]) == ("queued", None, 0)  # the cut attempt does not count
 
     server = start_server(app_config, port, job_workers=1, log_path=log_path)
-    wait_until(lambda: db.posts.find_one({"_id": ObjectId(post["id"]), "enrichment": "done"}), timeout=180, interval=0.5)
-    assert db.jobs.find_one({"_id": job["_id"]})["status"] == "done"
+    # The job is marked done just after it writes the post: wait for the job, then look at both.
+    wait_until(lambda: db.jobs.find_one({"_id": job["_id"], "status": "done"}), timeout=180, interval=0.5)
+    assert db.posts.find_one({"_id": ObjectId(post["id"])})["enrichment"] == "done"
     stop(server, log_path)  # now with the models loaded
 
 
