@@ -22,6 +22,7 @@ two (or the post is not yet published, held, or a private account's) is the view
 full rule applied. A shared cache, though, may hand a public photo to anyone, as it would to a
 signed-out visitor.
 """
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +75,12 @@ class _Memory:
 _memory = _Memory()
 
 
+def _lapses_after(remember_seconds: float) -> float:
+    """When an entry made now lapses: between half and all of `remember_seconds`, spread so that
+    entries made together (after a restart, or a bench's warm-up) are not all looked up again at once."""
+    return time.monotonic() + remember_seconds * random.uniform(0.5, 1)  # nosec B311  # spreads, guards nothing
+
+
 def _fresh[K, V](memory: Recent[K, tuple[float, V]], key: K) -> V | None:
     entry = memory.get(key)
     return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
@@ -100,7 +107,7 @@ def _blocked_with(db: MongoDatabase, viewer_id: ObjectId, remember_seconds: floa
     viewer = db.users.find_one({"_id": viewer_id}, BLOCK_FIELDS)
     blocked = frozenset(blocked_either_way(viewer) if viewer is not None else ())
     if remember_seconds > 0 and generation == _memory.generation:
-        _memory.blocks.put(viewer_id, (time.monotonic() + remember_seconds, blocked))
+        _memory.blocks.put(viewer_id, (_lapses_after(remember_seconds), blocked))
     return blocked
 
 
@@ -122,7 +129,7 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
         author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
         if shared and remember_seconds > 0 and generation == _memory.generation:
-            _memory.posts.put(post_id, (time.monotonic() + remember_seconds, (files, author_id)))
+            _memory.posts.put(post_id, (_lapses_after(remember_seconds), (files, author_id)))
         if not open_to_everyone(post):
             # Not yet published, held, or a private account's: who asks decides (blocks included).
             if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):
