@@ -41,6 +41,7 @@ from bench.client import Client, percentile
 
 CONNECTIONS = 8
 WARM_CONNECTIONS = 16  # fresh connections spread over the workers: none is left out
+WARM_ATTEMPTS = 4  # rounds of WARM_CONNECTIONS more, until each web worker holds one
 SIGNED_IN_USERS = 50
 # bench/dataset.py stores 100 photos and gives post n the photo n % 100: the first 100 posts show them all.
 THUMBNAIL_POSTS = 100
@@ -290,11 +291,17 @@ def warm(host: str, port: int, paths: list[str], worker_pids: list[int] | None =
     the sockets /proc lists for each of `worker_pids`), or else on each of WARM_CONNECTIONS."""
     if not paths:
         return
-    clients = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
-    for client in clients:
-        client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
-    by_worker = _one_client_per_worker(port, clients, worker_pids or [])
-    chosen = list(by_worker.values()) if by_worker else clients
+    clients: list[Client] = []
+    by_worker: dict[int, Client] = {}
+    # A worker busy when the connections open may accept none of them: open more, a few times.
+    for _ in range(WARM_ATTEMPTS if worker_pids else 1):
+        opened = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
+        for client in opened:
+            client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
+        clients += opened
+        if by_worker := _one_client_per_worker(port, clients, worker_pids or []):
+            break
+    chosen = list(by_worker.values()) if by_worker else clients[:WARM_CONNECTIONS]
 
     def ask_all(client: Client) -> None:
         for path in paths:
