@@ -17,17 +17,20 @@ REMEMBERED_CARDS = 10_000  # ~2 kB each
 _cards: Recent[tuple, list[str]] = Recent(REMEMBERED_CARDS)
 
 
+def _rendered(post: dict) -> Markup:
+    card: Markup = get_template_attribute("feeds/_post_card.html", "post_card")(post)
+    return card
+
+
 def post_card(post: dict) -> Markup:
-    render = get_template_attribute("feeds/_post_card.html", "post_card")
     stored_as = post.stored_as if isinstance(post, PresentedPost) else None
     if stored_as is None:
-        card: Markup = render(post)
-        return card
+        return _rendered(post)
     key = (*stored_as, request.script_root, g.user is not None, bool(post.get("liked_by_me")))
     pieces = _cards.get(key)
-    if pieces is None:
+    if pieces is None:  # only then is the template looked up (a kept card needs none of it)
         with csrf.token_placeholder() as placeholder:
-            pieces = str(render(post)).split(placeholder)
+            pieces = str(_rendered(post)).split(placeholder)
         _cards.put(key, pieces)
     # The pieces are the template's own escaped output; the token is escaped as the template would.
     return Markup(str(escape(csrf.csrf_token())).join(pieces))  # noqa: S704  # nosec B704
