@@ -1,4 +1,7 @@
 """Accounts through the JSON API, against the real wire server."""
+import time
+from datetime import timedelta
+
 from flask_jwt_extended import jwt_manager
 from helpers import PASSWORD, api_login, api_signup, bearer, signed_up_tokens
 
@@ -133,11 +136,36 @@ def test_rate_limits_can_be_switched_off(app_config, app):
     assert all(api_login(client, "alice", "wrong").status_code == 401 for _ in range(15))
 
 
-def test_an_api_call_verifies_its_token_once_and_a_refresh_token_still_opens_nothing(client, monkeypatch):
-    tokens = signed_up_tokens(client, "alice")
+def _count_verifications(monkeypatch) -> list:
     verified = []
     decode = jwt_manager._decode_jwt
     monkeypatch.setattr(jwt_manager, "_decode_jwt", lambda *args, **kwargs: verified.append(1) or decode(*args, **kwargs))
-    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
-    assert len(verified) == 1
+    return verified
+
+
+def test_a_token_is_verified_once_and_a_refresh_token_still_opens_nothing(client, monkeypatch):
+    tokens = signed_up_tokens(client, "alice")
+    verified = _count_verifications(monkeypatch)
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert len(verified) == 1  # then remembered
     assert client.get("/api/v1/me", headers=bearer(tokens["refresh_token"])).status_code == 401
+
+
+def test_a_remembered_token_still_ends_with_its_session_and_at_its_expiry(app, client, monkeypatch):
+    app.config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(seconds=2)
+    tokens = signed_up_tokens(client, "alice")
+    access = tokens["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(access)).status_code == 200
+    time.sleep(2.1)
+    expired = client.get("/api/v1/me", headers=bearer(access))
+    assert expired.status_code == 401 and "expired" in expired.get_json()["error"]["message"]
+
+    tokens = api_login(client, "alice").get_json()
+    verified = _count_verifications(monkeypatch)
+    assert client.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=bearer(tokens["refresh_token"])).status_code == 204
+    ended = client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
+    assert ended.status_code == 401 and len(verified) == 2  # remembered, and refused all the same
+    forged = tokens["access_token"][:-2] + ("AA" if not tokens["access_token"].endswith("AA") else "BB")
+    assert client.get("/api/v1/me", headers=bearer(forged)).status_code == 401

@@ -5,7 +5,6 @@ its account is not active or that session has ended or expired. A web sign-in gi
 that lasts as long as its session; an API sign-in gives a short access token and a refresh token that
 is traded, once, for the next pair.
 """
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -35,16 +34,11 @@ from app.core import csrf
 from app.core.db import get_db
 from app.core.errors import AuthenticationError, error_response
 from app.core.extensions import jwt
-from app.core.recent import Recent
 from app.core.statuses import UserStatus
 
 API_ACCESS_MINUTES = 15
 API_REFRESH_DAYS = 30
 SESSION_ENDED = "This session has ended. Sign in again."
-REMEMBERED_COOKIES = 10_000  # verified session cookies, ~0.5 kB each
-
-# (signing key, token) -> (its expiry, whom it names)
-_cookie_subjects: Recent[tuple[str, str], tuple[float, ObjectId | None]] = Recent(REMEMBERED_COOKIES)
 
 
 def init_app(app: Flask) -> None:
@@ -214,23 +208,16 @@ def page_viewer() -> dict | None:
 
 def cookie_user_id() -> ObjectId | None:
     """Whom the session cookie names, from its signature alone (not whether that session still
-    lives): enough to narrow what someone sees, never to widen it. A token verified once is
-    remembered until it expires: the same bytes verify the same way, and verifying was most of
-    the cost of a signed-in browser's photo request."""
+    lives): enough to narrow what someone sees, never to widen it. Cheap: a token verified once is
+    remembered until it expires (app/core/extensions.py)."""
     token = request.cookies.get("access_token_cookie")
     if token is None:
         return None
-    key = (current_app.config["JWT_SECRET_KEY"], token)  # verified with this key only
-    remembered = _cookie_subjects.get(key)
-    if remembered is not None and remembered[0] > time.time():
-        return remembered[1]
     try:
         claims = decode_token(token)
     except (JWTExtendedException, PyJWTError):
         return None
-    subject = ObjectId(claims["sub"]) if ObjectId.is_valid(claims["sub"]) else None
-    _cookie_subjects.put(key, (claims["exp"], subject))  # every token Glimpse signs expires
-    return subject
+    return ObjectId(claims["sub"]) if ObjectId.is_valid(claims["sub"]) else None
 
 
 def _clear_dead_session_cookie(response: Response) -> Response:
