@@ -136,7 +136,8 @@ def sign_in_page(host: str, port: int, username: str) -> str:
         session = _cookie(response, "access_token_cookie")
         if response.status != 302 or session is None:
             raise RuntimeError(f"signing {username} in through the form answered {response.status}")
-        return f"{CSRF_COOKIE}={csrf}; access_token_cookie={session}"
+        # The CSRF token is bound to the session: signing in hands out a new one, which a browser keeps.
+        return f"{CSRF_COOKIE}={_cookie(response, CSRF_COOKIE) or csrf}; access_token_cookie={session}"
     finally:
         connection.close()
 

@@ -1,4 +1,5 @@
 """The capacity bench's load loop: it must count what a page answers, and count failures as errors."""
+import http.client
 import os
 import signal
 from urllib.parse import urlsplit
@@ -48,6 +49,12 @@ def test_signing_in_through_the_form_gives_a_session_the_pages_accept(client, li
     page = capacity.Page("home", [capacity._request(host, port, "/", f"Cookie: {cookies}")], b">Sign out<")
     figures = capacity.closed_loop(host, port, page, seconds=0.5, warmup_seconds=0.2, connections=1)
     assert figures["requests"] > 0 and figures["errors"] == 0
+    # It keeps the CSRF token signing in handed out, as a browser does: pages need not make another.
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request("GET", "/", headers={"Cookie": cookies})
+    response = connection.getresponse()
+    assert response.status == 200 and capacity._cookie(response, capacity.CSRF_COOKIE) is None
+    connection.close()
 
 
 def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_path):
