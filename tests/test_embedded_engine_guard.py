@@ -3,11 +3,13 @@ These tests fail when an upgrade of mongoeco would drop or change one of its fix
 method it overrides, or a name of mongoeco's it uses, is gone or changed; or a query shape the app
 relies on answers otherwise than on mongoeco's own engine."""
 import ast
+import asyncio
 import functools
 import importlib
 import inspect
 import re
 import textwrap
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -16,6 +18,7 @@ import mongoeco
 import pymongo
 import pytest
 from bson import Decimal128, ObjectId
+from mongoeco.wire.executor import WireCommandExecutor
 
 from app.core import embedded_engine, embedded_mongo
 from app.core.db import INDEXES
@@ -108,7 +111,8 @@ def signature_mismatches(ours, stock) -> list[str]:
 
 def test_the_classes_checked_below_are_found():
     found = {ours for _, ours, _ in subclasses_of_mongoecos()}
-    assert {embedded_engine.GlimpseSQLiteEngine, embedded_engine.ReusableConnection} <= found
+    assert {embedded_engine.GlimpseSQLiteEngine, embedded_engine.ReusableConnection, embedded_engine.IdFindExecutor,
+            embedded_engine.GlimpseWireServer} <= found
 
 
 def test_every_override_still_overrides_a_method_mongoeco_calls_with_the_same_parameters():
@@ -249,6 +253,8 @@ def initial_data() -> dict[str, list[dict]]:
                                             {"name": {"first": "ada"}}, {"name": "Ada"}])],
         "holders": [{"_id": object_id(6, n), "n": n, **holder}
                     for n, holder in enumerate([{"who": FIRST}, {"who": SECOND}, {"who": str(FIRST)}, {}])],
+        "rate_limits": [{"_id": "login:expired", "count": 3, "expires_at": START},
+                        {"_id": "login:live", "count": 1, "expires_at": datetime(2099, 1, 1)}],
     }
 
 
@@ -319,6 +325,17 @@ QUERY_SHAPES = [
         {"hashtags": "nothing"}, {"tag_names": "nothing"}, {"author_id": MISSING}]}, sort=NEWEST, limit=10),
     QueryShape("posts by _id $in, one missing", "posts", {"_id": {"$in": [POSTS[3], POSTS[150], MISSING]}}),
     QueryShape("post _id missing", "posts", {"_id": MISSING}),
+    QueryShape("post by _id, as find_one asks", "posts", {"_id": POSTS[3]}, limit=1),
+    QueryShape("post by _id, some fields", "posts", {"_id": POSTS[4]}, {"caption": 1, "like_count": True}, limit=1),
+    QueryShape("post by _id, without some fields", "posts", {"_id": POSTS[5]}, {"tags": 0, "hashtags": False}),
+    QueryShape("post by _id, without its _id", "posts", {"_id": POSTS[6]}, {"_id": 0, "caption": 1}),
+    QueryShape("post by _id, a dotted field", "posts", {"_id": POSTS[8]}, {"tags.name": 1}),
+    QueryShape("post by _id, its first tag", "posts", {"_id": POSTS[8]}, {"tags": {"$slice": 1}}),
+    QueryShape("user by _id", "users", {"_id": USERS[3]}, limit=1),
+    QueryShape("like by _id", "likes", {"_id": like_key(POSTS[0], USERS[0])}, {"post_id": 1}, limit=1),
+    QueryShape("rate limit by _id, expired", "rate_limits", {"_id": "login:expired"}, limit=1),
+    QueryShape("rate limit by _id, live", "rate_limits", {"_id": "login:live"}, limit=1),
+    QueryShape("a collection nobody wrote, by _id", "nothing_here", {"_id": MISSING}, limit=1),
     QueryShape("post _id spelt as a string", "posts", {"_id": str(POSTS[3])}),
     QueryShape("post _id $in inside $and", "posts", {"$and": [{"_id": {"$in": POSTS[:20]}}, {"like_count": {"$gte": 4}}]}),
     QueryShape("posts of some ids, a string among them", "posts", {"_id": {"$in": [POSTS[5], "text-post"]}}),
@@ -475,3 +492,34 @@ def test_few_matches_are_sorted_on_their_keys_and_only_a_pages_documents_read_af
     assert ") AS page CROSS JOIN documents" in sql
     assert "ORDER BY page.sort_key DESC, page.storage_key DESC" in sql
     assert ("scalar_index_entries" in sql) == (sort_keys_from == "index entries")
+
+
+def test_a_find_by_id_is_read_straight_from_the_engine_and_other_finds_are_not(tmp_path, monkeypatch):
+    """Item 16 is in use: the answers above compare it with mongoeco's, so it must be what answered."""
+    through_mongoeco = []
+    stock_execute = WireCommandExecutor.execute_prepared
+
+    async def counted(self, context):
+        through_mongoeco.append(context.command_name)
+        return await stock_execute(self, context)
+
+    monkeypatch.setattr(WireCommandExecutor, "execute_prepared", counted)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    server = embedded_engine.GlimpseWireServer(engine=embedded_engine.GlimpseSQLiteEngine(str(tmp_path / "db.sqlite3")))
+    address = asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{address.port}/?directConnection=true", serverSelectionTimeoutMS=5000)
+    try:
+        db = client.glimpse
+        db.users.insert_one({"_id": USERS[0], "username": "ada", "bio": "hi"})
+        through_mongoeco.clear()
+        assert db.users.find_one({"_id": USERS[0]}, {"username": 1}) == {"_id": USERS[0], "username": "ada"}
+        assert db.users.find_one({"_id": MISSING}) is None
+        assert "find" not in through_mongoeco
+        assert db.users.find_one({"_id": USERS[0], "username": "ada"})["bio"] == "hi"
+        assert db.users.find_one({"_id": USERS[0]}, sort=[("username", 1)])["bio"] == "hi"
+        assert through_mongoeco.count("find") == 2
+    finally:
+        client.close()
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)

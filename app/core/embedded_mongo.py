@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 from app.config import private_folder
 
 if TYPE_CHECKING:  # mongoeco is imported only in the server process
-    from mongoeco.engines.sqlite import SQLiteEngine
+    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
 
 STATE_FILE = "mongo-server.json"
 LOCK_FILE = "mongo-server.lock"
@@ -170,21 +170,19 @@ def _spawn(data_dir: Path, stock_engine: bool) -> int:
     )
 
 
-def _engine(path: Path, stock: bool) -> "SQLiteEngine":
+def _server(path: Path, port: int, stock: bool) -> "AsyncMongoEcoProxyServer":
     # Both import mongoeco, which only the server process needs.
     if stock:
-        from mongoeco.engines.sqlite import SQLiteEngine as engine_class  # noqa: PLC0415
-    else:
-        from app.core.embedded_engine import GlimpseSQLiteEngine as engine_class  # noqa: PLC0415
-    return engine_class(str(path))
+        from mongoeco.engines.sqlite import SQLiteEngine  # noqa: PLC0415
+        from mongoeco.wire.proxy import AsyncMongoEcoProxyServer  # noqa: PLC0415
+        return AsyncMongoEcoProxyServer(engine=SQLiteEngine(str(path)), host="127.0.0.1", port=port)
+    from app.core.embedded_engine import GlimpseSQLiteEngine, GlimpseWireServer  # noqa: PLC0415
+    return GlimpseWireServer(engine=GlimpseSQLiteEngine(str(path)), host="127.0.0.1", port=port)
 
 
 async def _serve(data_dir: Path, port: int, stock_engine: bool) -> None:
-    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer  # noqa: PLC0415  (as above)
-
-    def server_on(wanted_port: int) -> AsyncMongoEcoProxyServer:
-        return AsyncMongoEcoProxyServer(engine=_engine(data_dir / DATABASE_FILE, stock_engine), host="127.0.0.1",
-                                        port=wanted_port)
+    def server_on(wanted_port: int) -> "AsyncMongoEcoProxyServer":
+        return _server(data_dir / DATABASE_FILE, wanted_port, stock_engine)
 
     server = server_on(port)
     try:
