@@ -159,6 +159,10 @@ def config_from_env() -> dict:
         # if no note of a change reached it (app/posts/photo_files.py: a noted hide or deletion
         # takes about a second), as long as shared caches may keep them; 0 looks up every time.
         "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 300),
+        # How long a process may show a post page (and the API's post) from the post as it last read
+        # it if no note of a change reached it (app/posts/memory.py: a noted change takes about a
+        # second); 0 reads the post every time.
+        "POST_LOOKUP_SECONDS": _float("POST_LOOKUP_SECONDS", 300),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_MB", 25) * 1024 * 1024,
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_MEGAPIXELS", 50) * 1_000_000,
     }

@@ -1,5 +1,5 @@
 """Posts, feeds, likes, comments and saves."""
-from flask import request
+from flask import current_app, request
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
@@ -25,6 +25,7 @@ from app.core.jobs.worker import wake_workers
 from app.core.pagination import page_size
 from app.feeds import services as feeds
 from app.posts import services as posts
+from app.posts.memory import shown_post
 from app.posts.presenter import present_comments, present_post
 from app.posts.requests import photo_bytes, upload_limits
 from app.social import services as social
@@ -71,7 +72,7 @@ def create_post(upload: dict) -> ResponseReturnValue:
 def get_post(post_id: str) -> ResponseReturnValue:
     """A post"""
     db, viewer = get_db(), optional_viewer()
-    return one_post(db, posts.get_visible_post(db, post_id, viewer), viewer)
+    return one_post(db, shown_post(db, post_id, viewer, current_app.config["POST_LOOKUP_SECONDS"]), viewer)
 
 
 @bp.patch("/posts/<post_id>")

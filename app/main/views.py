@@ -1,6 +1,6 @@
 """Home feed, explore, profiles, a post's own page and the health check: the pages that gather
 several features."""
-from flask import Blueprint, g, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from pymongo.errors import PyMongoError
 
@@ -9,7 +9,7 @@ from app.auth.visibility import may_see_private
 from app.core.db import forget_connection, get_db, ping
 from app.feeds import services as feeds
 from app.main import cards
-from app.posts import services as posts
+from app.posts.memory import shown_post
 from app.posts.presenter import present_comments, present_post
 from app.search import get_vector_search, search_state
 from app.search import service as search_service
@@ -83,7 +83,7 @@ def profile(username: str) -> ResponseReturnValue:
 def post(post_id: str) -> ResponseReturnValue:
     """The post and its comments; similar photos come after the first paint (`similar`)."""
     db = get_db()
-    document = posts.get_visible_post(db, post_id, g.user)
+    document = shown_post(db, post_id, g.user, current_app.config["POST_LOOKUP_SECONDS"])
     comments, next_cursor = social.list_comments(db, document, g.user, request.args.get("comments"), COMMENTS_PAGE_SIZE)
     return render_template("posts/detail.html", post=present_posts(db, [document], g.user)[0],
                            comments=present_comments(db, comments), comments_cursor=next_cursor,
@@ -95,7 +95,7 @@ def similar(post_id: str) -> ResponseReturnValue:
     """A post's similar photos: a page of their own without JavaScript, else (`fragment`) the
     list the post page fetches once shown, so the vector search is off its critical path."""
     db = get_db()
-    document = posts.get_visible_post(db, post_id, g.user)
+    document = shown_post(db, post_id, g.user, current_app.config["POST_LOOKUP_SECONDS"])
     found = [other for other, _ in search_service.similar_posts(db, get_vector_search(), document, g.user, SIMILAR_COUNT)]
     similar = [present_post(other) for other in found]  # thumbnails and links: no likes or saves to look up
     if request.args.get("fragment"):

@@ -7,7 +7,7 @@ can still hide it, so caches keep it PHOTO_CACHE_SECONDS at most, then revalidat
 photo a viewer may see (not yet scored, or seen by staff only) is private to the browser.
 
 A published post's photos never change (edits touch its words, not its files). So each process
-remembers a shareable post's files until it hears the post changed (app/posts/changes.py: at once
+remembers a shareable post's files until it hears the post changed (app/posts/memory.py: at once
 for its own writes, within about a second for others'), or for PHOTO_LOOKUP_SECONDS at most, the
 bound on a change no note was left for: without it every image request paid a post lookup, 3x the
 cost of a static file. Deleting or hiding a post therefore reaches its image URLs within about a
@@ -22,68 +22,16 @@ two (or the post is not yet published, held, or a private account's) is the view
 full rule applied. A shared cache, though, may hand a public photo to anyone, as it would to a
 signed-out visitor.
 """
-import random
-import threading
-import time
 from collections.abc import Callable
 
 from bson import ObjectId
 
-from app.auth.visibility import blocked_either_way, hidden_by_block
+from app.auth.visibility import hidden_by_block
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
-from app.core.recent import Recent
 from app.core.statuses import PostStatus
-from app.posts.changes import PostChanges
-from app.posts.services import can_see, get_post
-
-REMEMBERED_POSTS = 50_000  # ~0.5 kB each
-REMEMBERED_VIEWERS = 10_000
-BLOCK_FIELDS = {"blocked_ids": 1, "blocked_by_ids": 1}
-
-FilesByPhoto = dict[tuple[int, str], ObjectId]
-# A remembered post: its files, and its author (blocks still apply to every viewer).
-Remembered = tuple[FilesByPhoto, ObjectId | None]
-
-
-class _Memory:
-    """What this process remembers, each entry with the monotonic time it lapses, and the changes
-    that make it forget sooner."""
-
-    def __init__(self) -> None:
-        self.posts: Recent[str, tuple[float, Remembered]] = Recent(REMEMBERED_POSTS)
-        self.blocks: Recent[ObjectId, tuple[float, frozenset[ObjectId]]] = Recent(REMEMBERED_VIEWERS)
-        self._changes = PostChanges()
-        self._lock = threading.Lock()
-        # Moves on at every change handed on: what was read while it moved may predate the change.
-        self.generation = 0
-
-    def catch_up(self, db: MongoDatabase) -> None:
-        with self._lock:
-            changes = self._changes.catch_up(db)
-            if not changes.complete:
-                self.posts.clear()
-                self.blocks.clear()
-            for change in changes.posts:
-                self.posts.discard(str(change.post_id))
-            if changes.blocks_changed:
-                self.blocks.clear()
-            if changes.posts or changes.blocks_changed or not changes.complete:
-                self.generation += 1
-
-
-_memory = _Memory()
-
-
-def _lapses_after(remember_seconds: float) -> float:
-    """When an entry made now lapses: between half and all of `remember_seconds`, spread so that
-    entries made together (after a restart, or a bench's warm-up) are not all looked up again at once."""
-    return time.monotonic() + remember_seconds * random.uniform(0.5, 1)  # nosec B311  # spreads, guards nothing
-
-
-def _fresh[K, V](memory: Recent[K, tuple[float, V]], key: K) -> V | None:
-    entry = memory.get(key)
-    return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
+from app.posts.memory import FilesByPhoto, blocked_with, fresh, lapses_after, memory
+from app.posts.services import can_see, get_post, open_to_everyone
 
 
 def may_be_shared(post: dict, hold_threshold: float) -> bool:
@@ -93,24 +41,6 @@ def may_be_shared(post: dict, hold_threshold: float) -> bool:
     return post.get("reviewed_at") is not None or (post.get("nsfw") is not None and post["nsfw"] <= hold_threshold)
 
 
-def open_to_everyone(post: dict) -> bool:
-    """Whether only a block can keep someone from seeing the post (see can_see)."""
-    return post["status"] == PostStatus.PUBLISHED and not post.get("author_private")
-
-
-def _blocked_with(db: MongoDatabase, viewer_id: ObjectId, remember_seconds: float) -> frozenset[ObjectId]:
-    """Everyone the viewer blocked or was blocked by."""
-    remembered = _fresh(_memory.blocks, viewer_id) if remember_seconds > 0 else None
-    if remembered is not None:
-        return remembered
-    generation = _memory.generation
-    viewer = db.users.find_one({"_id": viewer_id}, BLOCK_FIELDS)
-    blocked = frozenset(blocked_either_way(viewer) if viewer is not None else ())
-    if remember_seconds > 0 and generation == _memory.generation:
-        _memory.blocks.put(viewer_id, (_lapses_after(remember_seconds), blocked))
-    return blocked
-
-
 def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, viewer_id: ObjectId | None,
                load_viewer: Callable[[], dict | None], remember_seconds: float,
                hold_threshold: float) -> tuple[ObjectId, bool]:
@@ -118,25 +48,25 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
     may not see it. `viewer_id` is whom the request's session cookie names, `load_viewer` gives the
     signed-in viewer (None when signed out) and is called only when the answer depends on them."""
     if remember_seconds > 0:
-        _memory.catch_up(db)
-    remembered = _fresh(_memory.posts, post_id) if remember_seconds > 0 else None
+        memory.catch_up(db)
+    remembered = fresh(memory.photos, post_id) if remember_seconds > 0 else None
     if remembered is not None:
         (files, author_id), shared = remembered, True  # only shareable posts, open to everyone, are remembered
     else:
-        generation = _memory.generation
+        generation = memory.generation
         post = get_post(db, post_id)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}
         author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
-        if shared and remember_seconds > 0 and generation == _memory.generation:
-            _memory.posts.put(post_id, (_lapses_after(remember_seconds), (files, author_id)))
+        if shared and remember_seconds > 0 and generation == memory.generation:
+            memory.photos.put(post_id, (lapses_after(remember_seconds), (files, author_id)))
         if not open_to_everyone(post):
             # Not yet published, held, or a private account's: who asks decides (blocks included).
             if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):
                 raise NotFoundError("No such post.")
             return _named_file(files, index, rendition), shared
     # Everyone's: only a block between the viewer and the author hides it (staff see past blocks).
-    if (viewer_id is not None and author_id is not None and author_id in _blocked_with(db, viewer_id, remember_seconds)
+    if (viewer_id is not None and author_id is not None and author_id in blocked_with(db, viewer_id, remember_seconds)
             and hidden_by_block(load_viewer(), author_id)):
         raise NotFoundError("No such post.")
     return _named_file(files, index, rendition), shared

@@ -18,6 +18,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.results import UpdateResult
 
+from app.core.clock import utc_now
 from app.core.db import Document, MongoDatabase
 from app.core.recent import Recent
 from app.posts.changes import note_changed
@@ -26,6 +27,7 @@ REVISION = "revision"
 # On the user document: moved on by each of their own writes a feed shows them (a like, a save, a
 # comment, a post, an edit, a deletion), so what a process remembers for them is not used after it.
 ACTIVITY = "activity"
+ACTIVITY_AT = "activity_at"  # when it last moved on
 HELD_POSTS = 10_000  # ~2 kB each: about 20 MB a process at most
 
 
@@ -65,10 +67,11 @@ def mark_activity(db: MongoDatabase, user: dict, counts: dict[str, int] | None =
     on the user in the same update. The request's own copy of the user takes the new values too, so
     what it shows after the write is not taken from what was remembered before it."""
     changes = {ACTIVITY: 1, **(counts or {})}
-    updated = db.users.find_one_and_update({"_id": user["_id"]}, {"$inc": changes},
-                                           projection=dict.fromkeys(changes, 1), return_document=ReturnDocument.AFTER)
+    updated = db.users.find_one_and_update({"_id": user["_id"]}, {"$inc": changes, "$set": {ACTIVITY_AT: utc_now()}},
+                                           projection=dict.fromkeys([*changes, ACTIVITY_AT], 1),
+                                           return_document=ReturnDocument.AFTER)
     if updated is not None:
-        for field in changes:
+        for field in [*changes, ACTIVITY_AT]:
             user[field] = updated[field]
 
 

@@ -143,9 +143,18 @@ def can_see(post: dict, viewer: dict | None) -> bool:
     return viewer is not None and viewer["role"] in ("moderator", "admin")
 
 
+def open_to_everyone(post: dict) -> bool:
+    """Whether only a block can keep someone from seeing the post (see can_see)."""
+    return post["status"] == PostStatus.PUBLISHED and not post.get("author_private")
+
+
 def get_visible_post(db: MongoDatabase, post_id: ObjectId | str, viewer: dict | None) -> dict:
     """The post if this viewer may see it; hidden and pending posts look like they don't exist."""
-    post = get_post(db, post_id)
+    return visible_to(get_post(db, post_id), viewer)
+
+
+def visible_to[P: dict](post: P, viewer: dict | None) -> P:
+    """`post`, if this viewer may see it; else NotFoundError, as for a post that does not exist."""
     if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, viewer):
         raise NotFoundError("No such post.")
     return post
