@@ -6,15 +6,13 @@ import time
 from pathlib import Path
 
 import pymongo
-from mongoeco.engines.sqlite import SQLiteEngine
-from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
 
-from app.core.embedded_mongo import _engine
+from app.core.embedded_mongo import wire_server
 
 
-def _serve_in_thread(engine) -> str:
+def _serve_in_thread(path: Path, stock: bool) -> str:
     loop = asyncio.new_event_loop()
-    server = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0)
+    server = wire_server(path, 0, stock)
     address = loop.run_until_complete(server.start())
     threading.Thread(target=loop.run_forever, daemon=True).start()
     return f"mongodb://127.0.0.1:{address.port}/?directConnection=true"
@@ -61,8 +59,8 @@ def _query_costs(uri: str) -> dict:
 
 def run(log=print) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="glimpse-bench-db-"))
-    stock_uri = _serve_in_thread(SQLiteEngine(str(folder / "stock.sqlite3")))
-    ours_uri = _serve_in_thread(_engine(folder / "ours.sqlite3", stock=False))
+    stock_uri = _serve_in_thread(folder / "stock.sqlite3", stock=True)
+    ours_uri = _serve_in_thread(folder / "ours.sqlite3", stock=False)
     log("  inserts, stock engine, 1k docs")
     stock = _insert_cost(stock_uri, 1000)
     log("  inserts, our engine, 10k docs")

@@ -1,9 +1,12 @@
 """The capacity bench's load loop: it must count what a page answers, and count failures as errors."""
 import http.client
+import importlib
 import os
+import pkgutil
 import signal
 from urllib.parse import urlsplit
 
+import bench
 from bench import capacity, dataset
 from bench.client import Client
 from tests.helpers import api_signup, free_port, start_server
@@ -71,3 +74,9 @@ def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
+
+
+def test_every_bench_module_imports():
+    """`make bench` runs for half an hour; a name one of its modules lost must fail here, not in it."""
+    for module in pkgutil.iter_modules(bench.__path__):
+        importlib.import_module(f"bench.{module.name}")

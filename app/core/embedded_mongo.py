@@ -170,7 +170,8 @@ def _spawn(data_dir: Path, stock_engine: bool) -> int:
     )
 
 
-def _server(path: Path, port: int, stock: bool) -> "AsyncMongoEcoProxyServer":
+def wire_server(path: Path, port: int, stock: bool) -> "AsyncMongoEcoProxyServer":
+    """The server of the SQLite database at `path`: ours, or mongoeco's own with `stock`."""
     # Both import mongoeco, which only the server process needs.
     if stock:
         from mongoeco.engines.sqlite import SQLiteEngine  # noqa: PLC0415
@@ -182,7 +183,7 @@ def _server(path: Path, port: int, stock: bool) -> "AsyncMongoEcoProxyServer":
 
 async def _serve(data_dir: Path, port: int, stock_engine: bool) -> None:
     def server_on(wanted_port: int) -> "AsyncMongoEcoProxyServer":
-        return _server(data_dir / DATABASE_FILE, wanted_port, stock_engine)
+        return wire_server(data_dir / DATABASE_FILE, wanted_port, stock_engine)
 
     server = server_on(port)
     try:
