@@ -68,8 +68,9 @@ def render(results: dict, quick: bool = False) -> str:
         "the written documents, scopes each collection's indexes to its own rows of the table all collections "
         "share (an insert computed every collection's index expressions), decodes only the fields a "
         "projection reads, hands a finished read's SQLite connection to the next read instead of opening one "
-        "per read, scans for decimals only at fields a query compares with numbers, and hands no write on "
-        "to change streams, which Glimpse does not open (its docstring has the figures).",
+        "per read, scans for decimals only at fields a query compares with numbers, hands no write on "
+        "to change streams, which Glimpse does not open, and reads a find by `_id` straight from the engine "
+        "instead of through mongoeco's command and cursor layers (its docstring has the figures).",
         "",
         "| | per insert (last 100) |",
         "| --- | --- |",
