@@ -155,9 +155,9 @@ def config_from_env() -> dict:
         # How long browsers and shared caches may keep a published, scored post's photos (and
         # avatars) before asking again, so how long a hidden or deleted one may still be seen there.
         "PHOTO_CACHE_SECONDS": _int("PHOTO_CACHE_SECONDS", 300),
-        # How long a process may serve a published post's photos without checking the post again
-        # if no note of a change reached it (app/posts/memory.py: a noted hide or deletion takes
-        # about a second), as long as shared caches may keep them; 0 looks up every time.
+        # How long a process may serve a published post's photos without looking the post up again
+        # if no note of a change reached it (app/posts/photo_files.py: a noted hide or deletion
+        # takes about a second), as long as shared caches may keep them; 0 looks up every time.
         "PHOTO_LOOKUP_SECONDS": _float("PHOTO_LOOKUP_SECONDS", 300),
         # How long a process may show a post page (and the API's post) from the post as it last read
         # it if no note of a change reached it (app/posts/memory.py: a noted change takes about a

@@ -4,25 +4,12 @@ hide or a block made anywhere reaches every worker of a real server within about
 although PHOTO_LOOKUP_SECONDS and POST_LOOKUP_SECONDS let them remember for minutes; what a viewer
 writes themself shows to them at once."""
 import json
-import threading
-import time
 import urllib.error
 import urllib.request
 
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import (
-    api_upload,
-    bearer,
-    free_port,
-    page_login,
-    sample_photos,
-    signed_up_tokens,
-    start_server,
-    wait_until,
-    with_appname,
-)
-from pymongo import monitoring
+from helpers import api_upload, bearer, free_port, page_login, sample_photos, signed_up_tokens, start_server, wait_until
 from pytest import fixture
 
 from app.core.statuses import PostStatus
@@ -114,54 +101,3 @@ def test_what_a_viewer_writes_shows_to_them_at_once_in_every_worker(client, serv
     assert client.post(f"/api/v1/posts/{post_id}/comments", json={"text": "lovely light"}, headers=bob).status_code == 201
     pages = answers(served["page"], served["bob"])
     assert all(status == 200 and "1 like<" in body and "lovely light" in body for status, body in pages)
-
-
-class PostFinds(monitoring.CommandListener):
-    """(filter, projection) of each find on one database's posts."""
-
-    def __init__(self) -> None:
-        self.database: str | None = None
-        self.found: list[tuple[dict, dict | None]] = []
-        self._lock = threading.Lock()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database and event.command_name == "find" and event.command["find"] == "posts":
-            with self._lock:
-                self.found.append((event.command.get("filter"), event.command.get("projection")))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-_post_finds = PostFinds()
-monitoring.register(_post_finds)  # for clients made from now on: the app's, below, is made for it
-
-
-@fixture
-def post_finds(app_config):
-    app_config["MONGODB_URI"] = with_appname(app_config["MONGODB_URI"], "post-memory-finds")
-    app_config["POST_LOOKUP_SECONDS"] = 1  # remembered 0.5-1 s without a re-check
-    _post_finds.database = app_config["MONGODB_DB"]
-    yield _post_finds
-    _post_finds.database = None
-
-
-def test_a_remembered_post_is_checked_again_in_one_query_before_it_lapses_and_dropped_once_it_changed(post_finds, client, db):
-    """Not looked up again on a request once its time is up: still the same, it lives on; changed
-    by hand (no note), it goes within its time."""
-    token = signed_up_tokens(client, "alice")["access_token"]
-    post_id = ObjectId(api_upload(client, token, sample_photos(DATASETS_DIR, 1), "at the lake").get_json()["id"])
-    assert client.get(f"/p/{post_id}").status_code == 200
-    post_finds.found.clear()
-    deadline = time.monotonic() + 2.5  # past every lifetime
-    while time.monotonic() < deadline:
-        assert client.get(f"/p/{post_id}").status_code == 200
-        time.sleep(0.1)
-    assert ({"_id": post_id}, None) not in post_finds.found  # never looked up alone
-    assert ({"_id": {"$in": [post_id]}}, None) in post_finds.found  # checked again, whole
-
-    db.posts.update_one({"_id": post_id}, {"$set": {"status": PostStatus.HIDDEN}})  # by hand: no revision, no note
-    wait_until(lambda: client.get(f"/p/{post_id}").status_code == 404, timeout=3)

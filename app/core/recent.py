@@ -31,21 +31,6 @@ class Recent[K: Hashable, V]:
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
-    def keys(self) -> list[K]:
-        with self._lock:
-            return list(self._entries)
-
-    def peek(self, key: K) -> V | None:
-        """The value, without counting as a use."""
-        with self._lock:
-            return self._entries.get(key)
-
-    def renew(self, key: K, value: V) -> None:
-        """A new value for a key still held, in the same place in the order of use."""
-        with self._lock:
-            if key in self._entries:
-                self._entries[key] = value
-
     def discard(self, key: K) -> None:
         with self._lock:
             self._entries.pop(key, None)
