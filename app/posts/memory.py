@@ -41,7 +41,7 @@ class _Memory:
     """Each entry with the monotonic time it lapses."""
 
     def __init__(self) -> None:
-        self.photos: Recent[str, tuple[float, PhotoFiles]] = Recent(REMEMBERED_PHOTOS)
+        self.photos: Recent[ObjectId, tuple[float, PhotoFiles]] = Recent(REMEMBERED_PHOTOS)
         self.posts: Recent[ObjectId, tuple[float, dict]] = Recent(HELD_POSTS)
         self.blocks: Recent[ObjectId, tuple[float, frozenset[ObjectId]]] = Recent(REMEMBERED_VIEWERS)
         self._changes = PostChanges()
@@ -57,18 +57,25 @@ class _Memory:
                 self.posts.clear()
                 self.blocks.clear()
             for change in changes.posts:
-                self.photos.discard(str(change.post_id))
+                self.photos.discard(change.post_id)
                 self.posts.discard(change.post_id)
             if changes.blocks_changed:
                 self.blocks.clear()
             if changes.posts or changes.blocks_changed or not changes.complete:
                 self.generation += 1
 
+    def keep[K, V](self, entries: Recent[K, tuple[float, V]], key: K, value: V, remember_seconds: float,
+                   read_at_generation: int) -> None:
+        """Remember what was read when `generation` was `read_at_generation`, unless a change was
+        handed on since: the read may predate it."""
+        if read_at_generation == self.generation:
+            entries.put(key, (_lapses_after(remember_seconds), value))
+
 
 memory = _Memory()
 
 
-def lapses_after(remember_seconds: float) -> float:
+def _lapses_after(remember_seconds: float) -> float:
     """When an entry made now lapses: between half and all of `remember_seconds`, spread so that
     entries made together (after a restart, or a bench's warm-up) are not all looked up again at once."""
     return time.monotonic() + remember_seconds * random.uniform(0.5, 1)  # nosec B311  # spreads, guards nothing
@@ -87,8 +94,8 @@ def blocked_with(db: MongoDatabase, viewer_id: ObjectId, remember_seconds: float
     generation = memory.generation
     viewer = db.users.find_one({"_id": viewer_id}, BLOCK_FIELDS)
     blocked = frozenset(blocked_either_way(viewer) if viewer is not None else ())
-    if remember_seconds > 0 and generation == memory.generation:
-        memory.blocks.put(viewer_id, (lapses_after(remember_seconds), blocked))
+    if remember_seconds > 0:
+        memory.keep(memory.blocks, viewer_id, blocked, remember_seconds, generation)
     return blocked
 
 
@@ -105,6 +112,6 @@ def shown_post(db: MongoDatabase, post_id: str, viewer: dict | None, remember_se
     if post is None:
         generation = memory.generation
         post = get_post(db, key)
-        if may_remember and open_to_everyone(post) and generation == memory.generation:
-            memory.posts.put(key, (lapses_after(remember_seconds), post))
+        if may_remember and open_to_everyone(post):
+            memory.keep(memory.posts, key, post, remember_seconds, generation)
     return visible_to(StoredPost(post), viewer)  # a copy: a caller adding a key must not change what others are handed

@@ -30,8 +30,8 @@ from app.auth.visibility import hidden_by_block
 from app.core.db import MongoDatabase
 from app.core.errors import NotFoundError
 from app.core.statuses import PostStatus
-from app.posts.memory import FilesByPhoto, blocked_with, fresh, lapses_after, memory
-from app.posts.services import can_see, get_post, open_to_everyone
+from app.posts.memory import FilesByPhoto, blocked_with, fresh, memory
+from app.posts.services import can_see, get_post, open_to_everyone, parse_object_id
 
 
 def may_be_shared(post: dict, hold_threshold: float) -> bool:
@@ -47,19 +47,20 @@ def photo_file(db: MongoDatabase, post_id: str, index: int, rendition: str, view
     """(stored file id, whether shared caches may keep it) for this viewer; NotFoundError when they
     may not see it. `viewer_id` is whom the request's session cookie names, `load_viewer` gives the
     signed-in viewer (None when signed out) and is called only when the answer depends on them."""
+    key = parse_object_id(post_id)
     if remember_seconds > 0:
         memory.catch_up(db)
-    remembered = fresh(memory.photos, post_id) if remember_seconds > 0 else None
+    remembered = fresh(memory.photos, key) if remember_seconds > 0 else None
     if remembered is not None:
         (files, author_id), shared = remembered, True  # only shareable posts, open to everyone, are remembered
     else:
         generation = memory.generation
-        post = get_post(db, post_id)
+        post = get_post(db, key)
         files = {(photo["index"], name): file_id for photo in post["photos"] for name, file_id in photo["files"].items()}
         author_id = post.get("author_id")
         shared = may_be_shared(post, hold_threshold)
-        if shared and remember_seconds > 0 and generation == memory.generation:
-            memory.photos.put(post_id, (lapses_after(remember_seconds), (files, author_id)))
+        if shared and remember_seconds > 0:
+            memory.keep(memory.photos, key, (files, author_id), remember_seconds, generation)
         if not open_to_everyone(post):
             # Not yet published, held, or a private account's: who asks decides (blocks included).
             if post["status"] in (PostStatus.REJECTED, PostStatus.DELETING) or not can_see(post, load_viewer()):

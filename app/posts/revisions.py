@@ -67,11 +67,11 @@ def mark_activity(db: MongoDatabase, user: dict, counts: dict[str, int] | None =
     on the user in the same update. The request's own copy of the user takes the new values too, so
     what it shows after the write is not taken from what was remembered before it."""
     changes = {ACTIVITY: 1, **(counts or {})}
+    fields = [*changes, ACTIVITY_AT]
     updated = db.users.find_one_and_update({"_id": user["_id"]}, {"$inc": changes, "$set": {ACTIVITY_AT: utc_now()}},
-                                           projection=dict.fromkeys([*changes, ACTIVITY_AT], 1),
-                                           return_document=ReturnDocument.AFTER)
+                                           projection=dict.fromkeys(fields, 1), return_document=ReturnDocument.AFTER)
     if updated is not None:
-        for field in [*changes, ACTIVITY_AT]:
+        for field in fields:
             user[field] = updated[field]
 
 
