@@ -15,40 +15,19 @@ import logging
 import os
 import sys
 import threading
-from types import FrameType
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
-from gunicorn.workers.gthread import ThreadWorker
 
 from app import create_app
 from app.core.jobs.worker import WorkerPool
+from app.core.web_worker import GlimpseWorker, job_pool
 from app.search import warm_up
 
 STOP_SECONDS = 5
 JOB_GRACE_SECONDS = 1
-
-
-def job_pool(worker: Worker) -> WorkerPool | None:
-    """The worker's job threads; None until its app has started them."""
-    app = getattr(worker, "wsgi", None)
-    return app.extensions.get("glimpse_workers") if app is not None else None
-
-
-class GlimpseWorker(ThreadWorker):
-    """gunicorn's threaded worker, whose job threads stop claiming as soon as it is told to stop
-    (not once its requests are done: another worker would take the jobs this one hands back), and
-    whose every stop is the graceful one. Its quick stop (Ctrl-C, SIGQUIT) raises SystemExit wherever
-    the worker is, at each signal: one arriving as the jobs are handed back would cut that short."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.alive and (pool := job_pool(self)):
-            pool.stop_claiming()
-        super().handle_exit(sig, frame)
-
-    handle_quit = handle_exit
 
 
 def _warm_up_then_freeze(app: Flask) -> None:
@@ -71,6 +50,8 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("control_socket_disable", True)
         self.cfg.set("post_worker_init", self._start_background_work)
         self.cfg.set("worker_exit", self._stop_background_work)
+        self.cfg.set("pre_fork", GlimpseWorker.assign_slot)
+        self.cfg.set("child_exit", GlimpseWorker.free_slot)
 
     @staticmethod
     def _start_background_work(worker: Worker) -> None:

@@ -41,6 +41,7 @@ from bench.client import Client, percentile
 
 CONNECTIONS = 8
 WARM_CONNECTIONS = 16  # fresh connections spread over the workers: none is left out
+DRAIN_SECONDS = 10  # how long the last answers of a page are waited for
 WARM_ATTEMPTS = 4  # rounds of WARM_CONNECTIONS more, until each web worker holds one
 SIGNED_IN_USERS = 50
 # bench/dataset.py stores 100 photos and gives post n the photo n % 100: the first 100 posts show them all.
@@ -274,7 +275,7 @@ def _process_cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _with_children(pid: int) -> list[int]:
+def with_children(pid: int) -> list[int]:
     """`pid` and its direct children (gunicorn's master and its workers)."""
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -315,7 +316,19 @@ def warm(host: str, port: int, paths: list[str], worker_pids: list[int] | None =
 
 def _one_client_per_worker(port: int, clients: list[Client], worker_pids: list[int]) -> dict[int, Client]:
     """Worker pid -> one of `clients` it serves, when each of `worker_pids` serves one; else empty."""
-    server_inodes = {}  # the client's port -> the inode of the server's end of that connection
+    holders = workers_holding(port, [client.connection.sock.getsockname()[1] for client in clients
+                                     if client.connection.sock is not None], worker_pids)
+    by_worker: dict[int, Client] = {}
+    for client in clients:
+        if client.connection.sock is not None and (pid := holders.get(client.connection.sock.getsockname()[1])):
+            by_worker.setdefault(pid, client)
+    return by_worker if len(by_worker) == len(worker_pids) else {}
+
+
+def workers_holding(port: int, client_ports: list[int], worker_pids: list[int]) -> dict[int, int]:
+    """Client port -> the pid of whichever of `worker_pids` holds the server's end of that connection
+    to `port` (told apart by the sockets /proc lists for each)."""
+    server_sockets = {}  # the client's port -> the server's end of that connection
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             rows = Path(table).read_text().splitlines()[1:]
@@ -324,20 +337,27 @@ def _one_client_per_worker(port: int, clients: list[Client], worker_pids: list[i
         for row in rows:
             fields = row.split()
             if int(fields[1].rsplit(":", 1)[1], 16) == port:
-                server_inodes[int(fields[2].rsplit(":", 1)[1], 16)] = f"socket:[{fields[9]}]"
-    by_worker: dict[int, Client] = {}
+                server_sockets[int(fields[2].rsplit(":", 1)[1], 16)] = f"socket:[{fields[9]}]"
+    holders = {}
     for pid in worker_pids:
         try:
             held = {os.readlink(descriptor) for descriptor in Path(f"/proc/{pid}/fd").iterdir()}
         except OSError:
-            return {}
-        for client in clients:
-            if client.connection.sock is not None and server_inodes.get(client.connection.sock.getsockname()[1]) in held:
-                by_worker[pid] = client
-                break
-        else:
-            return {}
-    return by_worker
+            continue
+        holders.update({client_port: pid for client_port in client_ports if server_sockets.get(client_port) in held})
+    return holders
+
+
+def _let_answers_finish(poller: select.epoll, open_connections: dict[int, "_Connection"]) -> None:
+    """Read the answers still on their way (uncounted), so that the next page starts on a server with
+    nothing in hand: which worker takes a new connection depends on what each is busy with."""
+    waiting, give_up_at = set(open_connections), time.perf_counter() + DRAIN_SECONDS
+    while waiting and time.perf_counter() < give_up_at:
+        for descriptor, _ in poller.poll(0.2):
+            connection = open_connections[descriptor]
+            if not connection.receive() or _framed(connection.buffer) is not None:
+                poller.unregister(descriptor)
+                waiting.discard(descriptor)
 
 
 def closed_loop(host: str, port: int, page: Page, seconds: float, warmup_seconds: float,
@@ -396,6 +416,7 @@ def closed_loop(host: str, port: int, page: Page, seconds: float, warmup_seconds
     cpu_after = {name: _process_cpu_seconds(pids) for name, pids in (processes or {}).items()}
     # A request unanswered for the whole window counts as an error, as a timed-out browser would.
     errors += sum(1 for connection in open_connections.values() if deadline - connection.sent_at > seconds)
+    _let_answers_finish(poller, open_connections)
     for connection in open_connections.values():
         connection.socket.close()
     poller.close()
@@ -417,7 +438,7 @@ def run(host: str, port: int, usernames: list[str], post_ids: list[str], seconds
     """Every page (or those whose names contain one of `only`) for `seconds` each, after a warm-up."""
     processes = {}
     if server_pid:
-        processes["web"] = _with_children(server_pid)
+        processes["web"] = with_children(server_pid)
     if database_pid:
         processes["database"] = [database_pid]
     try:

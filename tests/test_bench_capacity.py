@@ -67,7 +67,7 @@ def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_
         clients = [Client("127.0.0.1", port) for _ in range(capacity.WARM_CONNECTIONS)]
         for client in clients:
             assert client.request("GET", "/healthz")[0] == 200
-        workers = capacity._with_children(server.pid)[1:]
+        workers = capacity.with_children(server.pid)[1:]
         found = capacity._one_client_per_worker(port, clients, workers)
         assert len(workers) == 2 and sorted(found) == sorted(workers)
         assert capacity._one_client_per_worker(port, clients[:0], workers) == {}  # none for either: say so

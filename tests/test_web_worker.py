@@ -1,0 +1,95 @@
+"""Web processes share connections out evenly (app/core/web_worker.py). A kept-alive connection
+stays with the process that took it, and chance once decided which: eight connections opened
+together were split 4/4 or 1/7, and the fuller process's waited twice as long."""
+import http.client
+import os
+import signal
+import threading
+
+from helpers import free_port, start_server, wait_until
+from pytest import fixture
+
+from bench.capacity import with_children, workers_holding
+
+PATH = "/healthz"
+
+
+class BusyConnections:
+    """Connections each asking for PATH again as soon as it is answered, on threads, until stopped:
+    http.client opens a new connection when an answer says "Connection: close"."""
+
+    def __init__(self, connections: list[http.client.HTTPConnection]):
+        self.connections, self._stopped = connections, threading.Event()
+        self._threads = [threading.Thread(target=self._ask, args=(connection,)) for connection in connections]
+        self.failures: list[str] = []
+
+    def _ask(self, connection: http.client.HTTPConnection) -> None:
+        while not self._stopped.is_set():
+            connection.request("GET", PATH)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                self.failures.append(f"{response.status} {PATH}")
+
+    def __enter__(self) -> "BusyConnections":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(10)
+        for connection in self.connections:
+            connection.close()
+
+
+def split(port: int, connections: list[http.client.HTTPConnection], workers: list[int]) -> list[int]:
+    """How many of the connections each worker holds, fewest first."""
+    client_ports = []
+    for connection in connections:
+        try:
+            client_ports.append(connection.sock.getsockname()[1])
+        except (AttributeError, OSError):  # between an answer closing it and its successor
+            continue
+    holders = workers_holding(port, client_ports, workers)
+    return sorted(list(holders.values()).count(worker) for worker in workers)
+
+
+@fixture
+def served(app_config, tmp_path):
+    """A real server (two worker processes): its port and its workers' pids."""
+    port = free_port()
+    server = start_server(app_config, port, log_path=tmp_path / "server.log")
+    try:
+        yield port, wait_until(lambda: workers if len(workers := with_children(server.pid)[1:]) == 2 else None)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+def test_connections_opened_together_are_shared_evenly(served):
+    port, workers = served
+    for _ in range(3):  # chance alone splits them evenly about one time in three
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(8)]
+        with BusyConnections(connections) as busy:
+            wait_until(lambda: split(port, busy.connections, workers) == [4, 4], timeout=10)
+        assert not busy.failures
+
+
+def test_a_process_holding_more_hands_connections_over_until_they_are_even(served):
+    port, workers = served
+    opened = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(16)]
+    for connection in opened:
+        connection.request("GET", PATH)
+        connection.getresponse().read()
+    holders = workers_holding(port, [connection.sock.getsockname()[1] for connection in opened], workers)
+    fuller = max(workers, key=list(holders.values()).count)
+    kept = [connection for connection in opened if holders.get(connection.sock.getsockname()[1]) == fuller][:6]
+    for connection in opened:
+        if connection not in kept:
+            connection.close()
+    assert len(kept) == 6 and split(port, kept, workers) == [0, 6]  # one process holds them all
+    with BusyConnections(kept) as busy:
+        wait_until(lambda: split(port, kept, workers) == [3, 3], timeout=10)
+    assert not busy.failures
