@@ -289,40 +289,58 @@ def with_children(pid: int) -> list[int]:
 
 def warm(host: str, port: int, paths: list[str], worker_pids: list[int] | None = None) -> None:
     """Ask for every path once in each web worker: on a connection each worker holds (told apart by
-    the sockets /proc lists for each of `worker_pids`), or else on each of WARM_CONNECTIONS."""
+    the sockets /proc lists for each of `worker_pids`), or else on each of WARM_CONNECTIONS. The
+    server may close a connection after an answer (to share connections out between workers): the
+    worker whose connection that was goes on on a new one, from the next path."""
     if not paths:
         return
-    clients: list[Client] = []
-    by_worker: dict[int, Client] = {}
-    # A worker busy when the connections open may accept none of them: open more, a few times.
-    for _ in range(WARM_ATTEMPTS if worker_pids else 1):
-        opened = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
-        for client in opened:
-            client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
-        clients += opened
-        if by_worker := _one_client_per_worker(port, clients, worker_pids or []):
-            break
-    chosen = list(by_worker.values()) if by_worker else clients[:WARM_CONNECTIONS]
+    if not worker_pids:
+        with ThreadPoolExecutor(WARM_CONNECTIONS) as pool:
+            list(pool.map(lambda _: _ask_in_turn(Client(host, port), paths, 0), range(WARM_CONNECTIONS)))
+        return
+    next_path = dict.fromkeys(worker_pids, 0)
+    while waiting := [pid for pid, number in next_path.items() if number < len(paths)]:
+        if not (clients := _clients_of(host, port, waiting, worker_pids)):
+            return  # no new connection reached those left: they are warmed as far as they got
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answered = list(pool.map(_ask_in_turn, clients.values(), itertools.repeat(paths),
+                                     [next_path[pid] for pid in clients]))
+        next_path.update(zip(clients, answered, strict=True))
 
-    def ask_all(client: Client) -> None:
-        for path in paths:
-            client.request("GET", path)
 
-    with ThreadPoolExecutor(len(chosen)) as pool:
-        list(pool.map(ask_all, chosen))
-    for client in clients:
+def _ask_in_turn(client: Client, paths: list[str], first: int) -> int:
+    """Ask for paths[first:] in turn on the client's connection, until an answer closes it; the
+    number of the first path not asked on it."""
+    try:
+        for number in range(first, len(paths)):
+            client.request("GET", paths[number])
+            if client.connection.sock is None:  # answered with "Connection: close"
+                return number + 1
+        return len(paths)
+    finally:
         client.connection.close()
 
 
-def _one_client_per_worker(port: int, clients: list[Client], worker_pids: list[int]) -> dict[int, Client]:
-    """Worker pid -> one of `clients` it serves, when each of `worker_pids` serves one; else empty."""
-    holders = workers_holding(port, [client.connection.sock.getsockname()[1] for client in clients
-                                     if client.connection.sock is not None], worker_pids)
-    by_worker: dict[int, Client] = {}
-    for client in clients:
-        if client.connection.sock is not None and (pid := holders.get(client.connection.sock.getsockname()[1])):
-            by_worker.setdefault(pid, client)
-    return by_worker if len(by_worker) == len(worker_pids) else {}
+def _clients_of(host: str, port: int, wanted: list[int], worker_pids: list[int]) -> dict[int, Client]:
+    """A connected client for each of the `wanted` workers (whichever could be reached in
+    WARM_ATTEMPTS rounds of WARM_CONNECTIONS connections); every other connection is closed."""
+    found: dict[int, Client] = {}
+    for _ in range(WARM_ATTEMPTS):
+        opened = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
+        for client in opened:
+            client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
+        held = [client for client in opened if client.connection.sock is not None]
+        holders = workers_holding(port, [client.connection.sock.getsockname()[1] for client in held], worker_pids)
+        for client in held:
+            pid = holders.get(client.connection.sock.getsockname()[1])
+            if pid in wanted and pid not in found:
+                found[pid] = client
+        for client in opened:
+            if client not in found.values():
+                client.connection.close()
+        if len(found) == len(wanted):
+            break
+    return found
 
 
 def workers_holding(port: int, client_ports: list[int], worker_pids: list[int]) -> dict[int, int]:

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import bench
 from bench import capacity, dataset
-from bench.client import Client
 from tests.helpers import api_signup, free_port, start_server
 
 
@@ -64,13 +63,13 @@ def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_
     port = free_port()
     server = start_server(app_config, port, log_path=tmp_path / "server.log")  # two web workers
     try:
-        clients = [Client("127.0.0.1", port) for _ in range(capacity.WARM_CONNECTIONS)]
-        for client in clients:
-            assert client.request("GET", "/healthz")[0] == 200
         workers = capacity.with_children(server.pid)[1:]
-        found = capacity._one_client_per_worker(port, clients, workers)
+        found = capacity._clients_of("127.0.0.1", port, workers, workers)
         assert len(workers) == 2 and sorted(found) == sorted(workers)
-        assert capacity._one_client_per_worker(port, clients[:0], workers) == {}  # none for either: say so
+        for pid, client in found.items():
+            client_port = client.connection.sock.getsockname()[1]
+            assert capacity.workers_holding(port, [client_port], workers) == {client_port: pid}
+        assert capacity._ask_in_turn(found[workers[0]], ["/healthz"] * 3, 1) == 3  # from the second on
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
