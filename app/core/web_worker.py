@@ -22,7 +22,7 @@ import ctypes
 import multiprocessing
 import threading
 import time
-from itertools import takewhile
+from bisect import bisect_right
 
 from flask import Flask
 from gunicorn.arbiter import Arbiter
@@ -31,7 +31,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from app.core.jobs.worker import WorkerPool
 
-SLOTS = 256  # web processes at once, counting a replacement forked while the one it replaces stops
+# Web processes at once, counting a replacement forked while the one it replaces stops (one forked
+# beyond them does not share connections out). Every request reads them all: few, then.
+SLOTS = 64
 FREE = -1  # a slot no accepting process holds
 # A connection answered this recently is in use: a busy one sits between requests for a moment, and
 # one idle for longer (a browser's between pages, a proxy's spare) costs nothing.
@@ -111,9 +113,11 @@ class GlimpseWorker(ThreadWorker):
     handle_quit = handle_exit
 
     def _in_use(self) -> int:
-        idle_from = time.monotonic() + self.cfg.keepalive - IN_USE_SECONDS  # the timeout of one answered then
-        recent = sum(1 for _ in takewhile(lambda conn: conn.timeout > idle_from, reversed(self.keepalived_conns)))
-        return self.nr_conns - len(self.pending_conns) - (len(self.keepalived_conns) - recent)
+        # Kept-alive connections queue up in the order they were answered (their timeouts ascend): a
+        # binary search finds the long idle ones among thousands.
+        idle_until = time.monotonic() + self.cfg.keepalive - IN_USE_SECONDS  # the timeout of one answered then
+        idle = bisect_right(self.keepalived_conns, idle_until, key=lambda conn: conn.timeout)
+        return self.nr_conns - len(self.pending_conns) - idle
 
     def _publish(self) -> None:
         if self.counts is not None and self.slot is not None:
