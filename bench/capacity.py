@@ -329,12 +329,10 @@ def _clients_of(host: str, port: int, wanted: list[int], worker_pids: list[int])
         opened = [Client(host, port) for _ in range(WARM_CONNECTIONS)]
         for client in opened:
             client.request("GET", "/healthz")  # connected: each connection now belongs to one worker
-        held = [client for client in opened if client.connection.sock is not None]
-        holders = workers_holding(port, [client.connection.sock.getsockname()[1] for client in held], worker_pids)
-        for client in held:
-            pid = holders.get(client.connection.sock.getsockname()[1])
-            if pid in wanted and pid not in found:
-                found[pid] = client
+        by_port = {client.connection.sock.getsockname()[1]: client for client in opened if client.connection.sock is not None}
+        for client_port, pid in workers_holding(port, list(by_port), worker_pids).items():
+            if pid in wanted:
+                found.setdefault(pid, by_port[client_port])
         for client in opened:
             if client not in found.values():
                 client.connection.close()

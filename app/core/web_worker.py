@@ -23,6 +23,7 @@ import multiprocessing
 import threading
 import time
 from bisect import bisect_right
+from types import FrameType
 
 from flask import Flask
 from gunicorn.arbiter import Arbiter
@@ -52,7 +53,7 @@ class ConnectionCounts:
     def __init__(self) -> None:
         self._counts = multiprocessing.RawArray(ctypes.c_int, [FREE] * SLOTS)
 
-    def free_slot(self, taken: set[int | None]) -> int | None:
+    def unused_slot(self, taken: set[int | None]) -> int | None:
         return next((slot for slot in range(SLOTS) if slot not in taken), None)
 
     def publish(self, slot: int, count: int) -> None:
@@ -96,8 +97,7 @@ class GlimpseWorker(ThreadWorker):
         """gunicorn's pre_fork hook (in the master): the counts, made once, and a slot no live worker holds."""
         counts = getattr(arbiter, "connection_counts", None) or ConnectionCounts()
         arbiter.connection_counts = counts
-        worker.counts, worker.slot = counts, counts.free_slot({other.slot for other in arbiter.WORKERS.values()})
-        worker.hand_over_lock = threading.Lock()
+        worker.counts, worker.slot = counts, counts.unused_slot({other.slot for other in arbiter.WORKERS.values()})
 
     @staticmethod
     def free_slot(_arbiter: Arbiter, worker: "GlimpseWorker") -> None:
@@ -105,7 +105,11 @@ class GlimpseWorker(ThreadWorker):
         if worker.counts is not None and worker.slot is not None:
             worker.counts.publish(worker.slot, FREE)
 
-    def handle_exit(self, sig, frame) -> None:  # type: ignore[no-untyped-def]
+    def init_process(self) -> None:
+        self.hand_over_lock = threading.Lock()
+        super().init_process()  # runs the worker until it stops
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.alive and (pool := job_pool(self)):
             pool.stop_claiming()
         super().handle_exit(sig, frame)
@@ -146,7 +150,7 @@ class GlimpseWorker(ThreadWorker):
             waited_out = time.monotonic() - self._leaving_since > ACCEPT_PATIENCE
             if waited_out or not self._holds_more():
                 self._leaving_since, self._impatient = None, waited_out
-                super().set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+                timeout = 0  # gunicorn's loop turns at once and takes accepting up again, if it may
             else:
                 timeout = min(timeout, RECHECK_SECONDS)
         super().wait_for_and_dispatch_events(timeout)
