@@ -44,15 +44,21 @@ class BusyConnections:
             connection.close()
 
 
-def split(port: int, connections: list[http.client.HTTPConnection], workers: list[int]) -> list[int]:
-    """How many of the connections each worker holds, fewest first."""
-    client_ports = []
+def still_open(connections: list[http.client.HTTPConnection]) -> dict[int, http.client.HTTPConnection]:
+    """The connections the server has not closed, by their client port. A process holding more
+    answers now and then with `Connection: close`, after which http.client drops the socket."""
+    by_port = {}
     for connection in connections:
         try:
-            client_ports.append(connection.sock.getsockname()[1])
+            by_port[connection.sock.getsockname()[1]] = connection
         except (AttributeError, OSError):  # between an answer closing it and its successor
             continue
-    holders = workers_holding(port, client_ports, workers)
+    return by_port
+
+
+def split(port: int, connections: list[http.client.HTTPConnection], workers: list[int]) -> list[int]:
+    """How many of the connections each worker holds, fewest first."""
+    holders = workers_holding(port, list(still_open(connections)), workers)
     return sorted(list(holders.values()).count(worker) for worker in workers)
 
 
@@ -83,9 +89,10 @@ def test_a_process_holding_more_hands_connections_over_until_they_are_even(serve
     for connection in opened:
         connection.request("GET", PATH)
         connection.getresponse().read()
-    holders = workers_holding(port, [connection.sock.getsockname()[1] for connection in opened], workers)
+    open_by_port = still_open(opened)
+    holders = workers_holding(port, list(open_by_port), workers)
     fuller = max(workers, key=list(holders.values()).count)
-    kept = [connection for connection in opened if holders.get(connection.sock.getsockname()[1]) == fuller][:6]
+    kept = [connection for client_port, connection in open_by_port.items() if holders.get(client_port) == fuller][:6]
     for connection in opened:
         if connection not in kept:
             connection.close()
