@@ -132,12 +132,13 @@ def wait_until(predicate, timeout=30, interval=0.1):
     raise AssertionError("timed out")
 
 
-def start_server(app_config, port, job_workers: int = 0, log_path: Path | None = None) -> subprocess.Popen:
+def start_server(app_config, port, job_workers: int = 0, log_path: Path | None = None,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """The real thing: `python run.py` (gunicorn, two worker processes) in its own process group,
     its output appended to `log_path` when given."""
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "JOB_WORKERS": str(job_workers),
            "MONGODB_URI": app_config["MONGODB_URI"], "MONGODB_DB": app_config["MONGODB_DB"],
-           "RATELIMIT_ENABLED": "0", "BCRYPT_ROUNDS": "4"}
+           "RATELIMIT_ENABLED": "0", "BCRYPT_ROUNDS": "4", **(extra_env or {})}
     with open(log_path or os.devnull, "ab") as output:
         server = subprocess.Popen([sys.executable, "run.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True,
                                   stdout=output, stderr=subprocess.STDOUT)
