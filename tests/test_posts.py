@@ -1,5 +1,7 @@
 """Posts through the API: upload, read, edit, delete, and the photo URLs."""
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from io import BytesIO
 
 import pytest
@@ -13,6 +15,8 @@ from app.core.db import get_fs
 from app.enrichment.models import get_describer
 from app.enrichment.service import enrich_post
 from app.media.images import process_upload
+from app.posts.changes import note_changed
+from app.posts.memory import memory
 from app.posts.services import create_post
 
 
@@ -126,6 +130,28 @@ def test_a_published_posts_photos_are_remembered_a_moment_a_held_ones_never(app,
     assert held.status_code == 200 and held.headers["Cache-Control"] == "private, no-cache"
     db.posts.update_one({"_id": ObjectId(post["id"])}, {"$set": {"status": "rejected"}})
     assert moderator.get(url).status_code == 404
+
+
+def test_a_remembered_photo_is_served_while_another_request_reads_the_change_notes(app, client, alice, photos, db):
+    app.config["PHOTO_LOOKUP_SECONDS"] = 60
+    post = api_upload(client, alice, photos[:1]).get_json()
+    key = ObjectId(post["id"])
+    db.posts.update_one({"_id": key}, {"$set": {"enrichment": "done", "nsfw": 0.01}})  # as if scored
+    url = post["photos"][0]["urls"]["thumb"]
+    assert client.get(url).status_code == 200
+    with ThreadPoolExecutor(1) as other_request:
+        memory._lock.acquire()  # as a request reading the notes holds it, for its round trip
+        try:
+            assert other_request.submit(lambda: app.test_client().get(url).status_code).result(timeout=5) == 200
+            # A write of this process's own is waited for: the next answer must not predate it.
+            db.posts.update_one({"_id": key}, {"$set": {"status": "held"}})
+            note_changed(db, [key])
+            answer = other_request.submit(lambda: app.test_client().get(url).status_code)
+            with pytest.raises(FutureTimeout):
+                answer.result(timeout=0.5)
+        finally:
+            memory._lock.release()
+        assert answer.result(timeout=5) == 404
 
 
 def test_shared_caches_keep_only_scored_published_photos_and_only_minutes(app, client, alice, photos, db):

@@ -91,6 +91,10 @@ class PostChanges:
         self._noted_when_asked = 0
         self._read: dict[str, tuple[int, int]] = {}  # bucket -> how many of its post ids and blocks were handed on
 
+    def own_note_unread(self) -> bool:
+        """Whether this process wrote a note since this reader last read: it must read before it answers."""
+        return notes_written_here() != self._noted_when_asked
+
     def catch_up(self, db: MongoDatabase) -> Changes:
         """The changes not handed on yet (none when asked again within POLL_SECONDS, unless this
         process noted one since)."""

@@ -21,7 +21,7 @@ from app.auth.visibility import blocked_either_way
 from app.core.clock import utc_now
 from app.core.db import MongoDatabase
 from app.core.recent import Recent
-from app.posts.changes import PostChanges
+from app.posts.changes import Changes, PostChanges
 from app.posts.revisions import ACTIVITY_AT, HELD_POSTS, StoredPost
 from app.posts.services import get_post, open_to_everyone, parse_object_id, visible_to
 
@@ -50,19 +50,28 @@ class _Memory:
         self.generation = 0
 
     def catch_up(self, db: MongoDatabase) -> None:
-        with self._lock:
-            changes = self._changes.catch_up(db)
-            if not changes.complete:
-                self.photos.clear()
-                self.posts.clear()
-                self.blocks.clear()
-            for change in changes.posts:
-                self.photos.discard(change.post_id)
-                self.posts.discard(change.post_id)
-            if changes.blocks_changed:
-                self.blocks.clear()
-            if changes.posts or changes.blocks_changed or not changes.complete:
-                self.generation += 1
+        # While one request reads the notes, the others go on with what is remembered (half a second
+        # and one read behind at most) instead of queueing behind its round trip: that wait was most
+        # of a photo's tail. Only a request that must see this process's own write waits for it.
+        if not self._lock.acquire(blocking=self._changes.own_note_unread()):
+            return
+        try:
+            self._hand_on(self._changes.catch_up(db))
+        finally:
+            self._lock.release()
+
+    def _hand_on(self, changes: Changes) -> None:
+        if not changes.complete:
+            self.photos.clear()
+            self.posts.clear()
+            self.blocks.clear()
+        for change in changes.posts:
+            self.photos.discard(change.post_id)
+            self.posts.discard(change.post_id)
+        if changes.blocks_changed:
+            self.blocks.clear()
+        if changes.posts or changes.blocks_changed or not changes.complete:
+            self.generation += 1
 
     def keep[K, V](self, entries: Recent[K, tuple[float, V]], key: K, value: V, remember_seconds: float,
                    read_at_generation: int) -> None:
