@@ -98,10 +98,10 @@ class PostChanges:
     def catch_up(self, db: MongoDatabase) -> Changes:
         """The changes not handed on yet (none when asked again within POLL_SECONDS, unless this
         process noted one since)."""
-        noted_here = notes_written_here()
         if (self._asked_at is not None and time.monotonic() - self._asked_at < POLL_SECONDS
-                and noted_here == self._noted_when_asked):
+                and not self.own_note_unread()):
             return Changes()
+        noted_here = notes_written_here()  # before the read: a note written during it is read next time
         asked_at, now = time.monotonic(), int(time.time())
         complete = self._asked_at is None or now - self._asked_second <= MAX_GAP_SECONDS
         since = (self._asked_second if complete and self._asked_at is not None else now) - OVERLAP_SECONDS
