@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -144,6 +145,13 @@ def start_server(app_config, port, job_workers: int = 0, log_path: Path | None =
                                   stdout=output, stderr=subprocess.STDOUT)
     wait_until(lambda: _healthy(port), timeout=60, interval=0.2)
     return server
+
+
+def stop_server(server: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM to the server's process group (master and workers), as a service manager sends it;
+    waits for the master to end."""
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout)
 
 
 def _healthy(port) -> bool:

@@ -1,13 +1,5 @@
 """The access log of `python run.py`: a line per request where ACCESS_LOG says, and none when unset."""
-import os
-import signal
-
-from helpers import free_port, http, start_server, wait_until
-
-
-def stop(server) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(15)
+from helpers import free_port, http, start_server, stop_server, wait_until
 
 
 def test_requests_are_logged_only_where_access_log_says(app_config, tmp_path):
@@ -17,7 +9,7 @@ def test_requests_are_logged_only_where_access_log_says(app_config, tmp_path):
         assert http("GET", f"http://127.0.0.1:{port}/explore")[0] == 200
         wait_until(lambda: access_log.is_file() and '"GET /explore HTTP/1.1" 200' in access_log.read_text(), timeout=10)
     finally:
-        stop(server)
+        stop_server(server)
     assert "GET /" not in output.read_text()  # the server's own output keeps to what it has to say
 
     port, output = free_port(), tmp_path / "unset.log"
@@ -25,5 +17,5 @@ def test_requests_are_logged_only_where_access_log_says(app_config, tmp_path):
     try:
         assert http("GET", f"http://127.0.0.1:{port}/explore")[0] == 200
     finally:
-        stop(server)
+        stop_server(server)
     assert "Booting worker" in output.read_text() and "GET /" not in output.read_text()

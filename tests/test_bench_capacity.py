@@ -1,14 +1,12 @@
 """The capacity bench's load loop: it must count what a page answers, and count failures as errors."""
 import http.client
 import importlib
-import os
 import pkgutil
-import signal
 from urllib.parse import urlsplit
 
 import bench
 from bench import capacity, dataset
-from tests.helpers import api_signup, free_port, start_server
+from tests.helpers import api_signup, free_port, start_server, stop_server
 
 
 def _address(live_server: str) -> tuple[str, int]:
@@ -71,8 +69,7 @@ def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_
             assert capacity.workers_holding(port, [client_port], workers) == {client_port: pid}
         assert capacity._ask_in_turn(found[workers[0]], ["/healthz"] * 3, 1) == 3  # from the second on
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
+        stop_server(server, timeout=10)
 
 
 def test_every_bench_module_imports():

@@ -9,7 +9,17 @@ import urllib.request
 
 from bson import ObjectId
 from conftest import DATASETS_DIR
-from helpers import api_upload, bearer, free_port, page_login, sample_photos, signed_up_tokens, start_server, wait_until
+from helpers import (
+    api_upload,
+    bearer,
+    free_port,
+    page_login,
+    sample_photos,
+    signed_up_tokens,
+    start_server,
+    stop_server,
+    wait_until,
+)
 from pytest import fixture
 
 from app.core.statuses import PostStatus
@@ -54,8 +64,7 @@ def served(app_config, client, db, tmp_path):
     for asked in ((url,), (url, bob), (page,), (page, bob), (api,), (api, None, bob_token)):
         assert statuses(*asked) == {200}
     yield {"alice": alice, "post": post, "url": url, "page": page, "api": api, "bob": bob, "bob_token": bob_token}
-    server.terminate()
-    server.wait(10)
+    stop_server(server, timeout=10)
 
 
 def test_a_deleted_posts_photo_leaves_every_worker_within_a_second(client, served):

@@ -2,11 +2,9 @@
 stays with the process that took it, and chance once decided which: eight connections opened
 together were split 4/4 or 1/7, and the fuller process's waited twice as long."""
 import http.client
-import os
-import signal
 import threading
 
-from helpers import free_port, start_server, wait_until
+from helpers import free_port, start_server, stop_server, wait_until
 from pytest import fixture
 
 from bench.capacity import with_children, workers_holding
@@ -70,8 +68,7 @@ def served(app_config, tmp_path):
     try:
         yield port, wait_until(lambda: workers if len(workers := with_children(server.pid)[1:]) == 2 else None)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        stop_server(server)
 
 
 def test_connections_opened_together_are_shared_evenly(served):
