@@ -1,9 +1,10 @@
 """Serve Glimpse with gunicorn: `python run.py` (what `make run` does).
 
-HOST and PORT choose the address, WEB_CONCURRENCY the number of worker processes, ACCESS_LOG where a
-line per request goes (nowhere when unset). Each process also runs JOB_WORKERS background-job
-threads and, as it starts, loads what search needs. All of them share one database (with no
-MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR, started by whichever process needs it first).
+HOST and PORT choose the address, WEB_CONCURRENCY the number of worker processes, WEB_KEEPALIVE how
+long an idle connection stays open, ACCESS_LOG where a line per request goes (nowhere when unset).
+Each process also runs JOB_WORKERS background-job threads and, as it starts, loads what search
+needs. All of them share one database (with no MONGODB_URI, the embedded server in GLIMPSE_DATA_DIR,
+started by whichever process needs it first).
 
 A stop (SIGTERM, or Ctrl-C on `make run`) is over within STOP_SECONDS, gunicorn's graceful timeout
 (what is still running then is killed): requests in flight may finish meanwhile, and running
@@ -45,6 +46,10 @@ class GlimpseServer(BaseApplication):
         self.cfg.set("worker_class", GlimpseWorker)
         self.cfg.set("threads", int(os.environ.get("WEB_THREADS", "8")))
         self.cfg.set("graceful_timeout", STOP_SECONDS)
+        # How long an idle kept-alive connection stays open: gunicorn's 2 s by default; behind a load
+        # balancer it must outlast the balancer's own idle timeout, or a request it sends down a
+        # connection the worker has just closed fails (AWS ALB keeps them 60 s).
+        self.cfg.set("keepalive", int(os.environ.get("WEB_KEEPALIVE", "2")))
         # A line per request only when asked for (ACCESS_LOG: a file, or "-" for standard output), as
         # gunicorn does by default: the proxy in front usually keeps that log, and formatting and
         # writing the line was ~6% of a worker's time serving photos.
