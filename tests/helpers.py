@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from http.client import HTTPConnection
 from io import BytesIO
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pymongo import monitoring
 
 from app.core.db import get_db
 from app.core.jobs import queue
+from bench.capacity import with_children, workers_holding
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,7 +138,7 @@ def wait_until(predicate, timeout=30, interval=0.1):
 def start_server(app_config, port, job_workers: int = 0, log_path: Path | None = None,
                  extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """The real thing: `python run.py` (gunicorn, two worker processes) in its own process group,
-    its output appended to `log_path` when given."""
+    its output appended to `log_path` when given; returned once both workers answer."""
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "JOB_WORKERS": str(job_workers),
            "MONGODB_URI": app_config["MONGODB_URI"], "MONGODB_DB": app_config["MONGODB_DB"],
            "RATELIMIT_ENABLED": "0", "BCRYPT_ROUNDS": "4", **(extra_env or {})}
@@ -144,6 +146,7 @@ def start_server(app_config, port, job_workers: int = 0, log_path: Path | None =
         server = subprocess.Popen([sys.executable, "run.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True,
                                   stdout=output, stderr=subprocess.STDOUT)
     wait_until(lambda: _healthy(port), timeout=60, interval=0.2)
+    wait_until(lambda: _both_workers_answer(server.pid, port), timeout=60, interval=0.2)
     return server
 
 
@@ -152,6 +155,22 @@ def stop_server(server: subprocess.Popen, timeout: float = 30) -> None:
     waits for the master to end."""
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout)
+
+
+def _both_workers_answer(master_pid: int, port: int) -> bool:
+    """Whether two connections asking one after the other were answered by both workers: one that
+    is still loading the app takes no connection, and the server answers once the other has."""
+    workers = with_children(master_pid)[1:]
+    pair = [HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(2)]
+    try:
+        for connection in pair:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+        client_ports = [connection.sock.getsockname()[1] for connection in pair if connection.sock is not None]
+        return len(workers) == 2 and set(workers_holding(port, client_ports, workers).values()) == set(workers)
+    finally:
+        for connection in pair:
+            connection.close()
 
 
 def _healthy(port) -> bool:
