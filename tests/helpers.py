@@ -145,8 +145,12 @@ def start_server(app_config, port, job_workers: int = 0, log_path: Path | None =
     with open(log_path or os.devnull, "ab") as output:
         server = subprocess.Popen([sys.executable, "run.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True,
                                   stdout=output, stderr=subprocess.STDOUT)
-    wait_until(lambda: _healthy(port), timeout=60, interval=0.2)
-    wait_until(lambda: _both_workers_answer(server.pid, port), timeout=60, interval=0.2)
+    try:
+        wait_until(lambda: _healthy(port), timeout=60, interval=0.2)
+        wait_until(lambda: _both_workers_answer(server.pid, port), timeout=60, interval=0.2)
+    except BaseException:
+        stop_server(server)  # a server that never came up must not outlive the test
+        raise
     return server
 
 
