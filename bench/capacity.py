@@ -302,7 +302,7 @@ def warm(host: str, port: int, paths: list[str], worker_pids: list[int] | None =
         return
     next_path = dict.fromkeys(worker_pids, 0)
     while waiting := [pid for pid, number in next_path.items() if number < len(paths)]:
-        if not (clients := _clients_of(host, port, waiting, worker_pids)):
+        if not (clients := clients_of(host, port, waiting, worker_pids)):
             return  # no new connection reached those left: they are warmed as far as they got
         with ThreadPoolExecutor(len(clients)) as pool:
             answered = list(pool.map(_ask_in_turn, clients.values(), itertools.repeat(paths),
@@ -323,7 +323,7 @@ def _ask_in_turn(client: Client, paths: list[str], first: int) -> int:
         client.connection.close()
 
 
-def _clients_of(host: str, port: int, wanted: list[int], worker_pids: list[int]) -> dict[int, Client]:
+def clients_of(host: str, port: int, wanted: list[int], worker_pids: list[int]) -> dict[int, Client]:
     """A connected client for each of the `wanted` workers (whichever could be reached in
     WARM_ATTEMPTS rounds of WARM_CONNECTIONS connections); every other connection is closed."""
     found: dict[int, Client] = {}

@@ -12,7 +12,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from http.client import HTTPConnection
 from io import BytesIO
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pymongo import monitoring
 
 from app.core.db import get_db
 from app.core.jobs import queue
-from bench.capacity import with_children, workers_holding
+from bench.capacity import clients_of, with_children
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,19 +161,15 @@ def stop_server(server: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def _both_workers_answer(master_pid: int, port: int) -> bool:
-    """Whether two connections asking one after the other were answered by both workers: one that
-    is still loading the app takes no connection, and the server answers once the other has."""
+    """Whether each of the two workers took a connection: one still loading the app takes none, and
+    the server answers once the other has."""
     workers = with_children(master_pid)[1:]
-    pair = [HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(2)]
-    try:
-        for connection in pair:
-            connection.request("GET", "/healthz")
-            connection.getresponse().read()
-        client_ports = [connection.sock.getsockname()[1] for connection in pair if connection.sock is not None]
-        return len(workers) == 2 and set(workers_holding(port, client_ports, workers).values()) == set(workers)
-    finally:
-        for connection in pair:
-            connection.close()
+    if len(workers) != 2:
+        return False
+    found = clients_of("127.0.0.1", port, workers, workers)
+    for client in found.values():
+        client.connection.close()
+    return len(found) == 2
 
 
 def _healthy(port) -> bool:

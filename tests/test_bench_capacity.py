@@ -62,7 +62,7 @@ def test_the_warm_up_finds_a_connection_held_by_each_web_worker(app_config, tmp_
     server = start_server(app_config, port, log_path=tmp_path / "server.log")  # two web workers
     try:
         workers = capacity.with_children(server.pid)[1:]
-        found = capacity._clients_of("127.0.0.1", port, workers, workers)
+        found = capacity.clients_of("127.0.0.1", port, workers, workers)
         assert len(workers) == 2 and sorted(found) == sorted(workers)
         for pid, client in found.items():
             client_port = client.connection.sock.getsockname()[1]
